@@ -1,0 +1,313 @@
+#include "runtime/http_client.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <map>
+#include <variant>
+#include <vector>
+
+#include "runtime/work_tracker.h"
+
+namespace nukihil::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+
+std::optional<std::string> ClientResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (beast::iequals(k, name)) return v;
+  return std::nullopt;
+}
+
+std::optional<Url> Url::parse(std::string_view s) {
+  Url u;
+  if (s.substr(0, 7) == "http://") {
+    s.remove_prefix(7);
+    u.port = 80;
+  } else if (s.substr(0, 8) == "https://") {
+    s.remove_prefix(8);
+    u.tls = true;
+    u.port = 443;
+  } else {
+    return std::nullopt;
+  }
+  const auto slash = s.find_first_of("/?");
+  std::string_view authority = s.substr(0, slash);
+  std::string_view rest = slash == std::string_view::npos ? std::string_view{} : s.substr(slash);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view host = authority;
+  if (authority.front() == '[') {  // [v6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(1, close - 1);
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') return std::nullopt;
+  } else {
+    const auto colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    authority = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+  }
+  if (!authority.empty()) {  // ":port"
+    authority.remove_prefix(1);
+    if (authority.empty() || authority.size() > 5) return std::nullopt;
+    unsigned port = 0;
+    for (char c : authority) {
+      if (c < '0' || c > '9') return std::nullopt;
+      port = port * 10 + unsigned(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    u.port = uint16_t(port);
+  }
+  if (host.empty()) return std::nullopt;
+  u.host = std::string(host);
+  if (rest.empty())
+    u.target = "/";
+  else if (rest.front() == '?')
+    u.target = "/" + std::string(rest);
+  else
+    u.target = std::string(rest);
+  return u;
+}
+
+std::string Url::origin() const {
+  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct Connection {
+  std::string origin;
+  std::variant<std::unique_ptr<PlainStream>, std::unique_ptr<TlsStream>> stream;
+  beast::flat_buffer buffer;
+  bool used = false;  // has served a request before (so a failure may be a stale keep-alive)
+
+  beast::tcp_stream& tcp() {
+    if (auto* p = std::get_if<std::unique_ptr<PlainStream>>(&stream)) return **p;
+    return beast::get_lowest_layer(*std::get<std::unique_ptr<TlsStream>>(stream));
+  }
+};
+
+}  // namespace
+
+struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
+  asio::io_context& io;
+  ClientOptions options;
+  ssl::context tls{ssl::context::tls_client};
+  tcp::resolver resolver;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+
+  Impl(asio::io_context& i, ClientOptions o) : io(i), options(std::move(o)), resolver(i) {
+    tls.set_default_verify_paths();
+    if (!options.caFile.empty()) tls.load_verify_file(options.caFile);
+    tls.set_verify_mode(options.verifyPeer ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  struct Call : std::enable_shared_from_this<Call> {
+    std::shared_ptr<Impl> client;
+    Url url;
+    ClientRequest request;
+    std::function<void(ClientResponse)> done;
+    WorkGuard work;
+    std::unique_ptr<Connection> conn;
+    bhttp::request<bhttp::string_body> req;
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    std::chrono::steady_clock::time_point deadline;
+    bool retried = false;
+    bool finished = false;
+
+    std::chrono::steady_clock::duration remaining() const {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      return left.count() > 0 ? left : std::chrono::steady_clock::duration(1);
+    }
+
+    void start() {
+      req = {};
+      req.method_string(request.method);
+      req.target(url.target);
+      req.version(11);
+      const bool defaultPort = url.port == (url.tls ? 443 : 80);
+      req.set(bhttp::field::host, defaultPort ? url.host : url.host + ":" + std::to_string(url.port));
+      req.set(bhttp::field::user_agent, client->options.userAgent);
+      if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+        if (!request.contentType.empty()) req.set(bhttp::field::content_type, request.contentType);
+      }
+      for (auto& [k, v] : request.headers) req.set(k, v);
+      req.body() = request.body;
+      req.keep_alive(true);
+      req.prepare_payload();
+
+      conn = client->takeIdle(url.origin());
+      if (conn) return write();
+      connect();
+    }
+
+    void connect() {
+      conn = std::make_unique<Connection>();
+      conn->origin = url.origin();
+      if (url.tls) {
+        auto s = std::make_unique<TlsStream>(client->io, client->tls);
+        if (!SSL_ctrl(s->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                      const_cast<char*>(url.host.c_str())))
+          return fail("TLS: cannot set server name");
+        s->set_verify_callback(ssl::host_name_verification(url.host));
+        conn->stream = std::move(s);
+      } else {
+        conn->stream = std::make_unique<PlainStream>(client->io);
+      }
+      boost::system::error_code ec;
+      const auto address = asio::ip::make_address(url.host, ec);
+      if (!ec) {
+        std::vector<tcp::endpoint> eps{tcp::endpoint(address, url.port)};
+        return connectTo(eps);
+      }
+      client->resolver.async_resolve(
+          url.host, std::to_string(url.port),
+          [self = shared_from_this()](beast::error_code rec, tcp::resolver::results_type r) {
+            if (rec) return self->fail("cannot resolve " + self->url.host + ": " + rec.message());
+            std::vector<tcp::endpoint> eps(r.begin(), r.end());
+            self->connectTo(eps);
+          });
+    }
+
+    void connectTo(const std::vector<tcp::endpoint>& eps) {
+      auto& tcpStream = conn->tcp();
+      tcpStream.expires_after(remaining());
+      tcpStream.async_connect(eps, [self = shared_from_this()](beast::error_code ec,
+                                                               const tcp::endpoint&) {
+        if (ec) return self->fail(ec == beast::error::timeout ? "timeout" : ec.message());
+        beast::error_code ignored;
+        self->conn->tcp().socket().set_option(tcp::no_delay(true), ignored);
+        if (auto* t = std::get_if<std::unique_ptr<TlsStream>>(&self->conn->stream)) {
+          self->conn->tcp().expires_after(self->remaining());
+          (*t)->async_handshake(ssl::stream_base::client, [self](beast::error_code hec) {
+            if (hec) return self->fail("TLS handshake: " + hec.message());
+            self->write();
+          });
+          return;
+        }
+        self->write();
+      });
+    }
+
+    template <class F>
+    void withStream(F&& f) {
+      if (auto* p = std::get_if<std::unique_ptr<PlainStream>>(&conn->stream))
+        f(**p);
+      else
+        f(*std::get<std::unique_ptr<TlsStream>>(conn->stream));
+    }
+
+    void write() {
+      conn->tcp().expires_after(remaining());
+      withStream([&](auto& stream) {
+        bhttp::async_write(stream, req, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->transportError(ec);
+          self->read();
+        });
+      });
+    }
+
+    void read() {
+      parser.emplace();
+      parser->body_limit(64ull * 1024 * 1024);
+      conn->tcp().expires_after(remaining());
+      withStream([&](auto& stream) {
+        bhttp::async_read(stream, conn->buffer, *parser,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec) return self->transportError(ec);
+                            self->complete();
+                          });
+      });
+    }
+
+    void transportError(beast::error_code ec) {
+      const bool stale = conn && conn->used && !retried &&
+                         (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+                          ec == asio::error::connection_reset || ec == asio::error::broken_pipe) &&
+                         (!parser || !parser->got_some());
+      if (stale) {
+        retried = true;
+        conn.reset();
+        return connect();
+      }
+      fail(ec == beast::error::timeout ? "timeout" : ec.message());
+    }
+
+    void complete() {
+      auto res = parser->release();
+      ClientResponse out;
+      out.status = int(res.result_int());
+      for (auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      out.body = std::move(res.body());
+      if (res.keep_alive()) {
+        conn->used = true;
+        client->putIdle(std::move(conn));
+      }
+      finish(std::move(out));
+    }
+
+    void fail(std::string why) {
+      conn.reset();
+      ClientResponse out;
+      out.error = std::move(why);
+      finish(std::move(out));
+    }
+
+    void finish(ClientResponse r) {
+      if (finished) return;
+      finished = true;
+      auto cb = std::move(done);
+      cb(std::move(r));
+      work.reset();
+    }
+  };
+
+  std::unique_ptr<Connection> takeIdle(const std::string& origin) {
+    auto it = idle.find(origin);
+    while (it != idle.end() && !it->second.empty()) {
+      auto c = std::move(it->second.back());
+      it->second.pop_back();
+      if (c->tcp().socket().is_open()) return c;
+    }
+    return nullptr;
+  }
+
+  void putIdle(std::unique_ptr<Connection> c) {
+    auto& list = idle[c->origin];
+    if (list.size() >= options.maxIdlePerOrigin) return;
+    c->tcp().expires_never();
+    list.push_back(std::move(c));
+  }
+};
+
+HttpClient::HttpClient(asio::io_context& io, ClientOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+void HttpClient::send(ClientRequest request, std::function<void(ClientResponse)> done) {
+  auto call = std::make_shared<Impl::Call>();
+  call->client = impl_;
+  call->work = WorkGuard(impl_->options.tracker);
+  call->done = std::move(done);
+  auto timeout = request.timeout.count() > 0 ? request.timeout : impl_->options.defaultTimeout;
+  call->deadline = std::chrono::steady_clock::now() + timeout;
+  auto url = Url::parse(request.url);
+  call->request = std::move(request);
+  if (!url) return call->fail("invalid URL: " + call->request.url);
+  call->url = std::move(*url);
+  call->start();
+}
+
+void HttpClient::closeIdle() { impl_->idle.clear(); }
+
+}  // namespace nukihil::http
