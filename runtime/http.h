@@ -26,6 +26,8 @@ struct Request {
   std::string peer;            // "127.0.0.1:51234"
   // Filled by Router::match: the values of the pattern's {name} segments, in order.
   std::vector<std::pair<std::string, std::string>> params;
+  // For the application's own use between its layers (e.g. the authenticated account).
+  int64_t context = -1;
 
   std::string_view path() const;
   std::string_view query() const;

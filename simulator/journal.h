@@ -1,0 +1,46 @@
+// What the simulator did on the wire, in order: Nuki API requests served and Nuki webhook
+// deliveries tried. Bounded: the oldest entries fall off past the limit; sequence numbers stay.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "runtime/time.h"
+
+namespace nukihil::sim {
+
+struct JournalEntry {
+  uint64_t seq = 0;
+  int64_t atMs = 0;
+  enum Kind : uint8_t { kApi, kWebhook } kind = kApi;
+  std::string method;  // api
+  std::string path;    // api: path and query; webhook: the URL
+  int status = 0;      // HTTP status; 0 while a delivery is in flight or failed without one
+  std::string fault;   // api: the fault applied, if any
+  // webhook
+  int32_t webhookId = 0;
+  uint64_t smartlockId = 0;
+  std::string feature;
+  uint32_t attempt = 0;
+  std::string error;
+};
+
+class Journal {
+ public:
+  explicit Journal(size_t limit = 100000) : limit_(limit) {}
+  JournalEntry& append(JournalEntry e);
+  // The entry with that sequence number, if still held.
+  JournalEntry* find(uint64_t seq);
+  const std::deque<JournalEntry>& entries() const { return entries_; }
+  uint64_t nextSeq() const { return nextSeq_; }
+  void restore(std::deque<JournalEntry> entries, uint64_t nextSeq);
+  void clear();
+
+ private:
+  size_t limit_;
+  std::deque<JournalEntry> entries_;
+  uint64_t nextSeq_ = 1;
+};
+
+}  // namespace nukihil::sim

@@ -1,0 +1,210 @@
+#include "simulator/simulator.h"
+
+#include <charconv>
+#include <chrono>
+
+#include "runtime/log.h"
+#include "simulator/nuki_json.h"
+#include "simulator/routes.h"
+
+namespace nukihil::sim {
+
+std::optional<uint64_t> parseId(std::string_view text) {
+  uint64_t v = 0;
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+http::Response nukiJson(int status, std::string body) {
+  return http::Response::json(status, std::move(body));
+}
+
+http::Response nukiError(const Error& e) {
+  switch (e.status) {
+    case 422: return nukiJson(422, wire::restletStatus(422));
+    case 423: return nukiJson(423, wire::lockedBody());
+    default: return nukiJson(e.status, wire::detailMessage(e.message));
+  }
+}
+
+http::Response controlJson(int status, const nlohmann::json& body) {
+  return http::Response::json(status, body.dump());
+}
+
+http::Response controlError(int status, std::string_view code, std::string_view message) {
+  nlohmann::json j;
+  j["error"]["code"] = code;
+  j["error"]["message"] = message;
+  return controlJson(status, j);
+}
+
+http::Response controlError(const Error& e) {
+  std::string code = e.code;
+  if (code.empty() || code == "BAD_PARAMETER") code = e.status == 400 ? "BAD_REQUEST" : e.code;
+  return controlError(e.status, code, e.message);
+}
+
+namespace {
+bool isControlPath(std::string_view target) { return target.rfind("/sim/", 0) == 0; }
+}  // namespace
+
+Simulator::Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options)
+    : clock_(clock),
+      options_(std::move(options)),
+      random_(options_.seed),
+      journal_(options_.journalLimit),
+      scheduler_(clock,
+                 [this](const Event& e) {
+                   if (e.kind == EventKind::kWebhookSend)
+                     webhooks_.send(e);
+                   else
+                     world_.dispatch(e);
+                 }),
+      world_(clock, scheduler_, random_, World::Options{options_.maxLogsPerLock}),
+      webhooks_(world_, scheduler_, random_, journal_, client, options_.webhooks),
+      impl_(std::make_unique<Impl>()) {
+  // The admin token does not come from the world's generator, so that the same seed gives
+  // the same world whether or not a token was chosen on the command line.
+  adminToken_ = options_.adminToken;
+  if (adminToken_.empty()) {
+    Random tokenRandom(options_.seed ^ 0x5eed'ad31'0000'0000ULL);
+    adminToken_ = tokenRandom.hex(32);
+  }
+  world_.defaults = options_.lockDefaults;
+  world_.setObserver(&webhooks_);
+  addNukiRoutes(*this, impl_->nuki);
+  addControlRoutes(*this, impl_->control);
+}
+
+Simulator::~Simulator() = default;
+
+void Simulator::reset() {
+  scheduler_.clear();
+  webhooks_.clear();
+  faults_.clear();
+  journal_.clear();
+  world_.wipe();
+  random_.reseed(options_.seed);
+  world_.idCounter() = uint32_t(random_.below(1u << 30));
+}
+
+size_t Simulator::bodyLimitFor(std::string_view target) const {
+  if (target.rfind("/sim/v1/snapshot", 0) == 0) return options_.snapshotBodyLimit;
+  if (isControlPath(target)) return size_t(16) << 20;  // fleet files and batches
+  return options_.apiBodyLimit;
+}
+
+http::Response Simulator::transportError(int status, std::string_view target,
+                                         std::string_view why) const {
+  if (isControlPath(target)) {
+    return controlError(status, status == 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST",
+                        std::string(why));
+  }
+  if (status == 413)
+    return nukiJson(413, wire::detailMessage("Request entity too large"));
+  return nukiJson(status, wire::detailMessage("Bad request: " + std::string(why)));
+}
+
+void Simulator::handle(http::Request& req, http::Respond respond) {
+  const auto started = std::chrono::steady_clock::now();
+  if (options_.logRequests) {
+    // One line per request, after it is answered; never the Authorization header.
+    respond = [respond = std::move(respond), method = req.method, target = req.target,
+               started](http::Response r) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+      std::string line = method + " " + target + " -> " + std::to_string(r.status) + " (" +
+                         std::to_string(us) + " us)";
+      if (r.delivery != http::Delivery::kNormal) line += " [connection reset by fault]";
+      log::info(line);
+      respond(std::move(r));
+    };
+  }
+
+  if (isControlPath(req.target)) {
+    auto m = impl_->control.match(req);
+    if (!m.pathKnown) return respond(controlError(404, "NOT_FOUND", "no such control-plane path"));
+    if (!m.handler) {
+      auto r = controlError(405, "METHOD_NOT_ALLOWED", "allowed: " + m.allow);
+      r.headers.emplace_back("Allow", m.allow);
+      return respond(std::move(r));
+    }
+    if (req.bearerToken() != adminToken_)
+      return respond(controlError(401, "UNAUTHORIZED", "the control plane needs the admin token"));
+    return (*m.handler)(req, std::move(respond));
+  }
+
+  // The Nuki API.
+  const std::string path(req.path());
+  auto m = impl_->nuki.match(req);
+  if (!m.pathKnown) return respond(nukiJson(404, wire::detailMessage("Not found")));
+  if (!m.handler) {
+    auto r = nukiJson(405, wire::detailMessage("Method not allowed"));
+    r.headers.emplace_back("Allow", m.allow);
+    return respond(std::move(r));
+  }
+  auto account = world_.accountByToken(req.bearerToken());
+  if (!account) return respond(nukiJson(401, wire::detailMessage("Your access token is not authorized")));
+  req.context = *account;
+
+  JournalEntry entry;
+  entry.atMs = millisOf(clock_.now());
+  entry.kind = JournalEntry::kApi;
+  entry.method = req.method;
+  entry.path = req.target;
+
+  Fault* fault = faults_.pick(req.method, path, clock_.now(), random_);
+  if (fault) entry.fault = nlohmann::json(Faults::toJson(*fault)).dump();
+  auto journaled = [this, entry = std::move(entry), respond = std::move(respond)](
+                       http::Response r) mutable {
+    entry.status = r.delivery == http::Delivery::kNormal ? r.status : 0;
+    if (r.delivery != http::Delivery::kNormal) entry.error = "connection reset (fault)";
+    journal_.append(std::move(entry));
+    respond(std::move(r));
+  };
+
+  if (fault) {
+    switch (fault->effect) {
+      case Fault::kReset: {
+        http::Response r;
+        r.delivery = http::Delivery::kResetBeforeHandling;
+        return journaled(std::move(r));
+      }
+      case Fault::kStatus: {
+        auto r = nukiJson(fault->status, wire::restletStatus(fault->status));
+        if (fault->retryAfterSeconds >= 0)
+          r.headers.emplace_back("Retry-After", std::to_string(fault->retryAfterSeconds));
+        return journaled(std::move(r));
+      }
+      case Fault::kResetAfter: {
+        auto handler = *m.handler;
+        return handler(req, [journaled = std::move(journaled)](http::Response r) mutable {
+          r.delivery = http::Delivery::kResetAfterHandling;
+          journaled(std::move(r));
+        });
+      }
+      case Fault::kLatency: {
+        // The handler runs now (the world sees the request at this virtual instant); the
+        // answer leaves after the latency, in real time.
+        const auto delay = std::chrono::milliseconds(fault->latencyMs);
+        auto handler = *m.handler;
+        return handler(req, [this, delay, journaled = std::move(journaled)](
+                                http::Response r) mutable {
+          if (!options_.realDelay) return journaled(std::move(r));
+          auto guard = std::make_shared<WorkGuard>(&clock_.work());
+          options_.realDelay(delay, [guard, journaled = std::move(journaled),
+                                     r = std::move(r)]() mutable {
+            journaled(std::move(r));
+            guard->reset();
+          });
+        });
+      }
+    }
+  }
+  (*m.handler)(req, std::move(journaled));
+}
+
+}  // namespace nukihil::sim

@@ -1,0 +1,89 @@
+// nukisim as a library: the world, its scheduled events, Nuki webhooks, faults and journal,
+// and the HTTP entry point serving both the Nuki Web API (SPEC §2) and the control plane
+// (SPEC §4). Everything runs on one thread: the one that runs the clock and the io_context.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "runtime/clock.h"
+#include "runtime/http.h"
+#include "runtime/http_client.h"
+#include "runtime/random.h"
+#include "simulator/faults.h"
+#include "simulator/journal.h"
+#include "simulator/scheduler.h"
+#include "simulator/webhooks.h"
+#include "simulator/world.h"
+
+namespace nukihil::sim {
+
+struct SimulatorOptions {
+  uint64_t seed = 1;
+  std::string adminToken;  // empty: a random one (see adminToken())
+  LockSettings lockDefaults;
+  Webhooks::Options webhooks;
+  size_t journalLimit = 100000;
+  size_t maxLogsPerLock = 1000;
+  size_t apiBodyLimit = 64 * 1024;
+  size_t snapshotBodyLimit = size_t(1) << 30;
+  // Runs `f` after a real-time delay (latency faults are a transport matter, so real time).
+  // Unset: latency faults answer at once.
+  std::function<void(std::chrono::milliseconds, std::function<void()>)> realDelay;
+  bool logRequests = false;  // one line per request on stderr
+};
+
+class Simulator {
+ public:
+  // `client` delivers webhooks (may be null: deliveries then fail and are retried).
+  Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // The HTTP entry point for both APIs.
+  void handle(http::Request& req, http::Respond respond);
+  // For the server: its own 400/413 answers in the right shape for the target.
+  http::Response transportError(int status, std::string_view target, std::string_view why) const;
+  size_t bodyLimitFor(std::string_view target) const;
+
+  Clock& clock() { return clock_; }
+  World& world() { return world_; }
+  Webhooks& webhooks() { return webhooks_; }
+  Journal& journal() { return journal_; }
+  Faults& faults() { return faults_; }
+  Scheduler& scheduler() { return scheduler_; }
+  Random& random() { return random_; }
+  const SimulatorOptions& options() const { return options_; }
+  const std::string& adminToken() const { return adminToken_; }
+  uint64_t seed() const { return options_.seed; }
+
+  // Empties the world (accounts, locks, webhooks, faults, events, journal) and reseeds.
+  void reset();
+  // The whole world as JSON, and back. Restoring and going on gives the same future as never
+  // having taken the snapshot.
+  nlohmann::json snapshot() const;
+  Error restore(const nlohmann::json& snapshot);
+  // Builds accounts, locks and codes from a fleet description (README: fleet files).
+  Error loadFleet(const nlohmann::json& fleet);
+
+  struct Impl;
+
+ private:
+  Clock& clock_;
+  SimulatorOptions options_;
+  std::string adminToken_;
+  Random random_;
+  Journal journal_;
+  Faults faults_;
+  Scheduler scheduler_;
+  World world_;
+  Webhooks webhooks_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nukihil::sim
