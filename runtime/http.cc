@@ -36,6 +36,18 @@ const std::string& Request::param(std::string_view name) const {
   return kEmpty;
 }
 
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < k.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(k[i])) ==
+             std::tolower(static_cast<unsigned char>(name[i]));
+    if (same) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
 std::string_view Request::bearerToken() const {
   std::string_view a = authorization;
   constexpr std::string_view kBearer = "Bearer ";

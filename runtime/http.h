@@ -22,8 +22,8 @@ struct Request {
   std::string authorization;
   std::string contentType;
   std::string body;
-  std::string idempotencyKey;  // the Idempotency-Key header, if any
-  std::string peer;            // "127.0.0.1:51234"
+  Headers headers;   // every header field as received, in order
+  std::string peer;  // "127.0.0.1:51234"
   // Filled by Router::match: the values of the pattern's {name} segments, in order.
   std::vector<std::pair<std::string, std::string>> params;
   // For the application's own use between its layers (e.g. the authenticated account).
@@ -35,6 +35,8 @@ struct Request {
   std::optional<std::string> queryParam(std::string_view name) const;
   // The value of a {name} path segment ("" if the pattern has none).
   const std::string& param(std::string_view name) const;
+  // The first header field of that name (case-insensitive), if any.
+  std::optional<std::string_view> header(std::string_view name) const;
   // The token of "Authorization: Bearer <token>", or "" if there is none.
   std::string_view bearerToken() const;
 };

@@ -137,7 +137,9 @@ class Session : public std::enable_shared_from_this<Session> {
     req.target = std::string(breq.target());
     req.authorization = std::string(breq[bhttp::field::authorization]);
     req.contentType = std::string(breq[bhttp::field::content_type]);
-    req.idempotencyKey = std::string(breq["Idempotency-Key"]);
+    req.headers.reserve(std::distance(breq.begin(), breq.end()));
+    for (const auto& field : breq)
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     req.body = std::move(breq.body());
     req.peer = peer_;
     const unsigned version = breq.version();
