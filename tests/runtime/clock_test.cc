@@ -25,9 +25,9 @@ TEST(VirtualClock, FiresAlarmsInTimeOrderWithTiesInArmingOrder) {
   c.arm(b, c.now() + 5s);
   c.arm(d, c.now() + 10s);
   c.advanceBy(20s);
-  EXPECT_EQ(fired, (std::vector<std::string>{"b@2025-01-01T00:00:05.000Z",
-                                             "a@2025-01-01T00:00:10.000Z",
-                                             "d@2025-01-01T00:00:10.000Z"}));
+  EXPECT_EQ(fired,
+            (std::vector<std::string>{"b@2025-01-01T00:00:05.000Z", "a@2025-01-01T00:00:10.000Z",
+                                      "d@2025-01-01T00:00:10.000Z"}));
   EXPECT_EQ(c.now(), VirtualClock::kDefaultStart + 20s);
 }
 

@@ -18,7 +18,8 @@ TEST(Hmac, Rfc2202Sha1TestCase2) {
 }
 
 TEST(Base64, RoundTripsAndRejectsGarbage) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)}) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff", 2)}) {
     auto enc = base64Encode(s);
     auto dec = base64Decode(enc);
     ASSERT_TRUE(dec) << enc;

@@ -42,7 +42,8 @@ TEST(Random, BelowStaysInRangeAndCoversIt) {
     ++seen[v];
   }
   EXPECT_EQ(seen.size(), 7u);
-  for (auto& [v, n] : seen) EXPECT_GT(n, 800) << v;
+  for (auto& [v, n] : seen)
+    EXPECT_GT(n, 800) << v;
 }
 
 TEST(Random, BetweenIsInclusiveAndChanceHonoursItsEdges) {
@@ -60,7 +61,8 @@ TEST(Random, BetweenIsInclusiveAndChanceHonoursItsEdges) {
   EXPECT_TRUE(r.chance(1.0));
   EXPECT_EQ(r.state(), before) << "certain outcomes must not consume draws";
   int hits = 0;
-  for (int i = 0; i < 10000; ++i) hits += r.chance(0.25);
+  for (int i = 0; i < 10000; ++i)
+    hits += r.chance(0.25);
   EXPECT_NEAR(hits, 2500, 250);
 }
 

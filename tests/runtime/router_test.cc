@@ -23,9 +23,9 @@ TEST(Router, LiteralSegmentsWinOverParameters) {
     hit = "auths";
     return Response::empty(200);
   });
-  for (auto [target, expected] : {std::pair{"/smartlock/auth", "auths"},
-                                  std::pair{"/smartlock/123", "lock 123"},
-                                  std::pair{"/smartlock/123?x=1", "lock 123"}}) {
+  for (auto [target, expected] :
+       {std::pair{"/smartlock/auth", "auths"}, std::pair{"/smartlock/123", "lock 123"},
+        std::pair{"/smartlock/123?x=1", "lock 123"}}) {
     auto req = make("GET", target);
     auto m = router.match(req);
     ASSERT_TRUE(m.handler) << target;

@@ -63,32 +63,35 @@ SimHarness::SimHarness(Options options) : impl_(std::make_unique<Impl>()) {
   so.readTimeout = std::chrono::milliseconds(1500);
   so.idleTimeout = std::chrono::milliseconds(3000);
   I.server = std::make_unique<http::HttpServer>(
-      I.io, so, [this](http::Request& req, http::Respond respond) { sim_->handle(req, std::move(respond)); });
+      I.io, so,
+      [this](http::Request& req, http::Respond respond) { sim_->handle(req, std::move(respond)); });
   I.server->start();
   port_ = I.server->port();
 
   http::ServerOptions ro;
   ro.bodyLimit = 1 << 20;
-  I.receiver = std::make_unique<http::HttpServer>(I.io, ro, [this](http::Request& req, http::Respond respond) {
-    ReceivedWebhook w;
-    w.body = req.body;
-    w.headers["content-type"] = req.contentType;
-    int status;
-    {
-      std::lock_guard lock(impl_->mu);
-      status = impl_->receiverStatus;
-    }
-    for (const auto& [k, v] : req.headers) {
-      std::string lower = k;
-      for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
-      w.headers[lower] = v;
-    }
-    {
-      std::lock_guard lock(impl_->mu);
-      if (status >= 200 && status < 300) impl_->got.push_back(std::move(w));
-    }
-    respond(http::Response::empty(status));
-  });
+  I.receiver = std::make_unique<http::HttpServer>(
+      I.io, ro, [this](http::Request& req, http::Respond respond) {
+        ReceivedWebhook w;
+        w.body = req.body;
+        w.headers["content-type"] = req.contentType;
+        int status;
+        {
+          std::lock_guard lock(impl_->mu);
+          status = impl_->receiverStatus;
+        }
+        for (const auto& [k, v] : req.headers) {
+          std::string lower = k;
+          for (auto& c : lower)
+            c = char(std::tolower(static_cast<unsigned char>(c)));
+          w.headers[lower] = v;
+        }
+        {
+          std::lock_guard lock(impl_->mu);
+          if (status >= 200 && status < 300) impl_->got.push_back(std::move(w));
+        }
+        respond(http::Response::empty(status));
+      });
   I.receiver->start();
   adminToken_ = sim_->adminToken();
   I.thread = std::thread([this] { impl_->io.run(); });
@@ -111,7 +114,9 @@ SimHarness::~SimHarness() {
   impl_->client.reset();
 }
 
-void SimHarness::post(std::function<void()> f) { asio::post(impl_->io, std::move(f)); }
+void SimHarness::post(std::function<void()> f) {
+  asio::post(impl_->io, std::move(f));
+}
 
 std::string SimHarness::receiverUrl() const {
   return "http://127.0.0.1:" + std::to_string(impl_->receiver->port()) + "/nuki";

@@ -38,7 +38,8 @@ class TestClient {
                      const std::string& body = {},
                      const std::vector<std::pair<std::string, std::string>>& headers = {});
   HttpResult get(const std::string& target) { return request("GET", target); }
-  HttpResult post(const std::string& target, const nlohmann::json& body = nlohmann::json::object()) {
+  HttpResult post(const std::string& target,
+                  const nlohmann::json& body = nlohmann::json::object()) {
     return request("POST", target, body.dump());
   }
   HttpResult put(const std::string& target, const nlohmann::json& body) {

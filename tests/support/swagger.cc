@@ -56,8 +56,8 @@ std::vector<std::string> Swagger::validateSchema(const nlohmann::json& value,
   return out;
 }
 
-void Swagger::check(const nlohmann::json& v, const nlohmann::json& schemaIn, const std::string& path,
-                    bool strict, std::vector<std::string>& out) const {
+void Swagger::check(const nlohmann::json& v, const nlohmann::json& schemaIn,
+                    const std::string& path, bool strict, std::vector<std::string>& out) const {
   const nlohmann::json* schema = &schemaIn;
   while (schema->contains("$ref")) {
     const std::string ref = (*schema)["$ref"].get<std::string>();
@@ -72,7 +72,8 @@ void Swagger::check(const nlohmann::json& v, const nlohmann::json& schemaIn, con
     }
     schema = &doc_[ptr];
   }
-  const std::string type = schema->value("type", std::string(schema->contains("properties") ? "object" : ""));
+  const std::string type =
+      schema->value("type", std::string(schema->contains("properties") ? "object" : ""));
   auto fail = [&](const std::string& why) { out.push_back(path + ": " + why); };
   if (type == "integer") {
     if (!v.is_number_integer()) return fail("expected an integer, got " + v.dump());
@@ -102,7 +103,8 @@ void Swagger::check(const nlohmann::json& v, const nlohmann::json& schemaIn, con
   } else if (type == "object") {
     if (!v.is_object()) return fail("expected an object, got " + v.dump().substr(0, 80));
     for (const auto& r : schema->value("required", nlohmann::json::array()))
-      if (!v.contains(r.get<std::string>())) fail("missing required property " + r.get<std::string>());
+      if (!v.contains(r.get<std::string>()))
+        fail("missing required property " + r.get<std::string>());
     const auto props = schema->value("properties", nlohmann::json::object());
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (props.contains(it.key())) {
@@ -117,7 +119,8 @@ void Swagger::check(const nlohmann::json& v, const nlohmann::json& schemaIn, con
   }
   if (schema->contains("enum")) {
     bool found = false;
-    for (const auto& e : (*schema)["enum"]) found = found || e == v;
+    for (const auto& e : (*schema)["enum"])
+      found = found || e == v;
     if (!found) fail("not one of the enum values: " + v.dump());
   }
   if (v.is_number()) {

@@ -54,7 +54,8 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
     req.set(bhttp::field::host, "127.0.0.1");
     if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
     if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-    for (const auto& [k, v] : headers) req.set(k, v);
+    for (const auto& [k, v] : headers)
+      req.set(k, v);
     req.body() = body;
     req.prepare_payload();
     beast::error_code ec;
@@ -66,8 +67,9 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
     if (ec) {
       impl_->stream.reset();
       // A kept-alive connection the server closed meanwhile: try once on a fresh one.
-      if (attempt == 0 && (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                           ec == asio::error::broken_pipe || ec == asio::error::eof))
+      if (attempt == 0 &&
+          (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::error::eof))
         continue;
       out.error = ec.message();
       return out;
@@ -77,7 +79,8 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
     out.body = std::move(res.body());
     for (const auto& f : res) {
       std::string name(f.name_string());
-      for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : name)
+        c = char(std::tolower(static_cast<unsigned char>(c)));
       out.headers[name] = std::string(f.value());
     }
     if (!res.keep_alive()) impl_->stream.reset();
