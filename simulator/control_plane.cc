@@ -149,6 +149,11 @@ Error lockSettingsFrom(const json& j, LockSettings& s) {
   if (auto e = uint("deliverySeconds", s.deliverySeconds, 86400)) return e;
   if (auto e = uint("unlatchDuration", s.unlatchDuration, 3600)) return e;
   if (auto e = uint("lngTimeout", s.lngTimeout, 3600)) return e;
+  // Nuki's advancedConfig allows only these values (Swagger enums); a lock reports its own.
+  if (!validUnlatchDuration(s.unlatchDuration))
+    return Error::make(400, "BAD_REQUEST", "unlatchDuration must be one of 1, 3, 5, 7, 10, 15, 20, 30");
+  if (!validLngTimeout(s.lngTimeout))
+    return Error::make(400, "BAD_REQUEST", "lngTimeout must be one of 5, 10, 15, 20, 30, 45, 60");
   if (j.contains("syncAt")) {
     auto m = j["syncAt"].is_string() ? parseHhMm(j["syncAt"].get<std::string>()) : std::nullopt;
     if (!m) return Error::make(400, "BAD_REQUEST", "syncAt must be \"HH:MM\"");

@@ -173,6 +173,18 @@ struct PendingChange {
   bool delivered = false;
 };
 
+// The values Nuki's Smartlock.AdvancedConfig allows.
+inline bool validUnlatchDuration(uint32_t s) {
+  for (uint32_t v : {1, 3, 5, 7, 10, 15, 20, 30})
+    if (s == v) return true;
+  return false;
+}
+inline bool validLngTimeout(uint32_t s) {
+  for (uint32_t v : {5, 10, 15, 20, 30, 45, 60})
+    if (s == v) return true;
+  return false;
+}
+
 struct LockSettings {
   uint32_t motorSeconds = 3;
   uint32_t deliverySeconds = 5;

@@ -89,6 +89,10 @@ int main(int argc, char** argv) {
   options.lockDefaults.deliverySeconds = deliverySeconds;
   options.lockDefaults.unlatchDuration = unlatchDuration;
   options.lockDefaults.lngTimeout = lngTimeout;
+  if (!sim::validUnlatchDuration(unlatchDuration))
+    return fail("--unlatch-duration must be one of 1, 3, 5, 7, 10, 15, 20, 30 (Nuki's values)");
+  if (!sim::validLngTimeout(lngTimeout))
+    return fail("--lng-timeout must be one of 5, 10, 15, 20, 30, 45, 60 (Nuki's values)");
   if (syncAt.size() != 5 || syncAt[2] != ':' || !std::isdigit(syncAt[0]) || !std::isdigit(syncAt[1]) ||
       !std::isdigit(syncAt[3]) || !std::isdigit(syncAt[4]) || std::stoi(syncAt.substr(0, 2)) > 23 ||
       std::stoi(syncAt.substr(3)) > 59)

@@ -46,6 +46,7 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
                                const std::vector<std::pair<std::string, std::string>>& headers) {
   HttpResult out;
   for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = impl_->stream.has_value();
     if (!impl_->stream && !impl_->connect(out.error)) return out;
     bhttp::request<bhttp::string_body> req;
     req.method_string(method);
@@ -67,7 +68,7 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
     if (ec) {
       impl_->stream.reset();
       // A kept-alive connection the server closed meanwhile: try once on a fresh one.
-      if (attempt == 0 &&
+      if (attempt == 0 && reused &&
           (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == asio::error::eof))
         continue;
