@@ -57,38 +57,65 @@ std::string_view Request::bearerToken() const {
         std::tolower(static_cast<unsigned char>(kBearer[i])))
       return {};
   a.remove_prefix(kBearer.size());
-  while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
-  while (!a.empty() && a.back() == ' ') a.remove_suffix(1);
+  while (!a.empty() && a.front() == ' ')
+    a.remove_prefix(1);
+  while (!a.empty() && a.back() == ' ')
+    a.remove_suffix(1);
   return a;
 }
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 423: return "Locked";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 423:
+      return "Locked";
+    case 426:
+      return "Upgrade Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 
@@ -136,15 +163,15 @@ void Router::add(std::string_view method, std::string_view pattern, Handler h) {
   Route r;
   r.method = std::string(method);
   r.pattern = std::string(pattern);
-  for (auto part : splitPath(pattern)) r.segments.emplace_back(part);
+  for (auto part : splitPath(pattern))
+    r.segments.emplace_back(part);
   r.handler = std::move(h);
   routes_.push_back(std::move(r));
 }
 
 void Router::add(std::string_view method, std::string_view pattern, SyncHandler h) {
-  add(method, pattern, Handler([h = std::move(h)](Request& req, Respond respond) {
-        respond(h(req));
-      }));
+  add(method, pattern,
+      Handler([h = std::move(h)](Request& req, Respond respond) { respond(h(req)); }));
 }
 
 bool Router::matches(const Route& r, const std::vector<std::string_view>& parts, int& literals) {

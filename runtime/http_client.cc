@@ -26,6 +26,10 @@ std::optional<std::string> ClientResponse::header(std::string_view name) const {
 }
 
 std::optional<Url> Url::parse(std::string_view s) {
+  // Nothing that could break a request line or a header: no spaces or control characters.
+  for (char c : s)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::nullopt;
+  if (const auto hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
   Url u;
   if (s.substr(0, 7) == "http://") {
     s.remove_prefix(7);
@@ -49,9 +53,10 @@ std::optional<Url> Url::parse(std::string_view s) {
     authority.remove_prefix(close + 1);
     if (!authority.empty() && authority.front() != ':') return std::nullopt;
   } else {
-    const auto colon = authority.rfind(':');
+    const auto colon = authority.find(':');
     host = authority.substr(0, colon);
     authority = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+    if (authority.find(':', 1) != std::string_view::npos) return std::nullopt;  // "h:80:81", "::1"
   }
   if (!authority.empty()) {  // ":port"
     authority.remove_prefix(1);
@@ -135,12 +140,15 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       req.target(url.target);
       req.version(11);
       const bool defaultPort = url.port == (url.tls ? 443 : 80);
-      req.set(bhttp::field::host, defaultPort ? url.host : url.host + ":" + std::to_string(url.port));
+      const std::string host =
+          url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+      req.set(bhttp::field::host, defaultPort ? host : host + ":" + std::to_string(url.port));
       req.set(bhttp::field::user_agent, client->options.userAgent);
       if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
         if (!request.contentType.empty()) req.set(bhttp::field::content_type, request.contentType);
       }
-      for (auto& [k, v] : request.headers) req.set(k, v);
+      for (auto& [k, v] : request.headers)
+        req.set(k, v);
       req.body() = request.body;
       req.keep_alive(true);
       req.prepare_payload();
@@ -181,21 +189,21 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     void connectTo(const std::vector<tcp::endpoint>& eps) {
       auto& tcpStream = conn->tcp();
       tcpStream.expires_after(remaining());
-      tcpStream.async_connect(eps, [self = shared_from_this()](beast::error_code ec,
-                                                               const tcp::endpoint&) {
-        if (ec) return self->fail(ec == beast::error::timeout ? "timeout" : ec.message());
-        beast::error_code ignored;
-        self->conn->tcp().socket().set_option(tcp::no_delay(true), ignored);
-        if (auto* t = std::get_if<std::unique_ptr<TlsStream>>(&self->conn->stream)) {
-          self->conn->tcp().expires_after(self->remaining());
-          (*t)->async_handshake(ssl::stream_base::client, [self](beast::error_code hec) {
-            if (hec) return self->fail("TLS handshake: " + hec.message());
+      tcpStream.async_connect(
+          eps, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+            if (ec) return self->fail(ec == beast::error::timeout ? "timeout" : ec.message());
+            beast::error_code ignored;
+            self->conn->tcp().socket().set_option(tcp::no_delay(true), ignored);
+            if (auto* t = std::get_if<std::unique_ptr<TlsStream>>(&self->conn->stream)) {
+              self->conn->tcp().expires_after(self->remaining());
+              (*t)->async_handshake(ssl::stream_base::client, [self](beast::error_code hec) {
+                if (hec) return self->fail("TLS handshake: " + hec.message());
+                self->write();
+              });
+              return;
+            }
             self->write();
           });
-          return;
-        }
-        self->write();
-      });
     }
 
     template <class F>
@@ -246,7 +254,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       auto res = parser->release();
       ClientResponse out;
       out.status = int(res.result_int());
-      for (auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      for (auto& f : res)
+        out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       out.body = std::move(res.body());
       if (res.keep_alive()) {
         conn->used = true;
@@ -308,6 +317,8 @@ void HttpClient::send(ClientRequest request, std::function<void(ClientResponse)>
   call->start();
 }
 
-void HttpClient::closeIdle() { impl_->idle.clear(); }
+void HttpClient::closeIdle() {
+  impl_->idle.clear();
+}
 
 }  // namespace nukihil::http

@@ -22,8 +22,8 @@ class WorkTracker;
 namespace nukihil::http {
 
 struct ClientOptions {
-  std::string caFile;       // extra trusted CA bundle (PEM); system roots are always trusted
-  bool verifyPeer = true;   // https only
+  std::string caFile;      // extra trusted CA bundle (PEM); system roots are always trusted
+  bool verifyPeer = true;  // https only
   std::string userAgent = "nukihil";
   size_t maxIdlePerOrigin = 16;
   std::chrono::milliseconds defaultTimeout{10000};

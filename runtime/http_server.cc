@@ -1,8 +1,10 @@
 #include "runtime/http_server.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <optional>
 #include <set>
 #include <system_error>
@@ -68,15 +70,24 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closing_) return close();
     parser_.emplace();
     parser_->header_limit(uint32_t(server_->options.headerLimit));
-    parser_->body_limit(server_->options.bodyLimit);
+    // No body limit yet: Beast checks Content-Length against it while parsing the header, and
+    // the limit depends on the target (onHeader decides). Not boost::none: Beast 1.74 compares
+    // the length with the optional, and every length is "greater" than none.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(server_->options.idleTimeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
+  // The request target, once the request line has been parsed ("" before).
+  std::string_view parsedTarget() const {
+    const auto& t = parser_->get().target();
+    return std::string_view(t.data(), t.size());
+  }
+
   void onHeader(beast::error_code ec) {
-    if (ec) return onReadError(ec, "");
+    if (ec) return onReadError(ec, parsedTarget());
     busy_ = true;
     auto& req = parser_->get();
     const std::string_view target(req.target().data(), req.target().size());
@@ -90,7 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto expect = req[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
-                                                                        req.version());
+                                                                       req.version());
       bhttp::async_write(stream_, *cont,
                          [self = shared_from_this(), cont](beast::error_code wec, size_t) {
                            if (wec) return self->close();
@@ -104,10 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void readBody() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) {
-                          const auto& t = self->parser_->get().target();
-                          return self->onReadError(ec, std::string_view(t.data(), t.size()));
-                        }
+                        if (ec) return self->onReadError(ec, self->parsedTarget());
                         self->onRequest();
                       });
   }
@@ -127,7 +135,8 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     Response r = server_->errorResponse(status, target, why);
     r.close = true;
-    write(std::move(r), 11, false);
+    const unsigned version = parser_ && parser_->get().version() == 10 ? 10 : 11;
+    write(std::move(r), version, false);
   }
 
   void onRequest() {
@@ -147,27 +156,35 @@ class Session : public std::enable_shared_from_this<Session> {
     // The stream's timer stays off while the handler works: a deferred answer is not a stalled
     // client.
     stream_.expires_never();
-    auto self = shared_from_this();
+    // The session stays alive until it answers (or closes), not as long as a handler keeps a
+    // copy of `respond`.
+    pinned_ = shared_from_this();
     auto answered = std::make_shared<bool>(false);
-    server_->handler(req, [self, version, keepAlive, answered](Response r) {
+    server_->handler(req, [weak = weak_from_this(), version, keepAlive, answered](Response r) {
       if (*answered) return;
       *answered = true;
-      self->write(std::move(r), version, keepAlive);
+      if (auto self = weak.lock()) self->write(std::move(r), version, keepAlive);
     });
   }
 
   void write(Response r, unsigned version, bool keepAlive) {
-    if (r.delivery != Delivery::kNormal) return close();
+    if (r.delivery != Delivery::kNormal) {
+      busy_ = false;
+      return close();
+    }
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), version);
     res->set(bhttp::field::server, server_->options.serverName);
     if (!r.contentType.empty()) res->set(bhttp::field::content_type, r.contentType);
-    for (auto& [k, v] : r.headers) res->set(k, v);
+    for (auto& [k, v] : r.headers)
+      res->set(k, v);
     res->body() = std::move(r.body);
     res->keep_alive(keepAlive && !r.close && !closing_);
     res->prepare_payload();
     stream_.expires_after(server_->options.readTimeout);
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+    auto self = shared_from_this();
+    pinned_.reset();
+    bhttp::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
       self->busy_ = false;
       if (ec || !res->keep_alive()) return self->close();
       self->readHeader();
@@ -180,6 +197,8 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
+    auto keep = std::move(pinned_);  // may be the last reference: release after this frame
+    if (keep) boost::asio::post(stream_.get_executor(), [keep] {});
   }
 
   beast::tcp_stream stream_;
@@ -187,6 +206,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::string peer_;
+  std::shared_ptr<Session> pinned_;  // set while a handler holds the request
   bool busy_ = false;
   bool closing_ = false;
   bool closed_ = false;
@@ -259,9 +279,12 @@ void HttpServer::stop(std::function<void()> done) {
   std::vector<std::shared_ptr<Session>> live;
   for (auto* s : impl_->sessions)
     if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
-  for (auto& s : live) s->shutdown();
+  for (auto& s : live)
+    s->shutdown();
 }
 
-size_t HttpServer::connectionCount() const { return impl_->sessions.size(); }
+size_t HttpServer::connectionCount() const {
+  return impl_->sessions.size();
+}
 
 }  // namespace nukihil::http

@@ -10,8 +10,12 @@ namespace {
 std::atomic<int> gLevel{int(Level::kWarn)};
 }
 
-void setLevel(Level level) { gLevel = int(level); }
-bool enabled(Level level) { return int(level) <= gLevel.load(std::memory_order_relaxed); }
+void setLevel(Level level) {
+  gLevel = int(level);
+}
+bool enabled(Level level) {
+  return int(level) <= gLevel.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view line) {
   if (!enabled(level)) return;

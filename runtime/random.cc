@@ -9,12 +9,15 @@ uint64_t splitmix64(uint64_t& x) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 void Random::reseed(uint64_t seed) {
   uint64_t x = seed;
-  for (auto& w : s_) w = splitmix64(x);
+  for (auto& w : s_)
+    w = splitmix64(x);
 }
 
 uint64_t Random::next() {
@@ -33,7 +36,8 @@ uint64_t Random::below(uint64_t bound) {
   // Reject the top partial range so every residue is equally likely.
   const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
   uint64_t v;
-  do v = next();
+  do
+    v = next();
   while (v >= limit);
   return v % bound;
 }
@@ -44,7 +48,9 @@ int64_t Random::between(int64_t lo, int64_t hi) {
   return int64_t(uint64_t(lo) + below(span + 1));
 }
 
-double Random::unit() { return double(next() >> 11) * 0x1.0p-53; }
+double Random::unit() {
+  return double(next() >> 11) * 0x1.0p-53;
+}
 
 bool Random::chance(double p) {
   if (p <= 0) return false;

@@ -1,7 +1,7 @@
 #include "runtime/time.h"
 
-#include <cstdio>
 #include <date/date.h>
+#include <cstdio>
 
 namespace nukihil {
 

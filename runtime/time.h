@@ -12,8 +12,12 @@ namespace nukihil {
 using Duration = std::chrono::milliseconds;
 using Time = std::chrono::sys_time<Duration>;
 
-inline constexpr Time timeFromMillis(int64_t ms) { return Time(Duration(ms)); }
-inline constexpr int64_t millisOf(Time t) { return t.time_since_epoch().count(); }
+inline constexpr Time timeFromMillis(int64_t ms) {
+  return Time(Duration(ms));
+}
+inline constexpr int64_t millisOf(Time t) {
+  return t.time_since_epoch().count();
+}
 inline constexpr int64_t secondsOf(Time t) {
   return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
 }
@@ -27,7 +31,7 @@ std::string formatRfc3339(Time t);
 std::optional<Time> parseRfc3339(std::string_view text);
 
 // The range virtual time may take: the tz database's daylight-saving rules are exact up to 2037.
-inline constexpr Time kEarliestTime = timeFromMillis(946684800000LL);   // 2000-01-01T00:00:00Z
-inline constexpr Time kLatestTime = timeFromMillis(2145916800000LL);    // 2038-01-01T00:00:00Z
+inline constexpr Time kEarliestTime = timeFromMillis(946684800000LL);  // 2000-01-01T00:00:00Z
+inline constexpr Time kLatestTime = timeFromMillis(2145916800000LL);   // 2038-01-01T00:00:00Z
 
 }  // namespace nukihil

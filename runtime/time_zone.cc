@@ -9,7 +9,9 @@
 namespace nukihil {
 
 namespace {
-const date::time_zone* zoneOf(const void* p) { return static_cast<const date::time_zone*>(p); }
+const date::time_zone* zoneOf(const void* p) {
+  return static_cast<const date::time_zone*>(p);
+}
 }  // namespace
 
 const TimeZone* TimeZone::find(std::string_view name) {

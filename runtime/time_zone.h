@@ -10,9 +10,9 @@
 namespace nukihil {
 
 struct LocalTime {
-  int64_t day = 0;       // days since 1970-01-01 on the local calendar
-  int minuteOfDay = 0;   // 0..1439
-  int weekday = 0;       // 0 = Monday … 6 = Sunday
+  int64_t day = 0;      // days since 1970-01-01 on the local calendar
+  int minuteOfDay = 0;  // 0..1439
+  int weekday = 0;      // 0 = Monday … 6 = Sunday
   int64_t millisOfDay = 0;
 };
 

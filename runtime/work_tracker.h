@@ -19,7 +19,8 @@ class WorkTracker {
     if (inFlight_ == 0) return;
     if (--inFlight_ == 0 && !waiters_.empty()) {
       auto waiters = std::exchange(waiters_, {});
-      for (auto& w : waiters) w();
+      for (auto& w : waiters)
+        w();
     }
   }
   bool idle() const { return inFlight_ == 0; }

@@ -38,8 +38,8 @@ struct Body {
   std::optional<int64_t> integer(const char* k, int64_t lo, int64_t hi) {
     if (!j.contains(k) || j[k].is_null()) return std::nullopt;
     if (!j[k].is_number_integer() || j[k].get<int64_t>() < lo || j[k].get<int64_t>() > hi)
-      return fail<int64_t>(std::string(k) + " must be an integer in " + std::to_string(lo) +
-                           ".." + std::to_string(hi));
+      return fail<int64_t>(std::string(k) + " must be an integer in " + std::to_string(lo) + ".." +
+                           std::to_string(hi));
     return j[k].get<int64_t>();
   }
   std::optional<std::string> string(const char* k) {
@@ -76,7 +76,9 @@ std::string hhMm(uint16_t minute) {
   return buf;
 }
 
-const char* modelName(Model m) { return m == Model::k30 ? "3.0" : "3.0 Pro"; }
+const char* modelName(Model m) {
+  return m == Model::k30 ? "3.0" : "3.0 Pro";
+}
 
 json clockJson(Clock& clock) {
   json j;
@@ -96,7 +98,8 @@ json lockSummary(const World& w, const Lock& l) {
   j["online"] = w.online(l);
   j["timezone"] = l.settings.timeZone ? l.settings.timeZone->name() : "UTC";
   j["syncAt"] = hhMm(l.settings.syncAtMinute);
-  j["nextSync"] = l.nextSyncMs == kUnset ? json(nullptr) : json(formatRfc3339(timeFromMillis(l.nextSyncMs)));
+  j["nextSync"] =
+      l.nextSyncMs == kUnset ? json(nullptr) : json(formatRfc3339(timeFromMillis(l.nextSyncMs)));
   j["motorSeconds"] = l.settings.motorSeconds;
   j["deliverySeconds"] = l.settings.deliverySeconds;
   j["unlatchDuration"] = l.settings.unlatchDuration;
@@ -116,10 +119,14 @@ json scheduleJson(const Schedule& s) {
 
 const char* commandName(const Command& c) {
   switch (c.kind) {
-    case Command::kMotor: return "motor";
-    case Command::kAuthCreate: return "authCreate";
-    case Command::kAuthUpdate: return "authUpdate";
-    case Command::kAuthDelete: return "authDelete";
+    case Command::kMotor:
+      return "motor";
+    case Command::kAuthCreate:
+      return "authCreate";
+    case Command::kAuthUpdate:
+      return "authUpdate";
+    case Command::kAuthDelete:
+      return "authDelete";
   }
   return "?";
 }
@@ -151,7 +158,8 @@ Error lockSettingsFrom(const json& j, LockSettings& s) {
   if (auto e = uint("lngTimeout", s.lngTimeout, 3600)) return e;
   // Nuki's advancedConfig allows only these values (Swagger enums); a lock reports its own.
   if (!validUnlatchDuration(s.unlatchDuration))
-    return Error::make(400, "BAD_REQUEST", "unlatchDuration must be one of 1, 3, 5, 7, 10, 15, 20, 30");
+    return Error::make(400, "BAD_REQUEST",
+                       "unlatchDuration must be one of 1, 3, 5, 7, 10, 15, 20, 30");
   if (!validLngTimeout(s.lngTimeout))
     return Error::make(400, "BAD_REQUEST", "lngTimeout must be one of 5, 10, 15, 20, 30, 45, 60");
   if (j.contains("syncAt")) {
@@ -218,48 +226,53 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     j["seed"] = sim.seed();
     j["accounts"] = w.accounts().size();
     size_t live = 0;
-    for (const auto& l : w.locks()) live += !l.removed;
+    for (const auto& l : w.locks())
+      live += !l.removed;
     j["smartlocks"] = live;
     j["pendingEvents"] = sim.scheduler().size();
     j["pendingWebhookDeliveries"] = sim.webhooks().pendingDeliveries();
     return controlJson(200, j);
   });
 
-  r.add("GET", "/sim/v1/clock", [&clock](const Request&) { return controlJson(200, clockJson(clock)); });
+  r.add("GET", "/sim/v1/clock",
+        [&clock](const Request&) { return controlJson(200, clockJson(clock)); });
 
-  r.add("POST", "/sim/v1/clock/advance", http::Handler([&clock](Request& req, http::Respond respond) {
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return respond(error);
-    if (!clock.isVirtual())
-      return respond(controlError(409, "CLOCK_NOT_VIRTUAL",
-                                  "the clock runs in real time; start nukisim with --clock virtual"));
-    auto& vc = static_cast<VirtualClock&>(clock);
-    Time target;
-    Body b{body, error};
-    if (body.contains("to")) {
-      auto to = b.string("to");
-      auto t = to ? parseRfc3339(*to) : std::nullopt;
-      if (b.failed) return respond(error);
-      if (!t) return respond(controlError(400, "BAD_REQUEST", "to must be an RFC 3339 date-time"));
-      if (*t < clock.now())
-        return respond(controlError(400, "BAD_REQUEST", "virtual time only moves forward"));
-      target = *t;
-    } else {
-      auto seconds = b.integer("seconds", 0, int64_t(40) * 366 * 86400);
-      if (b.failed) return respond(error);
-      if (!seconds)
-        return respond(controlError(400, "BAD_REQUEST", "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}"));
-      target = clock.now() + std::chrono::seconds(*seconds);
-    }
-    if (target >= kLatestTime)
-      return respond(controlError(400, "BAD_REQUEST", "virtual time stays before 2038"));
-    const bool started = vc.advanceTo(target, [respond, &clock] {
-      respond(controlJson(200, clockJson(clock)));
-    });
-    if (!started)
-      respond(controlError(409, "ADVANCE_IN_PROGRESS", "another advance is still running"));
-  }));
+  r.add("POST", "/sim/v1/clock/advance",
+        http::Handler([&clock](Request& req, http::Respond respond) {
+          json body;
+          Response error;
+          if (!parseJsonBody(req, body, error)) return respond(error);
+          if (!clock.isVirtual())
+            return respond(
+                controlError(409, "CLOCK_NOT_VIRTUAL",
+                             "the clock runs in real time; start nukisim with --clock virtual"));
+          auto& vc = static_cast<VirtualClock&>(clock);
+          Time target;
+          Body b{body, error};
+          if (body.contains("to")) {
+            auto to = b.string("to");
+            auto t = to ? parseRfc3339(*to) : std::nullopt;
+            if (b.failed) return respond(error);
+            if (!t)
+              return respond(controlError(400, "BAD_REQUEST", "to must be an RFC 3339 date-time"));
+            if (*t < clock.now())
+              return respond(controlError(400, "BAD_REQUEST", "virtual time only moves forward"));
+            target = *t;
+          } else {
+            auto seconds = b.integer("seconds", 0, int64_t(40) * 366 * 86400);
+            if (b.failed) return respond(error);
+            if (!seconds)
+              return respond(controlError(400, "BAD_REQUEST",
+                                          "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}"));
+            target = clock.now() + std::chrono::seconds(*seconds);
+          }
+          if (target >= kLatestTime)
+            return respond(controlError(400, "BAD_REQUEST", "virtual time stays before 2038"));
+          const bool started = vc.advanceTo(
+              target, [respond, &clock] { respond(controlJson(200, clockJson(clock))); });
+          if (!started)
+            respond(controlError(409, "ADVANCE_IN_PROGRESS", "another advance is still running"));
+        }));
 
   r.add("POST", "/sim/v1/accounts", [&w](const Request& req) {
     json body;
@@ -272,7 +285,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     if (b.failed) return error;
     if (token && (token->size() < 16 || w.accountByToken(*token)))
       return controlError(400, "BAD_REQUEST", "apiToken must be unique and at least 16 characters");
-    const uint32_t index = w.addAccount(name.value_or("Account"), email.value_or(""), token.value_or(""));
+    const uint32_t index =
+        w.addAccount(name.value_or("Account"), email.value_or(""), token.value_or(""));
     json j;
     j["accountId"] = w.account(index).accountId;
     j["apiToken"] = w.account(index).apiToken;
@@ -288,7 +302,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
       j["email"] = a.email;
       j["apiToken"] = a.apiToken;
       size_t live = 0;
-      for (uint32_t i : a.locks) live += !w.lock(i).removed;
+      for (uint32_t i : a.locks)
+        live += !w.lock(i).removed;
       j["smartlocks"] = live;
       out.push_back(std::move(j));
     }
@@ -307,7 +322,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     if (e) return controlError(e);
     json j;
     j["smartlockId"] = w.lock(index).smartlockId;
-    if (w.lock(index).model == Model::k30) j["bridgeId"] = w.bridges()[w.lock(index).bridge].bridgeId;
+    if (w.lock(index).model == Model::k30)
+      j["bridgeId"] = w.bridges()[w.lock(index).bridge].bridgeId;
     return controlJson(201, j);
   });
 
@@ -350,7 +366,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     for (const auto& c : l.queue) {
       json q;
       q["kind"] = commandName(c);
-      if (c.kind == Command::kMotor) q["action"] = c.action;
+      if (c.kind == Command::kMotor)
+        q["action"] = c.action;
       else {
         q["authId"] = c.target.hex();
         q["operationId"] = c.operation.hex();
@@ -501,7 +518,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
 
   r.add("GET", "/sim/v1/faults", [&sim](const Request&) {
     json out = json::array();
-    for (const auto& f : sim.faults().all()) out.push_back(Faults::toJson(f));
+    for (const auto& f : sim.faults().all())
+      out.push_back(Faults::toJson(f));
     return controlJson(200, out);
   });
 
@@ -522,16 +540,16 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     return controlJson(200, json{{"status", "reset"}, {"seed", sim.seed()}});
   });
 
-  r.add("GET", "/sim/v1/snapshot", [&sim](const Request&) {
-    return http::Response::json(200, sim.snapshot().dump());
-  });
+  r.add("GET", "/sim/v1/snapshot",
+        [&sim](const Request&) { return http::Response::json(200, sim.snapshot().dump()); });
 
   r.add("PUT", "/sim/v1/snapshot", [&sim](const Request& req) {
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
       return controlError(400, "BAD_REQUEST", "the body must be a snapshot (a JSON object)");
     if (auto e = sim.restore(body)) return controlError(e);
-    return controlJson(200, json{{"status", "restored"}, {"now", formatRfc3339(sim.clock().now())}});
+    return controlJson(200,
+                       json{{"status", "restored"}, {"now", formatRfc3339(sim.clock().now())}});
   });
 
   r.add("POST", "/sim/v1/fleet", [&sim](const Request& req) {
@@ -552,7 +570,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     }
     if (auto s = req.queryParam("limit")) {
       auto v = parseId(*s);
-      if (!v || *v == 0) return controlError(400, "BAD_REQUEST", "limit must be a positive integer");
+      if (!v || *v == 0)
+        return controlError(400, "BAD_REQUEST", "limit must be a positive integer");
       limit = size_t(std::min<uint64_t>(*v, 100000));
     }
     json entries = json::array();

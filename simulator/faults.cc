@@ -21,7 +21,8 @@ bool Faults::globMatch(std::string_view p, std::string_view t) {
       return false;
     }
   }
-  while (pi < p.size() && p[pi] == '*') ++pi;
+  while (pi < p.size() && p[pi] == '*')
+    ++pi;
   return pi == p.size();
 }
 
@@ -191,9 +192,15 @@ nlohmann::json Faults::toJson(const Fault& f) {
       j["status"] = f.status;
       if (f.retryAfterSeconds >= 0) j["retryAfter"] = f.retryAfterSeconds;
       break;
-    case Fault::kLatency: j["latencyMs"] = f.latencyMs; break;
-    case Fault::kReset: j["reset"] = true; break;
-    case Fault::kResetAfter: j["resetAfter"] = true; break;
+    case Fault::kLatency:
+      j["latencyMs"] = f.latencyMs;
+      break;
+    case Fault::kReset:
+      j["reset"] = true;
+      break;
+    case Fault::kResetAfter:
+      j["resetAfter"] = true;
+      break;
   }
   j["fired"] = f.fired;
   return j;

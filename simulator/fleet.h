@@ -147,7 +147,7 @@ struct LogEntry {
   std::string name;
   uint8_t action = 0;
   uint8_t trigger = 0;
-  uint8_t state = 0;  // completion state: 0 success, 1 motor blocked, 224 invalid code
+  uint8_t state = 0;   // completion state: 0 success, 1 motor blocked, 224 invalid code
   uint8_t source = 0;  // 1 keypad code
 };
 
@@ -155,7 +155,7 @@ struct LogEntry {
 struct Command {
   enum Kind : uint8_t { kMotor, kAuthCreate, kAuthUpdate, kAuthDelete };
   Kind kind = kMotor;
-  uint8_t action = 0;   // motor
+  uint8_t action = 0;  // motor
   uint8_t trigger = kTriggerWeb;
   int64_t readyMs = 0;  // not carried out before this instant
   ObjectId operation;   // auth changes: the operationId the auth carries until delivery
@@ -190,14 +190,14 @@ struct LockSettings {
   uint32_t deliverySeconds = 5;
   uint32_t unlatchDuration = 3;
   uint32_t lngTimeout = 20;
-  uint16_t syncAtMinute = 180;  // 03:00 local
+  uint16_t syncAtMinute = 180;         // 03:00 local
   const TimeZone* timeZone = nullptr;  // null: UTC
 };
 
 struct Lock {
   uint64_t smartlockId = 0;
   uint32_t nukiId = 0;
-  uint32_t account = 0;   // index into Fleet::accounts
+  uint32_t account = 0;          // index into Fleet::accounts
   uint32_t bridge = UINT32_MAX;  // index into Fleet::bridges (3.0 only)
   Model model = Model::k30Pro;
   bool removed = false;
@@ -217,8 +217,8 @@ struct Lock {
   uint8_t battery = 100;
   bool jammed = false;
   bool motorBusy = false;
-  bool jobBlocked = false;   // the running motor job started on a jammed motor
-  bool jobLogged = true;     // the running job writes its own log entry at the end
+  bool jobBlocked = false;  // the running motor job started on a jammed motor
+  bool jobLogged = true;    // the running job writes its own log entry at the end
   uint8_t jobAction = 0;
   uint8_t jobTrigger = 0;
   uint32_t motorGeneration = 0;  // bumps with every motor start; stale follow-ups are ignored

@@ -5,7 +5,8 @@ namespace nukihil::sim {
 JournalEntry& Journal::append(JournalEntry e) {
   e.seq = nextSeq_++;
   entries_.push_back(std::move(e));
-  while (entries_.size() > limit_) entries_.pop_front();
+  while (entries_.size() > limit_)
+    entries_.pop_front();
   return entries_.back();
 }
 

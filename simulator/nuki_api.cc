@@ -13,7 +13,9 @@ using http::Request;
 using http::Response;
 using Json = wire::Json;
 
-uint32_t callerOf(const Request& req) { return uint32_t(req.context); }
+uint32_t callerOf(const Request& req) {
+  return uint32_t(req.context);
+}
 
 // Resolves {smartlockId} to a lock of the caller's account, or an error response.
 std::optional<Response> lockOf(World& w, const Request& req, uint32_t& index) {
@@ -25,7 +27,8 @@ std::optional<Response> lockOf(World& w, const Request& req, uint32_t& index) {
 }
 
 // Parses an optional integer query parameter; sets `bad` to a 400 response if malformed.
-std::optional<int64_t> queryInt(const Request& req, const char* name, std::optional<Response>& bad) {
+std::optional<int64_t> queryInt(const Request& req, const char* name,
+                                std::optional<Response>& bad) {
   auto v = req.queryParam(name);
   if (!v) return std::nullopt;
   int64_t out = 0;
@@ -100,7 +103,8 @@ std::optional<Response> parseLogQuery(const Request& req, LogQuery& q) {
   return std::nullopt;
 }
 
-void collectLogs(const Lock& l, const LogQuery& q, std::vector<std::pair<const Lock*, const LogEntry*>>& out) {
+void collectLogs(const Lock& l, const LogQuery& q,
+                 std::vector<std::pair<const Lock*, const LogEntry*>>& out) {
   for (size_t i = l.reportedLogs; i-- > 0;) {
     const LogEntry& e = l.logs[i];
     if (q.olderThan && !(e.id < *q.olderThan)) continue;
@@ -222,7 +226,8 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
     return Response::empty(204);
   });
 
-  for (auto [suffix, action] : {std::pair{"lock", kActionLock}, std::pair{"unlock", kActionUnlock}}) {
+  for (auto [suffix, action] :
+       {std::pair{"lock", kActionLock}, std::pair{"unlock", kActionUnlock}}) {
     r.add("POST", std::string("/smartlock/{smartlockId}/action/") + suffix,
           [&w, action = action](const Request& req) {
             uint32_t index;
@@ -305,7 +310,8 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
     for (uint32_t index : w.account(callerOf(req)).locks) {
       const Lock& l = w.lock(index);
       if (l.removed) continue;
-      for (auto& a : authList(w, l, types)) out.push_back(std::move(a));
+      for (auto& a : authList(w, l, types))
+        out.push_back(std::move(a));
     }
     return nukiJson(200, out.dump());
   });
@@ -339,11 +345,11 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
     pagination["currentPage"] = p;
     pagination["pageSize"] = s;
     if (p + 1 < pages)
-      pagination["nextPage"] = "/smartlock/auth/paged?page=" + std::to_string(p + 1) +
-                               "&size=" + std::to_string(s);
+      pagination["nextPage"] =
+          "/smartlock/auth/paged?page=" + std::to_string(p + 1) + "&size=" + std::to_string(s);
     if (p > 0)
-      pagination["prevPage"] = "/smartlock/auth/paged?page=" + std::to_string(p - 1) +
-                               "&size=" + std::to_string(s);
+      pagination["prevPage"] =
+          "/smartlock/auth/paged?page=" + std::to_string(p - 1) + "&size=" + std::to_string(s);
     Json out;
     out["results"] = std::move(results);
     out["pagination"] = std::move(pagination);
@@ -382,9 +388,8 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
     if (!body.is_array()) return nukiError(Error::badParam("body", wire::shown(body)));
     for (const auto& item : body) {
       if (!item.is_object() || !item.contains("id") || !item["id"].is_string())
-        return nukiError(Error::badParam("id", item.is_object() && item.contains("id")
-                                                   ? wire::shown(item["id"])
-                                                   : "null"));
+        return nukiError(Error::badParam(
+            "id", item.is_object() && item.contains("id") ? wire::shown(item["id"]) : "null"));
       AuthInput in;
       if (!wire::authInput(item, in, e)) return nukiError(e);
     }
@@ -449,7 +454,8 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
 
   r.add("GET", "/api/decentralWebhook", [&sim, hookJson](const Request& req) {
     Json out = Json::array();
-    for (const Webhook* h : sim.webhooks().forAccount(callerOf(req))) out.push_back(hookJson(*h));
+    for (const Webhook* h : sim.webhooks().forAccount(callerOf(req)))
+      out.push_back(hookJson(*h));
     return nukiJson(200, out.dump());
   });
 

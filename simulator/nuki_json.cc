@@ -6,24 +6,26 @@ namespace nukihil::sim::wire {
 
 namespace {
 
-std::string date(int64_t ms) { return formatRfc3339(timeFromMillis(ms)); }
+std::string date(int64_t ms) {
+  return formatRfc3339(timeFromMillis(ms));
+}
 
 const std::array<const char*, 46> kNukiZones = {
-    "Africa/Cairo",         "Africa/Lagos",        "Africa/Maputo",
-    "Africa/Nairobi",       "America/Anchorage",   "America/Argentina/Buenos_Aires",
-    "America/Chicago",      "America/Denver",      "America/Halifax",
-    "America/Los_Angeles",  "America/Manaus",      "America/Mexico_City",
-    "America/New_York",     "America/Phoenix",     "America/Regina",
-    "America/Santiago",     "America/Sao_Paulo",   "America/St_Johns",
-    "Asia/Bangkok",         "Asia/Dubai",          "Asia/Hong_Kong",
-    "Asia/Jerusalem",       "Asia/Karachi",        "Asia/Kathmandu",
-    "Asia/Kolkata",         "Asia/Riyadh",         "Asia/Seoul",
-    "Asia/Shanghai",        "Asia/Tehran",         "Asia/Tokyo",
-    "Asia/Yangon",          "Australia/Adelaide",  "Australia/Brisbane",
-    "Australia/Darwin",     "Australia/Hobart",    "Australia/Perth",
-    "Australia/Sydney",     "Europe/Berlin",       "Europe/Helsinki",
-    "Europe/Istanbul",      "Europe/London",       "Europe/Moscow",
-    "Pacific/Auckland",     "Pacific/Guam",        "Pacific/Honolulu",
+    "Africa/Cairo",        "Africa/Lagos",       "Africa/Maputo",
+    "Africa/Nairobi",      "America/Anchorage",  "America/Argentina/Buenos_Aires",
+    "America/Chicago",     "America/Denver",     "America/Halifax",
+    "America/Los_Angeles", "America/Manaus",     "America/Mexico_City",
+    "America/New_York",    "America/Phoenix",    "America/Regina",
+    "America/Santiago",    "America/Sao_Paulo",  "America/St_Johns",
+    "Asia/Bangkok",        "Asia/Dubai",         "Asia/Hong_Kong",
+    "Asia/Jerusalem",      "Asia/Karachi",       "Asia/Kathmandu",
+    "Asia/Kolkata",        "Asia/Riyadh",        "Asia/Seoul",
+    "Asia/Shanghai",       "Asia/Tehran",        "Asia/Tokyo",
+    "Asia/Yangon",         "Australia/Adelaide", "Australia/Brisbane",
+    "Australia/Darwin",    "Australia/Hobart",   "Australia/Perth",
+    "Australia/Sydney",    "Europe/Berlin",      "Europe/Helsinki",
+    "Europe/Istanbul",     "Europe/London",      "Europe/Moscow",
+    "Pacific/Auckland",    "Pacific/Guam",       "Pacific/Honolulu",
     "Pacific/Pago_Pago",
 };
 
@@ -264,7 +266,9 @@ std::string restletStatus(int status) {
   return j.dump();
 }
 
-std::string lockedBody() { return R"({"stackTrace":[],"suppressedExceptions":[]})"; }
+std::string lockedBody() {
+  return R"({"stackTrace":[],"suppressedExceptions":[]})";
+}
 
 std::string shown(const nlohmann::json& v) {
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();
@@ -373,8 +377,8 @@ bool authInput(const nlohmann::json& o, AuthInput& in, Error& error) {
          f.int32("allowedFromTime", in.fromTime, error) &&
          f.int32("allowedUntilTime", in.untilTime, error) &&
          f.boolean("enabled", in.enabled, error) &&
-         f.boolean("remoteAllowed", in.remoteAllowed, error) &&
-         f.int32("type", in.type, error) && f.int32("accountUserId", in.accountUserId, error);
+         f.boolean("remoteAllowed", in.remoteAllowed, error) && f.int32("type", in.type, error) &&
+         f.int32("accountUserId", in.accountUserId, error);
 }
 
 }  // namespace nukihil::sim::wire

@@ -9,10 +9,11 @@ Scheduler::Scheduler(Clock& clock, std::function<void(const Event&)> dispatch)
   alarm_ = clock_.addAlarm([this] { onAlarm(); });
 }
 
-Scheduler::~Scheduler() { clock_.removeAlarm(alarm_); }
+Scheduler::~Scheduler() {
+  clock_.removeAlarm(alarm_);
+}
 
-uint64_t Scheduler::schedule(Time at, EventKind kind, uint32_t target, uint64_t arg,
-                             uint64_t seq) {
+uint64_t Scheduler::schedule(Time at, EventKind kind, uint32_t target, uint64_t arg, uint64_t seq) {
   if (seq == 0) seq = nextSeq_++;
   heap_.push(Event{at, seq, kind, target, arg});
   if (!running_ && (!armed_ || at < armedAt_)) rearm();
@@ -56,7 +57,8 @@ std::vector<Event> Scheduler::pending() const {
 
 void Scheduler::restore(std::vector<Event> events, uint64_t nextSeq) {
   heap_ = {};
-  for (auto& e : events) heap_.push(e);
+  for (auto& e : events)
+    heap_.push(e);
   nextSeq_ = nextSeq;
   rearm();
 }

@@ -23,9 +23,12 @@ http::Response nukiJson(int status, std::string body) {
 
 http::Response nukiError(const Error& e) {
   switch (e.status) {
-    case 422: return nukiJson(422, wire::restletStatus(422));
-    case 423: return nukiJson(423, wire::lockedBody());
-    default: return nukiJson(e.status, wire::detailMessage(e.message));
+    case 422:
+      return nukiJson(422, wire::restletStatus(422));
+    case 423:
+      return nukiJson(423, wire::lockedBody());
+    default:
+      return nukiJson(e.status, wire::detailMessage(e.message));
   }
 }
 
@@ -47,7 +50,9 @@ http::Response controlError(const Error& e) {
 }
 
 namespace {
-bool isControlPath(std::string_view target) { return target.rfind("/sim/", 0) == 0; }
+bool isControlPath(std::string_view target) {
+  return target.rfind("/sim/", 0) == 0;
+}
 }  // namespace
 
 Simulator::Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options)
@@ -99,15 +104,29 @@ size_t Simulator::bodyLimitFor(std::string_view target) const {
 http::Response Simulator::transportError(int status, std::string_view target,
                                          std::string_view why) const {
   if (isControlPath(target)) {
-    return controlError(status, status == 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST",
-                        std::string(why));
+    return controlError(status, status == 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST", std::string(why));
   }
-  if (status == 413)
-    return nukiJson(413, wire::detailMessage("Request entity too large"));
+  if (status == 413) return nukiJson(413, wire::detailMessage("Request entity too large"));
   return nukiJson(status, wire::detailMessage("Bad request: " + std::string(why)));
 }
 
 void Simulator::handle(http::Request& req, http::Respond respond) {
+  // One bad request must never take the simulator down: anything a handler throws is a 500.
+  auto answered = std::make_shared<bool>(false);
+  http::Respond once = [respond, answered](http::Response r) {
+    *answered = true;
+    respond(std::move(r));
+  };
+  try {
+    dispatch(req, once);
+  } catch (const std::exception& e) {
+    log::error(std::string("internal error on ") + req.method + " " + std::string(req.path()) +
+               ": " + e.what());
+    if (!*answered) once(nukiJson(500, wire::restletStatus(500)));
+  }
+}
+
+void Simulator::dispatch(http::Request& req, http::Respond respond) {
   const auto started = std::chrono::steady_clock::now();
   if (options_.logRequests) {
     // One line per request, after it is answered; never the Authorization header.
@@ -147,7 +166,8 @@ void Simulator::handle(http::Request& req, http::Respond respond) {
     return respond(std::move(r));
   }
   auto account = world_.accountByToken(req.bearerToken());
-  if (!account) return respond(nukiJson(401, wire::detailMessage("Your access token is not authorized")));
+  if (!account)
+    return respond(nukiJson(401, wire::detailMessage("Your access token is not authorized")));
   req.context = *account;
 
   JournalEntry entry;
@@ -158,8 +178,8 @@ void Simulator::handle(http::Request& req, http::Respond respond) {
 
   Fault* fault = faults_.pick(req.method, path, clock_.now(), random_);
   if (fault) entry.fault = nlohmann::json(Faults::toJson(*fault)).dump();
-  auto journaled = [this, entry = std::move(entry), respond = std::move(respond)](
-                       http::Response r) mutable {
+  auto journaled = [this, entry = std::move(entry),
+                    respond = std::move(respond)](http::Response r) mutable {
     entry.status = r.delivery == http::Delivery::kNormal ? r.status : 0;
     if (r.delivery != http::Delivery::kNormal) entry.error = "connection reset (fault)";
     journal_.append(std::move(entry));
@@ -191,16 +211,16 @@ void Simulator::handle(http::Request& req, http::Respond respond) {
         // answer leaves after the latency, in real time.
         const auto delay = std::chrono::milliseconds(fault->latencyMs);
         auto handler = *m.handler;
-        return handler(req, [this, delay, journaled = std::move(journaled)](
-                                http::Response r) mutable {
-          if (!options_.realDelay) return journaled(std::move(r));
-          auto guard = std::make_shared<WorkGuard>(&clock_.work());
-          options_.realDelay(delay, [guard, journaled = std::move(journaled),
-                                     r = std::move(r)]() mutable {
-            journaled(std::move(r));
-            guard->reset();
-          });
-        });
+        return handler(
+            req, [this, delay, journaled = std::move(journaled)](http::Response r) mutable {
+              if (!options_.realDelay) return journaled(std::move(r));
+              auto guard = std::make_shared<WorkGuard>(&clock_.work());
+              options_.realDelay(
+                  delay, [guard, journaled = std::move(journaled), r = std::move(r)]() mutable {
+                    journaled(std::move(r));
+                    guard->reset();
+                  });
+            });
       }
     }
   }

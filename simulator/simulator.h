@@ -74,6 +74,8 @@ class Simulator {
   struct Impl;
 
  private:
+  Error loadFleetChecked(const nlohmann::json& fleet);
+  void dispatch(http::Request& req, http::Respond respond);
   Clock& clock_;
   SimulatorOptions options_;
   std::string adminToken_;

@@ -19,7 +19,9 @@ namespace {
 using nlohmann::json;
 constexpr int kSnapshotVersion = 1;
 
-json idJson(const ObjectId& id) { return json::array({id.seconds, id.lock, id.counter}); }
+json idJson(const ObjectId& id) {
+  return json::array({id.seconds, id.lock, id.counter});
+}
 ObjectId idFrom(const json& j) {
   return ObjectId{j.at(0).get<uint32_t>(), j.at(1).get<uint32_t>(), j.at(2).get<uint32_t>()};
 }
@@ -80,8 +82,8 @@ Command commandFrom(const json& j) {
 }
 
 json logJson(const LogEntry& e) {
-  return json::array({idJson(e.id), idJson(e.authId), e.dateMs, e.name, e.action, e.trigger,
-                      e.state, e.source});
+  return json::array(
+      {idJson(e.id), idJson(e.authId), e.dateMs, e.name, e.action, e.trigger, e.state, e.source});
 }
 
 LogEntry logFrom(const json& j) {
@@ -110,16 +112,20 @@ json lockJson(const Lock& l) {
   j["apiAuthId"] = l.apiAuthId;
   j["creationMs"] = l.creationMs;
   j["updateMs"] = l.updateMs;
-  j["settings"] = {l.settings.motorSeconds, l.settings.deliverySeconds, l.settings.unlatchDuration,
-                   l.settings.lngTimeout, l.settings.syncAtMinute,
+  j["settings"] = {l.settings.motorSeconds,
+                   l.settings.deliverySeconds,
+                   l.settings.unlatchDuration,
+                   l.settings.lngTimeout,
+                   l.settings.syncAtMinute,
                    l.settings.timeZone ? l.settings.timeZone->name() : std::string("UTC")};
-  j["device"] = {l.wifiOnline, l.state, l.stableState, l.trigger, l.lastAction, l.battery,
-                 l.jammed, l.motorBusy, l.jobBlocked, l.jobLogged, l.jobAction, l.jobTrigger,
-                 l.motorGeneration, l.nextAuthSlot, l.jobBy};
-  j["web"] = {l.webOnline, l.webState, l.webTrigger, l.webLastAction, l.webBattery, l.nextSyncMs,
-              l.syncGeneration};
+  j["device"] = {l.wifiOnline, l.state,      l.stableState,     l.trigger,      l.lastAction,
+                 l.battery,    l.jammed,     l.motorBusy,       l.jobBlocked,   l.jobLogged,
+                 l.jobAction,  l.jobTrigger, l.motorGeneration, l.nextAuthSlot, l.jobBy};
+  j["web"] = {l.webOnline,  l.webState,   l.webTrigger,    l.webLastAction,
+              l.webBattery, l.nextSyncMs, l.syncGeneration};
   json device = json::array();
-  for (const auto& a : l.deviceAuths) device.push_back(authJson(*a));
+  for (const auto& a : l.deviceAuths)
+    device.push_back(authJson(*a));
   j["deviceAuths"] = std::move(device);
   // The web view mostly shares records with the device: store only the ids of shared ones.
   json web = json::array();
@@ -131,21 +137,26 @@ json lockJson(const Lock& l) {
   }
   j["webView"] = std::move(web);
   json queue = json::array();
-  for (const auto& c : l.queue) queue.push_back(commandJson(c));
+  for (const auto& c : l.queue)
+    queue.push_back(commandJson(c));
   j["queue"] = std::move(queue);
   json local = json::array();
-  for (const auto& c : l.localQueue) local.push_back(commandJson(c));
+  for (const auto& c : l.localQueue)
+    local.push_back(commandJson(c));
   j["localQueue"] = std::move(local);
   json pending = json::array();
   for (const auto& p : l.pending) {
-    json pj = {{"kind", p.kind}, {"operation", idJson(p.operation)}, {"target", idJson(p.target)},
+    json pj = {{"kind", p.kind},
+               {"operation", idJson(p.operation)},
+               {"target", idJson(p.target)},
                {"delivered", p.delivered}};
     if (p.auth) pj["auth"] = authJson(*p.auth);
     pending.push_back(std::move(pj));
   }
   j["pending"] = std::move(pending);
   json logs = json::array();
-  for (const auto& e : l.logs) logs.push_back(logJson(e));
+  for (const auto& e : l.logs)
+    logs.push_back(logJson(e));
   j["logs"] = std::move(logs);
   j["reportedLogs"] = l.reportedLogs;
   return j;
@@ -171,7 +182,8 @@ Lock lockFromJson(const json& j) {
   l.settings.lngTimeout = s.at(3).get<uint32_t>();
   l.settings.syncAtMinute = s.at(4).get<uint16_t>();
   l.settings.timeZone = TimeZone::find(s.at(5).get<std::string>());
-  if (!l.settings.timeZone) throw std::runtime_error("unknown time zone " + s.at(5).get<std::string>());
+  if (!l.settings.timeZone)
+    throw std::runtime_error("unknown time zone " + s.at(5).get<std::string>());
   const auto& d = j.at("device");
   l.wifiOnline = d.at(0).get<bool>();
   l.state = d.at(1).get<uint8_t>();
@@ -196,7 +208,8 @@ Lock lockFromJson(const json& j) {
   l.webBattery = w.at(4).get<uint8_t>();
   l.nextSyncMs = w.at(5).get<int64_t>();
   l.syncGeneration = w.at(6).get<uint32_t>();
-  for (const auto& a : j.at("deviceAuths")) l.deviceAuths.push_back(AuthRef::make(authFrom(a)));
+  for (const auto& a : j.at("deviceAuths"))
+    l.deviceAuths.push_back(AuthRef::make(authFrom(a)));
   for (const auto& a : j.at("webView")) {
     if (a.is_object()) {
       l.webView.push_back(AuthRef::make(authFrom(a.at("auth"))));
@@ -209,8 +222,10 @@ Lock lockFromJson(const json& j) {
     if (!found) throw std::runtime_error("web view refers to an auth the device does not hold");
     l.webView.push_back(found);
   }
-  for (const auto& c : j.at("queue")) l.queue.push_back(commandFrom(c));
-  for (const auto& c : j.at("localQueue")) l.localQueue.push_back(commandFrom(c));
+  for (const auto& c : j.at("queue"))
+    l.queue.push_back(commandFrom(c));
+  for (const auto& c : j.at("localQueue"))
+    l.localQueue.push_back(commandFrom(c));
   for (const auto& p : j.at("pending")) {
     PendingChange pc;
     pc.kind = Command::Kind(p.at("kind").get<int>());
@@ -220,7 +235,8 @@ Lock lockFromJson(const json& j) {
     if (p.contains("auth")) pc.auth = AuthRef::make(authFrom(p["auth"]));
     l.pending.push_back(std::move(pc));
   }
-  for (const auto& e : j.at("logs")) l.logs.push_back(logFrom(e));
+  for (const auto& e : j.at("logs"))
+    l.logs.push_back(logFrom(e));
   l.reportedLogs = j.at("reportedLogs").get<size_t>();
   return l;
 }
@@ -275,33 +291,49 @@ json Simulator::snapshot() const {
   j["scheduler"] = {{"nextSeq", scheduler_.peekNextSeq()}, {"events", std::move(events)}};
   json accounts = json::array();
   for (const auto& a : world_.accounts())
-    accounts.push_back({{"accountId", a.accountId}, {"name", a.name}, {"email", a.email},
-                        {"apiToken", a.apiToken}, {"creationMs", a.creationMs}, {"locks", a.locks}});
+    accounts.push_back({{"accountId", a.accountId},
+                        {"name", a.name},
+                        {"email", a.email},
+                        {"apiToken", a.apiToken},
+                        {"creationMs", a.creationMs},
+                        {"locks", a.locks}});
   j["accounts"] = std::move(accounts);
   json bridges = json::array();
   for (const auto& b : world_.bridges())
-    bridges.push_back({{"bridgeId", b.bridgeId}, {"account", b.account}, {"online", b.online},
+    bridges.push_back({{"bridgeId", b.bridgeId},
+                       {"account", b.account},
+                       {"online", b.online},
                        {"locks", b.locks}});
   j["bridges"] = std::move(bridges);
   json locks = json::array();
-  for (const auto& l : world_.locks()) locks.push_back(lockJson(l));
+  for (const auto& l : world_.locks())
+    locks.push_back(lockJson(l));
   j["locks"] = std::move(locks);
   json hooks = json::array();
   for (const auto& [id, h] : webhooks_.all()) {
     json streams = json::array();
     for (const auto& [lock, s] : h.streams) {
       json queue = json::array();
-      for (const auto& d : s.queue) queue.push_back({d.feature, d.body});
-      streams.push_back({{"smartlockId", lock}, {"attempts", s.attempts}, {"inFlight", s.inFlight},
-                         {"scheduled", s.scheduled}, {"nextAttemptMs", s.nextAttemptMs},
+      for (const auto& d : s.queue)
+        queue.push_back({d.feature, d.body});
+      streams.push_back({{"smartlockId", lock},
+                         {"attempts", s.attempts},
+                         {"inFlight", s.inFlight},
+                         {"scheduled", s.scheduled},
+                         {"nextAttemptMs", s.nextAttemptMs},
                          {"queue", std::move(queue)}});
     }
-    hooks.push_back({{"id", h.id}, {"account", h.account}, {"url", h.url}, {"secret", h.secret},
-                     {"features", h.features}, {"streams", std::move(streams)}});
+    hooks.push_back({{"id", h.id},
+                     {"account", h.account},
+                     {"url", h.url},
+                     {"secret", h.secret},
+                     {"features", h.features},
+                     {"streams", std::move(streams)}});
   }
   j["webhooks"] = std::move(hooks);
   json faults = json::array();
-  for (const auto& f : faults_.all()) faults.push_back(faultJson(f));
+  for (const auto& f : faults_.all())
+    faults.push_back(faultJson(f));
   j["faults"] = {{"nextId", const_cast<Faults&>(faults_).nextId()}, {"list", std::move(faults)}};
   json journal = json::array();
   for (const auto& e : journal_.entries())
@@ -332,9 +364,11 @@ Error Simulator::restore(const json& j) {
     std::vector<Bridge> bridges;
     for (const auto& b : j.at("bridges"))
       bridges.push_back(Bridge{b.at("bridgeId").get<uint64_t>(), b.at("account").get<uint32_t>(),
-                               b.at("online").get<bool>(), b.at("locks").get<std::vector<uint32_t>>()});
+                               b.at("online").get<bool>(),
+                               b.at("locks").get<std::vector<uint32_t>>()});
     std::vector<Lock> locks;
-    for (const auto& l : j.at("locks")) locks.push_back(lockFromJson(l));
+    for (const auto& l : j.at("locks"))
+      locks.push_back(lockFromJson(l));
     for (const auto& l : locks) {
       if (l.account >= accounts.size() || (l.model == Model::k30 && l.bridge >= bridges.size()))
         throw std::runtime_error("a lock refers to a missing account or bridge");
@@ -359,13 +393,15 @@ Error Simulator::restore(const json& j) {
         st.scheduled = s.at("scheduled").get<bool>();
         st.nextAttemptMs = s.at("nextAttemptMs").get<int64_t>();
         for (const auto& d : s.at("queue"))
-          st.queue.push_back(PendingDelivery{d.at(0).get<std::string>(), d.at(1).get<std::string>()});
+          st.queue.push_back(
+              PendingDelivery{d.at(0).get<std::string>(), d.at(1).get<std::string>()});
         hook.streams.emplace(s.at("smartlockId").get<uint64_t>(), std::move(st));
       }
       hooks.emplace(hook.id, std::move(hook));
     }
     std::vector<Fault> faults;
-    for (const auto& f : j.at("faults").at("list")) faults.push_back(faultFrom(f));
+    for (const auto& f : j.at("faults").at("list"))
+      faults.push_back(faultFrom(f));
     std::deque<JournalEntry> journal;
     for (const auto& e : j.at("journal").at("entries")) {
       JournalEntry je;
@@ -452,6 +488,15 @@ class CodeWalk {
 }  // namespace
 
 Error Simulator::loadFleet(const json& fleet) {
+  try {
+    return loadFleetChecked(fleet);
+  } catch (const json::exception& e) {
+    // A field of the wrong type somewhere the checks below did not look.
+    return Error::make(400, "BAD_FLEET", std::string("a field has the wrong type: ") + e.what());
+  }
+}
+
+Error Simulator::loadFleetChecked(const json& fleet) {
   if (!fleet.is_object()) return Error::make(400, "BAD_FLEET", "a fleet file is a JSON object");
   if (fleet.contains("defaults")) {
     if (auto e = lockSettingsFrom(fleet["defaults"], world_.defaults))
@@ -464,14 +509,23 @@ Error Simulator::loadFleet(const json& fleet) {
     for (const auto& a : fleet["accounts"]) {
       const std::string where = "accounts[" + std::to_string(ai++) + "]";
       if (!a.is_object()) return Error::make(400, "BAD_FLEET", where + " must be an object");
+      for (const char* k : {"name", "email", "apiToken"})
+        if (a.contains(k) && !a[k].is_string())
+          return Error::make(400, "BAD_FLEET", where + "." + k + " must be a string");
+      if (a.contains("smartlocks") && !a["smartlocks"].is_array())
+        return Error::make(400, "BAD_FLEET", where + ".smartlocks must be an array");
       std::string token = a.value("apiToken", "");
       if (!token.empty() && (token.size() < 16 || world_.accountByToken(token)))
-        return Error::make(400, "BAD_FLEET", where + ".apiToken must be unique and ≥ 16 characters");
+        return Error::make(400, "BAD_FLEET",
+                           where + ".apiToken must be unique and ≥ 16 characters");
       const uint32_t account =
           world_.addAccount(a.value("name", "Account"), a.value("email", ""), token);
       size_t li = 0;
       for (const auto& l : a.value("smartlocks", json::array())) {
         const std::string lwhere = where + ".smartlocks[" + std::to_string(li++) + "]";
+        if (!l.is_object()) return Error::make(400, "BAD_FLEET", lwhere + " must be an object");
+        if (l.contains("codes") && !l["codes"].is_array())
+          return Error::make(400, "BAD_FLEET", lwhere + ".codes must be an array");
         auto [index, e] = lockFrom(world_, account, l);
         if (e) return Error::make(400, "BAD_FLEET", lwhere + ": " + e.message);
         if (l.contains("online") && l["online"].is_boolean() && !l["online"].get<bool>())
@@ -480,9 +534,11 @@ Error Simulator::loadFleet(const json& fleet) {
         for (const auto& c : l.value("codes", json::array())) {
           AuthInput in;
           if (auto ce = codeInputFrom(c, in))
-            return Error::make(400, "BAD_FLEET", lwhere + ".codes[" + std::to_string(ci) + "]: " + ce.message);
+            return Error::make(400, "BAD_FLEET",
+                               lwhere + ".codes[" + std::to_string(ci) + "]: " + ce.message);
           if (auto ce = world_.addDeviceCode(index, in, /*synced=*/true))
-            return Error::make(400, "BAD_FLEET", lwhere + ".codes[" + std::to_string(ci) + "]: " + ce.message);
+            return Error::make(400, "BAD_FLEET",
+                               lwhere + ".codes[" + std::to_string(ci) + "]: " + ce.message);
           ++ci;
         }
       }
@@ -506,7 +562,8 @@ Error Simulator::loadFleet(const json& fleet) {
                          "locksPerBridge must be non-negative integers");
     const std::string model = g.value("model", "3.0 Pro");
     if (model != "3.0" && model != "3.0 Pro" && model != "mixed")
-      return Error::make(400, "BAD_FLEET", "generate.model must be \"3.0\", \"3.0 Pro\" or \"mixed\"");
+      return Error::make(400, "BAD_FLEET",
+                         "generate.model must be \"3.0\", \"3.0 Pro\" or \"mixed\"");
     json lockTemplate = g.value("smartlock", json::object());
     for (int64_t a = 0; a < *accounts; ++a) {
       const uint32_t account = world_.addAccount("Account " + std::to_string(a + 1));

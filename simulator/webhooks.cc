@@ -45,7 +45,7 @@ std::string Webhooks::signature(const std::string& secret, const std::string& bo
 }
 
 std::pair<const Webhook*, Error> Webhooks::add(uint32_t account, const std::string& url,
-                                              const std::vector<std::string>& features) {
+                                               const std::vector<std::string>& features) {
   auto parsed = http::Url::parse(url);
   // (decision) plain http is allowed for loopback targets; real Nuki requires https.
   if (!parsed || (!parsed->tls && !loopbackHost(parsed->host)))
@@ -60,7 +60,8 @@ std::pair<const Webhook*, Error> Webhooks::add(uint32_t account, const std::stri
     bits |= bit;
   }
   Webhook h;
-  do h.id = int32_t(random_.between(10000000, 99999999));
+  do
+    h.id = int32_t(random_.between(10000000, 99999999));
   while (hooks_.count(h.id));
   h.account = account;
   h.url = url;
@@ -92,7 +93,8 @@ std::vector<const Webhook*> Webhooks::forAccount(uint32_t account) const {
 size_t Webhooks::pendingDeliveries() const {
   size_t n = 0;
   for (const auto& [id, h] : hooks_)
-    for (const auto& [lock, s] : h.streams) n += s.queue.size();
+    for (const auto& [lock, s] : h.streams)
+      n += s.queue.size();
   return n;
 }
 
@@ -198,7 +200,8 @@ void Webhooks::completed(int32_t hookId, uint64_t smartlockId, uint64_t attemptS
   } else {
     ++s.attempts;
     Duration backoff = options_.firstRetry;
-    for (uint32_t i = 1; i < s.attempts && backoff < options_.maxRetry; ++i) backoff *= 2;
+    for (uint32_t i = 1; i < s.attempts && backoff < options_.maxRetry; ++i)
+      backoff *= 2;
     if (backoff > options_.maxRetry) backoff = options_.maxRetry;
     next += backoff;
     if (log::enabled(log::Level::kInfo))

@@ -65,7 +65,7 @@ class Webhooks : public WorldObserver {
 
   // PUT /api/decentralWebhook. Returns the new webhook or an Error (400).
   std::pair<const Webhook*, Error> add(uint32_t account, const std::string& url,
-                                      const std::vector<std::string>& features);
+                                       const std::vector<std::string>& features);
   Error remove(uint32_t account, int64_t id);
   std::vector<const Webhook*> forAccount(uint32_t account) const;
   const std::map<int32_t, Webhook>& all() const { return hooks_; }

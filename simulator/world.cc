@@ -36,10 +36,13 @@ bool validUtf8(std::string_view s) {
 
 uint8_t transitional(uint8_t action) {
   switch (action) {
-    case kActionLock: return kLocking;
+    case kActionLock:
+      return kLocking;
     case kActionUnlatch:
-    case kActionLockNGoUnlatch: return kUnlatching;
-    default: return kUnlocking;
+    case kActionLockNGoUnlatch:
+      return kUnlatching;
+    default:
+      return kUnlocking;
   }
 }
 
@@ -139,9 +142,12 @@ void World::reindex() {
   tokens_.clear();
   nukiIds_.clear();
   bridgeIds_.clear();
-  for (uint32_t i = 0; i < accounts_.size(); ++i) tokens_[accounts_[i].apiToken] = i;
-  for (uint32_t i = 0; i < locks_.size(); ++i) nukiIds_[locks_[i].nukiId] = i;
-  for (uint32_t i = 0; i < bridges_.size(); ++i) bridgeIds_[bridges_[i].bridgeId] = i;
+  for (uint32_t i = 0; i < accounts_.size(); ++i)
+    tokens_[accounts_[i].apiToken] = i;
+  for (uint32_t i = 0; i < locks_.size(); ++i)
+    nukiIds_[locks_[i].nukiId] = i;
+  for (uint32_t i = 0; i < bridges_.size(); ++i)
+    bridgeIds_[bridges_[i].bridgeId] = i;
 }
 
 void World::wipe() {
@@ -151,7 +157,9 @@ void World::wipe() {
   reindex();
 }
 
-void World::touch(Lock& l) { l.cachedJson.clear(); }
+void World::touch(Lock& l) {
+  l.cachedJson.clear();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building the fleet
@@ -192,7 +200,8 @@ std::pair<uint32_t, Error> World::addLock(const LockSpec& spec) {
       if (spec.bridgeId) {
         b.bridgeId = *spec.bridgeId;
       } else {
-        do b.bridgeId = uint64_t(random_.between(0x10000000, 0xFFFFFFFE));
+        do
+          b.bridgeId = uint64_t(random_.between(0x10000000, 0xFFFFFFFE));
         while (bridgeIds_.count(b.bridgeId));
       }
       b.account = spec.account;
@@ -460,7 +469,9 @@ void World::motorDone(uint32_t index, uint32_t generation) {
     completion = 1;
   } else {
     switch (l.jobAction) {
-      case kActionLock: l.state = kLocked; break;
+      case kActionLock:
+        l.state = kLocked;
+        break;
       case kActionUnlatch:
       case kActionLockNGoUnlatch:
         l.state = kUnlatched;
@@ -472,7 +483,9 @@ void World::motorDone(uint32_t index, uint32_t generation) {
         scheduler_.schedule(now() + std::chrono::seconds(l.settings.lngTimeout),
                             EventKind::kLngAutoLock, index, generation);
         break;
-      default: l.state = kUnlocked; break;
+      default:
+        l.state = kUnlocked;
+        break;
     }
     l.stableState = l.state;
   }
@@ -534,7 +547,8 @@ void World::deliver(Lock& l, Command& c) {
   switch (c.kind) {
     case Command::kAuthCreate: {
       size_t codes = 0;
-      for (const auto& a : l.deviceAuths) codes += a->type == kAuthKeypadCode;
+      for (const auto& a : l.deviceAuths)
+        codes += a->type == kAuthKeypadCode;
       if (codeTaken(c.auth->code, nullptr) || codes >= kMaxCodesPerLock) return;
       Auth a = *c.auth;
       a.refs = 0;
@@ -561,7 +575,8 @@ void World::deliver(Lock& l, Command& c) {
       if (it != l.deviceAuths.end()) l.deviceAuths.erase(it);
       return;
     }
-    case Command::kMotor: return;
+    case Command::kMotor:
+      return;
   }
 }
 
@@ -596,12 +611,15 @@ void World::scheduleSync(uint32_t index) {
   const TimeZone& z = zone(l);
   const LocalTime local = z.toLocal(now());
   Time next = z.fromLocal(local.day, l.settings.syncAtMinute);
-  for (int64_t d = 1; next <= now(); ++d) next = z.fromLocal(local.day + d, l.settings.syncAtMinute);
+  for (int64_t d = 1; next <= now(); ++d)
+    next = z.fromLocal(local.day + d, l.settings.syncAtMinute);
   l.nextSyncMs = millisOf(next);
   scheduler_.schedule(next, EventKind::kDailySync, index, ++l.syncGeneration);
 }
 
-void World::syncNow(uint32_t index) { sync(index); }
+void World::syncNow(uint32_t index) {
+  sync(index);
+}
 
 void World::sync(uint32_t index) {
   Lock& l = locks_[index];
@@ -711,14 +729,17 @@ std::vector<World::ServerCode> World::serverCodes(const Lock& l) const {
   for (const auto& p : l.pending) {
     auto it = std::find_if(codes.begin(), codes.end(), [&](auto& c) { return c.id == p.target; });
     switch (p.kind) {
-      case Command::kAuthCreate: codes.push_back({p.target, p.auth->code}); break;
+      case Command::kAuthCreate:
+        codes.push_back({p.target, p.auth->code});
+        break;
       case Command::kAuthUpdate:
         if (it != codes.end() && p.auth->type == kAuthKeypadCode) it->code = p.auth->code;
         break;
       case Command::kAuthDelete:
         if (it != codes.end()) codes.erase(it);
         break;
-      case Command::kMotor: break;
+      case Command::kMotor:
+        break;
     }
   }
   return codes;
@@ -754,9 +775,9 @@ const ObjectId* World::operationFor(const Lock& l, const ObjectId& auth) const {
 // K1–K3 (400) and K6 (422).
 Error World::checkCodeAndName(int64_t code, const std::optional<std::string>& name) const {
   const std::string shown = std::to_string(code);
-  if (code < 100000 || code > 999999) return Error::badParam("code", shown);  // K1
-  if (hasZeroDigit(code)) return Error::badParam("code", shown);              // K2
-  if (code / 10000 == 12) return Error::badParam("code", shown);              // K3
+  if (code < 100000 || code > 999999) return Error::badParam("code", shown);          // K1
+  if (hasZeroDigit(code)) return Error::badParam("code", shown);                      // K2
+  if (code / 10000 == 12) return Error::badParam("code", shown);                      // K3
   if (!name || !validUtf8(*name) || codePoints(*name) < 1 || codePoints(*name) > 20)  // K6
     return Error::make(422, "NAME_LENGTH", "name must have 1 to 20 characters");
   return Error::none();
@@ -916,8 +937,12 @@ void World::dispatch(const Event& e) {
   Lock& l = locks_[e.target];
   if (l.removed) return;
   switch (e.kind) {
-    case EventKind::kQueueReady: pump(e.target); break;
-    case EventKind::kMotorDone: motorDone(e.target, uint32_t(e.arg)); break;
+    case EventKind::kQueueReady:
+      pump(e.target);
+      break;
+    case EventKind::kMotorDone:
+      motorDone(e.target, uint32_t(e.arg));
+      break;
     case EventKind::kUnlatchReturn:
       if (uint32_t(e.arg) != l.motorGeneration || l.motorBusy || l.state != kUnlatched) break;
       if (l.jobAction == kActionLockNGoUnlatch) {
@@ -938,7 +963,8 @@ void World::dispatch(const Event& e) {
       sync(e.target);
       scheduleSync(e.target);
       break;
-    case EventKind::kWebhookSend: break;  // not the world's
+    case EventKind::kWebhookSend:
+      break;  // not the world's
   }
 }
 

@@ -51,29 +51,39 @@ int main(int argc, char** argv) {
   app.add_option("--address", address, "address to bind")->capture_default_str();
   app.add_option("--admin-token", adminToken,
                  "bearer token for the control plane /sim/v1 (default: derived from the seed)");
-  app.add_option("--seed", seed, "seed of the world's random numbers (default: a fresh one, printed)");
-  app.add_option("--clock", clockKind,
-                 "virtual: time moves only through POST /sim/v1/clock/advance; real: wall-clock time")
+  app.add_option("--seed", seed,
+                 "seed of the world's random numbers (default: a fresh one, printed)");
+  app.add_option(
+         "--clock", clockKind,
+         "virtual: time moves only through POST /sim/v1/clock/advance; real: wall-clock time")
       ->check(CLI::IsMember({"virtual", "real"}))
       ->capture_default_str();
   app.add_option("--time-scale", timeScale, "with --clock real: virtual seconds per real second")
       ->check(CLI::Range(0.001, 1e6))
       ->capture_default_str();
-  app.add_option("--start", start,
-                 "virtual start time, RFC 3339 (default 2025-01-01T00:00:00Z; with --clock real: now)");
+  app.add_option(
+      "--start", start,
+      "virtual start time, RFC 3339 (default 2025-01-01T00:00:00Z; with --clock real: now)");
   app.add_option("--fleet", fleetFile, "fleet file (JSON: accounts, locks, codes or generate)")
       ->check(CLI::ExistingFile);
   app.add_flag("-v,--verbose", verbose, "log one line per request on stderr");
-  app.add_option("--motor-seconds", motorSeconds, "default motor time per action")->capture_default_str();
-  app.add_option("--delivery-seconds", deliverySeconds, "default delay before an auth change reaches an online lock")
+  app.add_option("--motor-seconds", motorSeconds, "default motor time per action")
+      ->capture_default_str();
+  app.add_option("--delivery-seconds", deliverySeconds,
+                 "default delay before an auth change reaches an online lock")
       ->capture_default_str();
   app.add_option("--unlatch-duration", unlatchDuration, "default seconds a lock stays unlatched")
       ->capture_default_str();
-  app.add_option("--lng-timeout", lngTimeout, "default lock'n'go timeout in seconds")->capture_default_str();
-  app.add_option("--sync-at", syncAt, "default local time of the daily sync, HH:MM")->capture_default_str();
-  app.add_option("--timezone", zoneName, "default IANA time zone of new locks")->capture_default_str();
-  app.add_option("--journal-limit", journalLimit, "entries kept in GET /sim/v1/journal")->capture_default_str();
-  app.add_option("--webhook-timeout-ms", webhookTimeoutMs, "real-time timeout of one webhook delivery")
+  app.add_option("--lng-timeout", lngTimeout, "default lock'n'go timeout in seconds")
+      ->capture_default_str();
+  app.add_option("--sync-at", syncAt, "default local time of the daily sync, HH:MM")
+      ->capture_default_str();
+  app.add_option("--timezone", zoneName, "default IANA time zone of new locks")
+      ->capture_default_str();
+  app.add_option("--journal-limit", journalLimit, "entries kept in GET /sim/v1/journal")
+      ->capture_default_str();
+  app.add_option("--webhook-timeout-ms", webhookTimeoutMs,
+                 "real-time timeout of one webhook delivery")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (verbose) log::setLevel(log::Level::kInfo);
@@ -93,13 +103,15 @@ int main(int argc, char** argv) {
     return fail("--unlatch-duration must be one of 1, 3, 5, 7, 10, 15, 20, 30 (Nuki's values)");
   if (!sim::validLngTimeout(lngTimeout))
     return fail("--lng-timeout must be one of 5, 10, 15, 20, 30, 45, 60 (Nuki's values)");
-  if (syncAt.size() != 5 || syncAt[2] != ':' || !std::isdigit(syncAt[0]) || !std::isdigit(syncAt[1]) ||
-      !std::isdigit(syncAt[3]) || !std::isdigit(syncAt[4]) || std::stoi(syncAt.substr(0, 2)) > 23 ||
-      std::stoi(syncAt.substr(3)) > 59)
+  if (syncAt.size() != 5 || syncAt[2] != ':' || !std::isdigit(syncAt[0]) ||
+      !std::isdigit(syncAt[1]) || !std::isdigit(syncAt[3]) || !std::isdigit(syncAt[4]) ||
+      std::stoi(syncAt.substr(0, 2)) > 23 || std::stoi(syncAt.substr(3)) > 59)
     return fail("--sync-at must be HH:MM, got '" + syncAt + "'");
-  options.lockDefaults.syncAtMinute = uint16_t(std::stoi(syncAt.substr(0, 2)) * 60 + std::stoi(syncAt.substr(3)));
+  options.lockDefaults.syncAtMinute =
+      uint16_t(std::stoi(syncAt.substr(0, 2)) * 60 + std::stoi(syncAt.substr(3)));
   options.lockDefaults.timeZone = TimeZone::find(zoneName);
-  if (!options.lockDefaults.timeZone) return fail("--timezone: no IANA time zone named '" + zoneName + "'");
+  if (!options.lockDefaults.timeZone)
+    return fail("--timezone: no IANA time zone named '" + zoneName + "'");
 
   std::optional<Time> startTime;
   if (!start.empty()) {
@@ -143,13 +155,17 @@ int main(int argc, char** argv) {
   serverOptions.port = port;
   serverOptions.serverName = "nukisim";
   serverOptions.bodyLimit = options.apiBodyLimit;
-  serverOptions.bodyLimitFor = [&simulator](std::string_view t) { return simulator.bodyLimitFor(t); };
-  serverOptions.errorResponse = [&simulator](int status, std::string_view target, std::string_view why) {
+  serverOptions.bodyLimitFor = [&simulator](std::string_view t) {
+    return simulator.bodyLimitFor(t);
+  };
+  serverOptions.errorResponse = [&simulator](int status, std::string_view target,
+                                             std::string_view why) {
     return simulator.transportError(status, target, why);
   };
-  http::HttpServer server(io, serverOptions, [&simulator](http::Request& req, http::Respond respond) {
-    simulator.handle(req, std::move(respond));
-  });
+  http::HttpServer server(io, serverOptions,
+                          [&simulator](http::Request& req, http::Respond respond) {
+                            simulator.handle(req, std::move(respond));
+                          });
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -167,15 +183,17 @@ int main(int argc, char** argv) {
   nlohmann::json accounts = nlohmann::json::array();
   for (const auto& a : simulator.world().accounts()) {
     if (accounts.size() >= 10) break;
-    accounts.push_back({{"accountId", a.accountId}, {"name", a.name}, {"apiToken", a.apiToken},
+    accounts.push_back({{"accountId", a.accountId},
+                        {"name", a.name},
+                        {"apiToken", a.apiToken},
                         {"smartlocks", a.locks.size()}});
   }
   banner["accounts"] = accounts;
   banner["smartlocks"] = simulator.world().locks().size();
   std::cout << banner.dump() << std::endl;
   if (verbose) {
-    std::cerr << "nukisim listening on " << url << " (seed " << simulator.seed() << ", " << clockKind
-              << " clock); stop with Ctrl-C\n";
+    std::cerr << "nukisim listening on " << url << " (seed " << simulator.seed() << ", "
+              << clockKind << " clock); stop with Ctrl-C\n";
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -13,18 +13,23 @@ using nlohmann::json;
 std::vector<std::string> script(SimHarness& h, TestClient& admin, const std::string& receiver,
                                 int rounds = 1) {
   std::vector<std::string> out;
-  auto record = [&](const HttpResult& r) { out.push_back(std::to_string(r.status) + " " + r.body); };
+  auto record = [&](const HttpResult& r) {
+    out.push_back(std::to_string(r.status) + " " + r.body);
+  };
   auto acc = admin.post("/sim/v1/accounts", {{"name", "Det"}});
   record(acc);
   const auto token = acc.json()["apiToken"].get<std::string>();
   const auto accountId = acc.json()["accountId"].get<int64_t>();
   TestClient api(h.port(), token);
-  record(api.put("/api/decentralWebhook", {{"webhookUrl", receiver},
-                                           {"webhookFeatures", {"DEVICE_STATUS", "DEVICE_LOGS",
-                                                                "DEVICE_AUTHS", "DEVICE_MASTERDATA"}}}));
+  record(api.put("/api/decentralWebhook",
+                 {{"webhookUrl", receiver},
+                  {"webhookFeatures",
+                   {"DEVICE_STATUS", "DEVICE_LOGS", "DEVICE_AUTHS", "DEVICE_MASTERDATA"}}}));
   std::vector<uint64_t> locks;
   for (const char* model : {"3.0 Pro", "3.0", "3.0"}) {
-    auto r = admin.post("/sim/v1/smartlocks", {{"accountId", accountId}, {"model", model}, {"timezone", "Europe/Berlin"}});
+    auto r =
+        admin.post("/sim/v1/smartlocks",
+                   {{"accountId", accountId}, {"model", model}, {"timezone", "Europe/Berlin"}});
     record(r);
     locks.push_back(r.json()["smartlockId"].get<uint64_t>());
   }
@@ -39,12 +44,15 @@ std::vector<std::string> script(SimHarness& h, TestClient& admin, const std::str
                                    {"allowedWeekDays", 96},
                                    {"allowedFromTime", 480},
                                    {"allowedUntilTime", 1020}}));
-      record(admin.post("/sim/v1/smartlocks/" + std::to_string(id) + "/keypad", {{"code", 345678}}));
+      record(
+          admin.post("/sim/v1/smartlocks/" + std::to_string(id) + "/keypad", {{"code", 345678}}));
     }
-    record(admin.post("/sim/v1/smartlocks/" + std::to_string(locks[1]) + "/connectivity", {{"online", false}}));
+    record(admin.post("/sim/v1/smartlocks/" + std::to_string(locks[1]) + "/connectivity",
+                      {{"online", false}}));
     record(api.post("/smartlock/" + std::to_string(locks[2]) + "/action/lock"));
     record(admin.post("/sim/v1/clock/advance", {{"seconds", 3600}}));
-    record(admin.post("/sim/v1/smartlocks/" + std::to_string(locks[1]) + "/connectivity", {{"online", true}}));
+    record(admin.post("/sim/v1/smartlocks/" + std::to_string(locks[1]) + "/connectivity",
+                      {{"online", true}}));
     record(admin.post("/sim/v1/clock/advance", {{"seconds", 86400}}));
     record(api.get("/smartlock"));
     for (uint64_t id : locks) {
@@ -57,7 +65,8 @@ std::vector<std::string> script(SimHarness& h, TestClient& admin, const std::str
 
 std::vector<std::string> bodies(const std::vector<ReceivedWebhook>& got) {
   std::vector<std::string> out;
-  for (auto& w : got) out.push_back(w.headers.at("x-nuki-signature-sha256") + " " + w.body);
+  for (auto& w : got)
+    out.push_back(w.headers.at("x-nuki-signature-sha256") + " " + w.body);
   return out;
 }
 
@@ -105,7 +114,8 @@ TEST(Snapshot, RestoringAndGoingOnGivesTheSameFuture) {
       const std::string p = "/smartlock/" + std::to_string(l["smartlockId"].get<uint64_t>());
       auto r = api.post(p + "/action", {{"action", 4}});
       out.push_back(std::to_string(r.status));
-      r = api.put(p + "/auth", {{"name", "Later"}, {"code", 987654}, {"type", 13}, {"remoteAllowed", false}});
+      r = api.put(p + "/auth",
+                  {{"name", "Later"}, {"code", 987654}, {"type", 13}, {"remoteAllowed", false}});
       out.push_back(std::to_string(r.status) + r.body);
     }
     out.push_back(h.admin().post("/sim/v1/clock/advance", {{"seconds", 7 * 86400}}).body);
@@ -120,7 +130,8 @@ TEST(Snapshot, RestoringAndGoingOnGivesTheSameFuture) {
 
   auto restored = h.admin().request("PUT", "/sim/v1/snapshot", snap.body);
   ASSERT_EQ(restored.status, 200) << restored.body;
-  EXPECT_EQ(h.admin().get("/sim/v1/snapshot").body, snap.body) << "a restored world snapshots the same";
+  EXPECT_EQ(h.admin().get("/sim/v1/snapshot").body, snap.body)
+      << "a restored world snapshots the same";
   const size_t mid = h.received().size();
   auto second = goOn();
   auto secondHooks = bodies(h.received());

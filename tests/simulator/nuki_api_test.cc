@@ -20,7 +20,8 @@ struct Fixture {
   }
   // Creates codes, delivers and syncs them; returns the web view's keypad codes.
   json createAndSync(uint64_t lock, std::vector<int> codes) {
-    for (int c : codes) EXPECT_EQ(api.put(p(lock) + "/auth", code(c, "C" + std::to_string(c))).status, 204);
+    for (int c : codes)
+      EXPECT_EQ(api.put(p(lock) + "/auth", code(c, "C" + std::to_string(c))).status, 204);
     h.advance(5);
     EXPECT_EQ(api.post(p(lock) + "/sync").status, 204);
     return api.get(p(lock) + "/auth?types=13").json();
@@ -73,7 +74,8 @@ TEST(NukiApi, ActionsWithBodyAndShortcuts) {
   EXPECT_EQ(f.api.post(f.p(f.pro) + "/action", {{"action", 1}, {"option", 8}}).status, 400);
   auto bad = f.api.post(f.p(f.pro) + "/action", {{"action", 1.5}});
   EXPECT_EQ(bad.status, 400);
-  EXPECT_EQ(bad.json()["detailMessage"], "The supplied value '1.5' for parameter 'action' is not valid");
+  EXPECT_EQ(bad.json()["detailMessage"],
+            "The supplied value '1.5' for parameter 'action' is not valid");
   EXPECT_EQ(f.api.post(f.p(f.pro) + "/action/unlock").status, 204);
   f.h.advance(3);
   EXPECT_EQ(f.api.get(f.p(f.pro)).json()["state"]["state"], 3);
@@ -167,7 +169,9 @@ TEST(NukiApi, BulkUpdateAndDeleteAreAllOrNothing) {
   batch[1]["code"] = 678912;
   EXPECT_EQ(f.api.post("/smartlock/auth", batch).status, 204);
   f.h.advance(5);
-  EXPECT_EQ(f.api.del("/smartlock/auth", json::array({id1, "ffffffffffffffffffffffff"}).dump()).status, 404);
+  EXPECT_EQ(
+      f.api.del("/smartlock/auth", json::array({id1, "ffffffffffffffffffffffff"}).dump()).status,
+      404);
   EXPECT_EQ(f.api.del("/smartlock/auth", json::array({id1, id2}).dump()).status, 204);
   f.h.advance(5);
   f.api.post(f.p(f.pro) + "/sync");
@@ -184,11 +188,13 @@ TEST(NukiApi, LogsAreNewestFirstWithLimitAndFilters) {
   auto logs = f.api.get(f.p(f.pro) + "/log").json();
   ASSERT_EQ(logs.size(), 20u) << "default limit";
   EXPECT_GE(logs[0]["date"].get<std::string>(), logs[1]["date"].get<std::string>());
-  EXPECT_EQ(f.api.get(f.p(f.pro) + "/log?limit=500").json().size(), 30u) << "clamped to 50, 30 exist";
+  EXPECT_EQ(f.api.get(f.p(f.pro) + "/log?limit=500").json().size(), 30u)
+      << "clamped to 50, 30 exist";
   EXPECT_EQ(f.api.get(f.p(f.pro) + "/log?limit=0").status, 400);
   EXPECT_EQ(f.api.get(f.p(f.pro) + "/log?limit=-3").status, 400);
   EXPECT_EQ(f.api.get(f.p(f.pro) + "/log?action=2&limit=50").json().size(), 15u);
-  auto older = f.api.get(f.p(f.pro) + "/log?limit=50&id=" + logs[4]["id"].get<std::string>()).json();
+  auto older =
+      f.api.get(f.p(f.pro) + "/log?limit=50&id=" + logs[4]["id"].get<std::string>()).json();
   EXPECT_EQ(older.size(), 25u);
   EXPECT_EQ(f.api.get("/smartlock/log?limit=50").json().size(), 30u);
   EXPECT_EQ(f.api.get(f.p(f.pro) + "/log?fromDate=2030-01-01T00:00:00Z").json().size(), 0u);
@@ -209,7 +215,8 @@ TEST(NukiApi, RenameAndDeleteALock) {
 
 TEST(NukiApi, OfflineLockAcceptsCommandsAndShowsServerStateFour) {
   Fixture f;
-  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.k30) + "/connectivity", {{"online", false}});
+  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.k30) + "/connectivity",
+                   {{"online", false}});
   EXPECT_EQ(f.api.get(f.p(f.k30)).json()["serverState"], 4);
   EXPECT_EQ(f.api.post(f.p(f.k30) + "/action/lock").status, 204);
   EXPECT_EQ(f.api.put(f.p(f.k30) + "/auth", f.code(345678)).status, 204);
@@ -218,7 +225,8 @@ TEST(NukiApi, OfflineLockAcceptsCommandsAndShowsServerStateFour) {
   auto dev = f.h.device(f.k30);
   EXPECT_EQ(dev["queue"].size(), 2u);
   EXPECT_EQ(f.api.get(f.p(f.k30)).json()["state"]["state"], 3);
-  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.k30) + "/connectivity", {{"online", true}});
+  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.k30) + "/connectivity",
+                   {{"online", true}});
   f.h.advance(3);
   EXPECT_EQ(f.api.get(f.p(f.k30)).json()["state"]["state"], 1);
   EXPECT_EQ(f.api.get(f.p(f.k30)).json()["serverState"], 0);

@@ -26,7 +26,8 @@ struct Fixture {
   }
   std::vector<std::string> features() {
     std::vector<std::string> out;
-    for (auto& w : h.received()) out.push_back(w.json()["feature"].get<std::string>());
+    for (auto& w : h.received())
+      out.push_back(w.json()["feature"].get<std::string>());
     return out;
   }
 };
@@ -46,16 +47,19 @@ TEST(NukiWebhooks, RegistrationAnswersIdSecretUrlAndFeatures) {
 TEST(NukiWebhooks, BadRegistrationsAreRefused) {
   Fixture f;
   auto put = [&](json body) { return f.api.put("/api/decentralWebhook", body).status; };
-  EXPECT_EQ(put({{"webhookUrl", "http://example.com/hook"}, {"webhookFeatures", {"DEVICE_STATUS"}}}), 400)
+  EXPECT_EQ(
+      put({{"webhookUrl", "http://example.com/hook"}, {"webhookFeatures", {"DEVICE_STATUS"}}}), 400)
       << "plain http only for loopback";
-  EXPECT_EQ(put({{"webhookUrl", f.h.receiverUrl()}, {"webhookFeatures", {"DEVICE_WHATEVER"}}}), 400);
+  EXPECT_EQ(put({{"webhookUrl", f.h.receiverUrl()}, {"webhookFeatures", {"DEVICE_WHATEVER"}}}),
+            400);
   EXPECT_EQ(put({{"webhookUrl", f.h.receiverUrl()}, {"webhookFeatures", json::array()}}), 400);
   EXPECT_EQ(put({{"webhookUrl", f.h.receiverUrl()},
                  {"webhookFeatures", {"DEVICE_STATUS", "DEVICE_STATUS"}}}),
             400);
   EXPECT_EQ(put({{"webhookFeatures", {"DEVICE_STATUS"}}}), 400);
   EXPECT_EQ(put({{"webhookUrl", "ftp://x"}, {"webhookFeatures", {"DEVICE_STATUS"}}}), 400);
-  EXPECT_EQ(put({{"webhookUrl", "https://example.com/hook"}, {"webhookFeatures", {"DEVICE_CONFIG", "ACCOUNT_USER"}}}),
+  EXPECT_EQ(put({{"webhookUrl", "https://example.com/hook"},
+                 {"webhookFeatures", {"DEVICE_CONFIG", "ACCOUNT_USER"}}}),
             200)
       << "https anywhere; DEVICE_CONFIG and ACCOUNT_USER are accepted";
 }
@@ -66,7 +70,8 @@ TEST(NukiWebhooks, ALockActionIsReportedInOrderAndSigned) {
   ASSERT_EQ(f.api.post(f.lockPath + "/action/lock").status, 204);
   f.h.advance(3);
   auto got = f.h.received();
-  ASSERT_EQ(f.features(), (std::vector<std::string>{"DEVICE_STATUS", "DEVICE_LOGS", "DEVICE_STATUS"}));
+  ASSERT_EQ(f.features(),
+            (std::vector<std::string>{"DEVICE_STATUS", "DEVICE_LOGS", "DEVICE_STATUS"}));
   EXPECT_EQ(got[0].json()["state"]["state"], 4);
   EXPECT_EQ(got[0].json()["smartlockId"], f.lock);
   EXPECT_EQ(got[1].json()["smartlockLog"]["action"], 2);
@@ -98,10 +103,11 @@ TEST(NukiWebhooks, SyncSendsDeviceAuthsThenMasterData) {
   Fixture f;
   f.registerHook({"DEVICE_AUTHS", "DEVICE_MASTERDATA"});
   for (int c : {345678, 456789})
-    ASSERT_EQ(f.api.put(f.lockPath + "/auth", {{"name", "C" + std::to_string(c)},
-                                                {"code", c},
-                                                {"type", 13},
-                                                {"remoteAllowed", false}})
+    ASSERT_EQ(f.api
+                  .put(f.lockPath + "/auth", {{"name", "C" + std::to_string(c)},
+                                              {"code", c},
+                                              {"type", 13},
+                                              {"remoteAllowed", false}})
                   .status,
               204);
   f.h.advance(5);
@@ -128,7 +134,8 @@ TEST(NukiWebhooks, AFailingDeliveryHoldsBackThatLocksLaterEventsAndIsRetriedWith
     std::vector<std::pair<int64_t, int>> out;  // (attempt, status)
     auto j = f.h.admin().get("/sim/v1/journal").json();
     for (auto& e : j["entries"])
-      if (e["type"] == "webhook") out.emplace_back(e["attempt"].get<int64_t>(), e["status"].get<int>());
+      if (e["type"] == "webhook")
+        out.emplace_back(e["attempt"].get<int64_t>(), e["status"].get<int>());
     return out;
   };
   auto attempts = attemptsOf();
@@ -150,8 +157,8 @@ TEST(NukiWebhooks, AFailingDeliveryHoldsBackThatLocksLaterEventsAndIsRetriedWith
 
 TEST(NukiWebhooks, AnUnreachableReceiverIsRetriedAndNothingIsLost) {
   Fixture f;
-  auto r = f.api.put("/api/decentralWebhook",
-                     {{"webhookUrl", "http://127.0.0.1:1/nowhere"}, {"webhookFeatures", {"DEVICE_STATUS"}}});
+  auto r = f.api.put("/api/decentralWebhook", {{"webhookUrl", "http://127.0.0.1:1/nowhere"},
+                                               {"webhookFeatures", {"DEVICE_STATUS"}}});
   ASSERT_EQ(r.status, 200);
   f.api.post(f.lockPath + "/action/lock");
   f.h.advance(3600);
@@ -176,8 +183,10 @@ TEST(NukiWebhooks, DeletingAWebhookStopsItsDeliveries) {
 TEST(NukiWebhooks, OfflineAndBackIsReportedWithServerState) {
   Fixture f;
   f.registerHook({"DEVICE_STATUS"});
-  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.lock) + "/connectivity", {{"online", false}});
-  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.lock) + "/connectivity", {{"online", true}});
+  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.lock) + "/connectivity",
+                   {{"online", false}});
+  f.h.admin().post("/sim/v1/smartlocks/" + std::to_string(f.lock) + "/connectivity",
+                   {{"online", true}});
   f.h.advance(0);
   auto got = f.h.received();
   ASSERT_EQ(got.size(), 2u);

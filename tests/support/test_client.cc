@@ -1,3 +1,5 @@
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -97,12 +99,14 @@ std::string TestClient::raw(uint16_t port, const std::string& bytes, int timeout
   stream.expires_after(std::chrono::milliseconds(timeoutMs));
   stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
   if (ec) return {};
+  // Synchronous reads ignore the stream's expiry: bound them with the socket's own timeout.
+  timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
+  ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   asio::write(stream.socket(), asio::buffer(bytes), ec);
   std::string out;
   char buf[4096];
   for (;;) {
-    stream.expires_after(std::chrono::milliseconds(timeoutMs));
-    size_t n = stream.read_some(asio::buffer(buf), ec);
+    size_t n = stream.socket().read_some(asio::buffer(buf), ec);
     out.append(buf, n);
     if (ec) break;
   }
