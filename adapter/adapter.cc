@@ -1,0 +1,1026 @@
+#include "adapter/adapter.h"
+
+#include <algorithm>
+#include <set>
+
+#include "runtime/crypto.h"
+#include "runtime/log.h"
+
+namespace nukihil::adapter {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kLock = "LOCK";
+constexpr const char* kBattery = "BATTERY_LEVEL";
+constexpr const char* kPins = "BETA_PIN_CODE_CREDENTIALS";
+constexpr const char* kConnectivity = "BETA_CONNECTIVITY";
+constexpr size_t kSeenLogs = 200;
+
+std::string modelOf(const NukiLock& l) {
+  return l.wifi ? "Nuki Smart Lock 3.0 Pro" : "Nuki Smart Lock 3.0";
+}
+
+json pinsJson(const std::vector<PinCredential>& pins) {
+  json out = json::array();
+  for (const auto& p : pins)
+    out.push_back(p.toJson());
+  return out;
+}
+
+void sortPins(std::vector<PinCredential>& pins) {
+  std::sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+}
+
+json pinStoreJson(const PinCredential& p) {
+  json j = p.toJson();
+  j["nukiAuthId"] = p.nukiAuthId;
+  return j;
+}
+
+PinCredential pinFromStore(const json& j) {
+  auto parsed = parsePinParameters(json{{"pinCode", j.at("pinCode")},
+                                        {"name", j.at("name")},
+                                        {"temporarySchedules", j.at("temporarySchedules")},
+                                        {"recurringSchedules", j.at("recurringSchedules")}},
+                                   nullptr);
+  if (!parsed.pin)
+    throw std::runtime_error("stored PIN credential is damaged: " + parsed.badRequest);
+  PinCredential p = *parsed.pin;
+  p.id = j.at("id").get<std::string>();
+  p.nukiAuthId = j.value("nukiAuthId", "");
+  return p;
+}
+
+ActionStatus statusFromName(const std::string& s) {
+  for (auto st : {ActionStatus::kQueued, ActionStatus::kPending, ActionStatus::kResolved,
+                  ActionStatus::kRejected, ActionStatus::kFailed, ActionStatus::kTimeout})
+    if (s == actionStatusName(st)) return st;
+  throw std::runtime_error("unknown action status " + s);
+}
+
+}  // namespace
+
+const char* actionStatusName(ActionStatus s) {
+  switch (s) {
+    case ActionStatus::kQueued:
+      return "QUEUED";
+    case ActionStatus::kPending:
+      return "PENDING";
+    case ActionStatus::kResolved:
+      return "RESOLVED";
+    case ActionStatus::kRejected:
+      return "REJECTED";
+    case ActionStatus::kFailed:
+      return "FAILED";
+    case ActionStatus::kTimeout:
+      return "TIMEOUT";
+  }
+  return "?";
+}
+
+json Adapter::traitProperties(const std::string& trait) {
+  if (trait == kLock) return {{"supportsIsJammed", true}};
+  if (trait == kPins)
+    return {{"maxNumberOfPinCodeCredentials", 100},
+            {"supportedPinCodeRange", {{"min", 6}, {"max", 6}}},
+            {"supportedPinCodeCredentialNameRange", {{"min", 1}, {"max", 20}}},
+            {"maxNumberOfSchedulesPerPinCodeCredential", 2},
+            {"maxNumberOfTemporarySchedulesPerPinCodeCredential", 1},
+            {"maxNumberOfRecurringSchedulesPerPinCodeCredential", 1},
+            {"exclusiveSchedules", false}};
+  return json::object();
+}
+
+Adapter::Adapter(Db& db, Clock& clock, NukiApi& nuki, Outbox& outbox, Random& random,
+                 Options options)
+    : db_(db),
+      clock_(clock),
+      nuki_(nuki),
+      outbox_(outbox),
+      random_(random),
+      options_(std::move(options)) {
+  createSchema();
+  load();
+  pollAlarm_ = clock_.addAlarm([this] { poll([this] { schedulePoll(); }); });
+}
+
+Adapter::~Adapter() {
+  *alive_ = false;
+  clock_.removeAlarm(pollAlarm_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+
+void Adapter::createSchema() {
+  db_.exec(R"(
+    CREATE TABLE IF NOT EXISTS adapter_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS adapter_devices (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS adapter_actions (
+      id TEXT PRIMARY KEY, ord INTEGER NOT NULL, device TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS adapter_idempotency (
+      key TEXT PRIMARY KEY, action TEXT NOT NULL, body TEXT NOT NULL);
+  )");
+}
+
+void Adapter::saveMeta(const std::string& key, const std::string& value) {
+  db_.prepare("INSERT OR REPLACE INTO adapter_meta (key, value) VALUES (?, ?)")
+      .bind(1, key)
+      .bind(2, value)
+      .step();
+}
+
+std::string Adapter::newId(const char* prefix) {
+  const uint64_t n = nextId_++;
+  saveMeta("next_id", std::to_string(nextId_));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(n));
+  return std::string(prefix) + idPrefix_ + buf;
+}
+
+void Adapter::saveDevice(const Device& d) {
+  json j;
+  j["id"] = d.id;
+  j["smartlockId"] = d.smartlockId;
+  j["name"] = d.name;
+  j["model"] = d.model;
+  if (d.isOnline) j["isOnline"] = *d.isOnline;
+  if (d.isJammed) j["isJammed"] = *d.isJammed;
+  if (d.isLocked) j["isLocked"] = *d.isLocked;
+  if (d.percentage) j["percentage"] = *d.percentage;
+  j["batteryStatus"] = d.batteryStatus;
+  json pins = json::array();
+  for (const auto& p : d.pins)
+    pins.push_back(pinStoreJson(p));
+  j["pins"] = std::move(pins);
+  j["seenLogs"] = d.seenLogs;
+  db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)")
+      .bind(1, d.id)
+      .bind(2, j.dump())
+      .step();
+}
+
+void Adapter::saveAction(const Action& a) {
+  json j;
+  j["id"] = a.id;
+  j["deviceId"] = a.deviceId;
+  j["trait"] = a.trait;
+  j["name"] = a.name;
+  j["parameters"] = a.parameters;
+  j["status"] = actionStatusName(a.status);
+  j["reason"] = a.reason;
+  j["createdMs"] = a.createdMs;
+  j["updatedMs"] = a.updatedMs;
+  j["acceptedMs"] = a.acceptedMs;
+  j["sent"] = a.sent;
+  j["lock"] = a.lock;
+  j["completion"] = a.completion;
+  j["pinId"] = a.pinId;
+  if (a.pin) j["pin"] = pinStoreJson(*a.pin);
+  db_.prepare("INSERT OR REPLACE INTO adapter_actions (id, ord, device, body) VALUES (?, ?, ?, ?)")
+      .bind(1, a.id)
+      .bind(2, int64_t(a.order))
+      .bind(3, a.deviceId)
+      .bind(4, j.dump())
+      .step();
+}
+
+void Adapter::load() {
+  {
+    auto s = db_.prepare("SELECT key, value FROM adapter_meta");
+    while (s.step()) {
+      const std::string key = s.text(0), value = s.text(1);
+      if (key == "next_id") nextId_ = std::stoull(value);
+      if (key == "id_prefix") idPrefix_ = value;
+    }
+  }
+  if (idPrefix_.empty()) {
+    // Ids of this database differ from another's (tests run several adapters side by side).
+    idPrefix_ = random_.hex(8);
+    saveMeta("id_prefix", idPrefix_);
+  }
+  {
+    auto s = db_.prepare("SELECT body FROM adapter_devices");
+    while (s.step()) {
+      const json j = json::parse(s.text(0));
+      Device d;
+      d.id = j.at("id").get<std::string>();
+      d.smartlockId = j.at("smartlockId").get<uint64_t>();
+      d.name = j.at("name").get<std::string>();
+      d.model = j.at("model").get<std::string>();
+      if (j.contains("isOnline")) d.isOnline = j["isOnline"].get<bool>();
+      if (j.contains("isJammed")) d.isJammed = j["isJammed"].get<bool>();
+      if (j.contains("isLocked")) d.isLocked = j["isLocked"].get<bool>();
+      if (j.contains("percentage")) d.percentage = j["percentage"].get<int>();
+      d.batteryStatus = j.at("batteryStatus").get<std::string>();
+      for (const auto& p : j.at("pins"))
+        d.pins.push_back(pinFromStore(p));
+      for (const auto& l : j.at("seenLogs"))
+        d.seenLogs.push_back(l.get<std::string>());
+      devices_.emplace(d.id, std::move(d));
+    }
+  }
+  {
+    auto s = db_.prepare("SELECT body, ord FROM adapter_actions ORDER BY ord");
+    while (s.step()) {
+      const json j = json::parse(s.text(0));
+      Action a;
+      a.id = j.at("id").get<std::string>();
+      a.deviceId = j.at("deviceId").get<std::string>();
+      a.trait = j.at("trait").get<std::string>();
+      a.name = j.at("name").get<std::string>();
+      a.parameters = j.at("parameters");
+      a.status = statusFromName(j.at("status").get<std::string>());
+      a.reason = j.at("reason").get<std::string>();
+      a.createdMs = j.at("createdMs").get<int64_t>();
+      a.updatedMs = j.at("updatedMs").get<int64_t>();
+      a.acceptedMs = j.at("acceptedMs").get<int64_t>();
+      a.sent = j.at("sent").get<bool>();
+      a.lock = j.at("lock").get<bool>();
+      a.completion = j.at("completion").get<int>();
+      a.pinId = j.at("pinId").get<std::string>();
+      if (j.contains("pin")) a.pin = pinFromStore(j["pin"]);
+      a.order = uint64_t(s.int64(1));
+      nextOrder_ = std::max(nextOrder_, a.order + 1);
+      actions_.emplace(a.id, std::move(a));
+    }
+  }
+  {
+    auto s = db_.prepare("SELECT key, action, body FROM adapter_idempotency");
+    while (s.step())
+      idempotency_[s.text(0)] = {s.text(1), s.text(2)};
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Platform webhooks
+
+void Adapter::emit(const Device& d, const char* type, json content) {
+  outbox_.enqueue(d.id, type, std::move(content));
+}
+
+void Adapter::setState(Device& d, const char* trait, const char* field, json value,
+                       const std::string& actionId) {
+  json c;
+  c["traitName"] = trait;
+  c["fieldName"] = field;
+  c["value"] = std::move(value);
+  if (!actionId.empty()) c["actionId"] = actionId;
+  emit(d, "deviceEventSetState", std::move(c));
+}
+
+void Adapter::updateAction(Action& a, ActionStatus status, std::string reason) {
+  a.status = status;
+  a.reason = std::move(reason);
+  a.updatedMs = millisOf(clock_.now());
+  json c;
+  c["actionId"] = a.id;
+  c["status"] = actionStatusName(status);
+  if (!a.reason.empty()) c["reason"] = a.reason;
+  auto it = devices_.find(a.deviceId);
+  if (it != devices_.end()) emit(it->second, "deviceEventUpdateAction", std::move(c));
+  saveAction(a);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start, discovery, polling
+
+void Adapter::start(std::function<void(const std::string&)> ready) {
+  outbox_.start();
+  registerWebhook([this, alive = std::weak_ptr<bool>(alive_), ready = std::move(ready)] {
+    if (alive.expired()) return;
+    // Actions accepted before a restart whose Nuki call may not have happened go out again.
+    for (auto& [id, a] : actions_)
+      if (a.status == ActionStatus::kQueued) send(a);
+    discover([this, alive, ready](const std::string& error) {
+      if (alive.expired()) return;
+      schedulePoll();
+      if (ready) ready(error);
+    });
+  });
+}
+
+void Adapter::registerWebhook(std::function<void()> done) {
+  if (options_.publicUrl.empty()) return done();
+  std::string url = options_.publicUrl;
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  url += "/nuki/webhook";
+  // Replace registrations of earlier runs pointing at the same URL, then register afresh.
+  nuki_.listWebhooks([this, url, done, alive = std::weak_ptr<bool>(alive_)](
+                         const NukiResult& r, std::vector<std::pair<int64_t, std::string>> hooks) {
+    if (alive.expired()) return;
+    if (!r.ok()) log::warn("nuki: cannot list webhooks (" + std::to_string(r.status) + ")");
+    for (const auto& [id, hookUrl] : hooks)
+      if (hookUrl == url) nuki_.deleteWebhook(id, [](const NukiResult&) {});
+    nuki_.registerWebhook(
+        url, {"DEVICE_STATUS", "DEVICE_MASTERDATA", "DEVICE_LOGS", "DEVICE_AUTHS"},
+        [this, url, done, alive](const NukiResult& rr, int64_t id, std::string secret) {
+          if (alive.expired()) return;
+          if (rr.ok() && !secret.empty()) {
+            nukiSecret_ = std::move(secret);
+            nukiWebhookId_ = id;
+            log::info("nuki: webhook " + std::to_string(id) + " registered for " + url);
+          } else {
+            log::warn("nuki: webhook registration failed (HTTP " + std::to_string(rr.status) + " " +
+                      rr.error + "); falling back to polling");
+          }
+          done();
+        });
+  });
+}
+
+void Adapter::discover(std::function<void(const std::string&)> done) {
+  nuki_.listSmartlocks([this, done, alive = std::weak_ptr<bool>(alive_)](
+                           const NukiResult& r, std::vector<NukiLock> locks) {
+    if (alive.expired()) return;
+    if (!r.ok()) {
+      const std::string why = "GET /smartlock failed: HTTP " + std::to_string(r.status) +
+                              (r.error.empty() ? "" : " (" + r.error + ")");
+      log::warn("nuki: " + why);
+      return done(why);
+    }
+    auto remaining = std::make_shared<size_t>(1);
+    auto finish = [remaining, done] {
+      if (--*remaining == 0) done("");
+    };
+    for (const NukiLock& l : locks) {
+      if (l.type != 4) continue;  // Smart Lock 3.0 / 3.0 Pro only
+      const std::string id = std::to_string(l.smartlockId);
+      auto it = devices_.find(id);
+      if (it != devices_.end()) {
+        Db::Transaction tx(db_);
+        onLockReport(it->second, l, l.state.has_value());
+        tx.commit();
+        continue;
+      }
+      // A new lock: read its codes first so that R-DISCOVER goes out in one piece.
+      ++*remaining;
+      nuki_.listAuths(l.smartlockId, [this, l, finish, alive](const NukiResult& ar,
+                                                              std::vector<NukiAuth> auths) {
+        if (alive.expired()) return;
+        if (ar.ok())
+          addDevice(l, std::move(auths));
+        else
+          log::warn("nuki: cannot read the codes of lock " + std::to_string(l.smartlockId) +
+                    "; it is discovered at the next poll");
+        finish();
+      });
+    }
+    finish();
+  });
+}
+
+// R-DISCOVER: deviceEventConfig, then one SetState per state field in SPEC order.
+void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
+  const std::string id = std::to_string(l.smartlockId);
+  if (devices_.count(id)) return;
+  Db::Transaction tx(db_);
+  Device& d = devices_[id];
+  d.id = id;
+  d.smartlockId = l.smartlockId;
+  d.name = l.name;
+  d.model = modelOf(l);
+  json traits;
+  for (const char* t : {kLock, kBattery, kPins, kConnectivity})
+    traits[t] = {{"properties", traitProperties(t)}};
+  emit(d, "deviceEventConfig", {{"traits", traits}});
+  d.isOnline = l.online();
+  setState(d, kConnectivity, "isOnline", *d.isOnline);
+  if (l.state) {
+    d.isJammed = *l.state == 254;
+    setState(d, kLock, "isJammed", *d.isJammed);
+    if (*l.state == 1 || *l.state == 3 || *l.state == 5 || *l.state == 6) {
+      d.isLocked = *l.state == 1;
+      setState(d, kLock, "isLocked", *d.isLocked);
+    }
+    if (l.batteryCharge) {
+      d.percentage = *l.batteryCharge;
+      setState(d, kBattery, "percentage", *d.percentage);
+    }
+    d.batteryStatus = l.batteryCritical ? "CRITICAL" : "NORMAL";
+    setState(d, kBattery, "status", d.batteryStatus);
+  }
+  for (const auto& a : auths) {
+    if (a.type != 13 || !a.code) continue;
+    PinCredential p = fromNukiAuth(a);
+    p.id = newId("pin_");
+    d.pins.push_back(std::move(p));
+  }
+  sortPins(d.pins);
+  setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins));
+  saveDevice(d);
+  tx.commit();
+}
+
+void Adapter::schedulePoll() {
+  clock_.arm(pollAlarm_, clock_.now() + options_.pollInterval);
+}
+
+void Adapter::pollNow(std::function<void()> done) {
+  poll(std::move(done));
+}
+
+// The fallback when webhooks are late or lost: states of every lock, logs and state of locks
+// with lock actions waiting, codes of locks with PIN actions waiting (of all locks every
+// fullScanEvery rounds). Discovers new locks too.
+void Adapter::poll(std::function<void()> done) {
+  if (polling_) {
+    if (done) done();
+    return;
+  }
+  polling_ = true;
+  const bool fullScan = options_.fullScanEvery > 0 && ++pollCount_ % options_.fullScanEvery == 0;
+  auto alive = std::weak_ptr<bool>(alive_);
+  discover([this, done, fullScan, alive](const std::string&) {
+    if (alive.expired()) return;
+    auto remaining = std::make_shared<size_t>(1);
+    auto finish = [this, remaining, done, alive] {
+      if (alive.expired()) return;
+      if (--*remaining == 0) {
+        polling_ = false;
+        if (done) done();
+      }
+    };
+    for (auto& [id, d] : devices_) {
+      bool lockWaiting = false, pinWaiting = false;
+      for (auto* a : unresolvedActions(id)) {
+        if (a->status != ActionStatus::kPending) continue;
+        (a->isPin() ? pinWaiting : lockWaiting) = true;
+      }
+      const uint64_t smartlockId = d.smartlockId;
+      const std::string deviceId = id;
+      if (lockWaiting) {
+        ++*remaining;
+        nuki_.listLogs(smartlockId, 50,
+                       [this, deviceId, smartlockId, finish, alive](const NukiResult& r,
+                                                                    std::vector<NukiLog> logs) {
+                         if (alive.expired()) return;
+                         auto it = devices_.find(deviceId);
+                         if (r.ok() && it != devices_.end()) {
+                           Db::Transaction tx(db_);
+                           for (auto l = logs.rbegin(); l != logs.rend(); ++l)
+                             onLog(it->second, *l);  // oldest first
+                           saveDevice(it->second);
+                           tx.commit();
+                         }
+                         nuki_.getSmartlock(
+                             smartlockId, [this, deviceId, finish, alive](
+                                              const NukiResult& sr, std::optional<NukiLock> lock) {
+                               if (alive.expired()) return;
+                               auto dit = devices_.find(deviceId);
+                               if (sr.ok() && lock && dit != devices_.end()) {
+                                 Db::Transaction tx(db_);
+                                 onLockReport(dit->second, *lock, lock->state.has_value());
+                                 tx.commit();
+                               }
+                               finish();
+                             });
+                       });
+      }
+      if (pinWaiting || fullScan) {
+        ++*remaining;
+        const int64_t observed = millisOf(clock_.now());
+        nuki_.listAuths(smartlockId, [this, deviceId, finish, alive, observed](
+                                         const NukiResult& r, std::vector<NukiAuth> auths) {
+          if (alive.expired()) return;
+          auto it = devices_.find(deviceId);
+          if (r.ok() && it != devices_.end()) {
+            Db::Transaction tx(db_);
+            reconcile(it->second, auths, /*syncSignal=*/false, observed);
+            tx.commit();
+          }
+          finish();
+        });
+      }
+    }
+    finish();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the locks report
+
+int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
+  if (nukiSecret_.empty()) return 401;  // no registration, nothing can be verified
+  const std::string expected = crypto::toHex(crypto::hmacSha256(nukiSecret_, body));
+  std::string given(signature);
+  for (auto& c : given)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (!crypto::constantTimeEqual(expected, given)) return 401;
+  std::string error;
+  auto event = decodeEvent(body, error);
+  if (!event) {
+    log::warn("nuki webhook: " + error);
+    return 400;
+  }
+  auto it = devices_.find(std::to_string(event->smartlockId));
+  if (it == devices_.end()) {
+    // A lock added to the account since the last discovery: find it at once.
+    if (event->kind != NukiEvent::kOther) discover([](const std::string&) {});
+    return 200;
+  }
+  Device& d = it->second;
+  switch (event->kind) {
+    case NukiEvent::kStatus: {
+      Db::Transaction tx(db_);
+      if (event->lock) onLockReport(d, *event->lock, event->lock->state.has_value());
+      tx.commit();
+      break;
+    }
+    case NukiEvent::kLogs: {
+      Db::Transaction tx(db_);
+      if (event->log) onLog(d, *event->log);
+      saveDevice(d);
+      tx.commit();
+      break;
+    }
+    case NukiEvent::kMasterData:
+      // R-PIN-SYNC: the sync is complete; read the new web view and apply it.
+      onSync(d.id, millisOf(clock_.now()));
+      break;
+    case NukiEvent::kAuths:  // the web view is read at DEVICE_MASTERDATA
+    case NukiEvent::kOther:
+      break;
+  }
+  return 200;
+}
+
+void Adapter::onSync(const std::string& deviceId, int64_t observedMs) {
+  auto it = devices_.find(deviceId);
+  if (it == devices_.end()) return;
+  nuki_.listAuths(it->second.smartlockId,
+                  [this, deviceId, observedMs, alive = std::weak_ptr<bool>(alive_)](
+                      const NukiResult& r, std::vector<NukiAuth> auths) {
+                    if (alive.expired()) return;
+                    auto dit = devices_.find(deviceId);
+                    if (dit == devices_.end()) return;
+                    if (!r.ok()) {
+                      log::warn("nuki: cannot read the codes of lock " + deviceId +
+                                " after a sync; polling retries");
+                      return;
+                    }
+                    Db::Transaction tx(db_);
+                    reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
+                    tx.commit();
+                  });
+}
+
+// One report of motor state, battery and reachability: SetStates for what changed, in SPEC
+// order, attributed to the lock action whose completion the logs showed (R-ACT-*), then that
+// action's outcome.
+void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
+  Action* done = nullptr;
+  for (auto* a : unresolvedActions(d.id))
+    if (!a->isPin() && a->status == ActionStatus::kPending && a->completion >= 0) {
+      done = a;
+      break;
+    }
+  const std::string by = done ? done->id : std::string();
+
+  const bool online = report.online();
+  if (d.isOnline != online) {  // R-CONN
+    d.isOnline = online;
+    setState(d, kConnectivity, "isOnline", online);
+  }
+  if (hasState && report.state) {
+    const int s = *report.state;
+    const bool jammed = s == 254;
+    if (d.isJammed != jammed) {
+      d.isJammed = jammed;
+      setState(d, kLock, "isJammed", jammed, jammed ? by : std::string());
+    }
+    std::optional<bool> locked;
+    if (s == 1) locked = true;
+    if (s == 3 || s == 5 || s == 6) locked = false;
+    if (locked && d.isLocked != *locked) {  // R-MANUAL when no action explains it
+      d.isLocked = *locked;
+      setState(d, kLock, "isLocked", *locked, by);
+    }
+    if (report.batteryCharge && d.percentage != *report.batteryCharge) {  // R-BATT
+      d.percentage = *report.batteryCharge;
+      setState(d, kBattery, "percentage", *d.percentage);
+    }
+    const std::string status = report.batteryCritical ? "CRITICAL" : "NORMAL";
+    if (d.batteryStatus != status) {
+      d.batteryStatus = status;
+      setState(d, kBattery, "status", status);
+    }
+  }
+  // The state after a completed action settles it (more than one if a poll saw several logs).
+  if (hasState && report.state && *report.state != 2 && *report.state != 4 && *report.state != 7) {
+    for (auto* a : unresolvedActions(d.id)) {
+      if (a->isPin() || a->status != ActionStatus::kPending || a->completion < 0) continue;
+      if (a->completion == 0)
+        updateAction(*a, ActionStatus::kResolved);
+      else if (a->completion == 1)
+        updateAction(*a, ActionStatus::kRejected, "MOTOR_BLOCKED");  // R-ACT-JAMMED
+      else
+        updateAction(*a, ActionStatus::kRejected,
+                     "COMPLETION_STATE_" + std::to_string(a->completion));
+    }
+  }
+  saveDevice(d);
+}
+
+// A log entry: a web-triggered motor action finishing marks the oldest lock action of that
+// kind as completed; its outcome follows with the next state report.
+void Adapter::onLog(Device& d, const NukiLog& log) {
+  if (std::find(d.seenLogs.begin(), d.seenLogs.end(), log.id) != d.seenLogs.end()) return;
+  d.seenLogs.push_back(log.id);
+  while (d.seenLogs.size() > kSeenLogs)
+    d.seenLogs.pop_front();
+  if (log.trigger != 4 || (log.action != 1 && log.action != 2)) return;
+  for (auto* a : unresolvedActions(d.id)) {
+    if (a->isPin() || a->status != ActionStatus::kPending || a->completion >= 0) continue;
+    if ((log.action == 2) != a->lock) continue;
+    a->completion = log.state;
+    saveAction(*a);
+    return;
+  }
+}
+
+// R-PIN-SYNC / R-PIN-DROPPED / R-PIN-LOCAL: apply a web view of the lock's keypad codes.
+void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool syncSignal,
+                        int64_t observedMs) {
+  std::vector<PinCredential> web;
+  for (const auto& a : auths)
+    if (a.type == 13 && a.code) web.push_back(fromNukiAuth(a));
+  auto findWeb = [&](const std::string& authId) -> const PinCredential* {
+    for (const auto& w : web)
+      if (w.nukiAuthId == authId) return &w;
+    return nullptr;
+  };
+  // Does the web view differ from what the adapter knows? Then a sync happened.
+  bool differs = web.size() != d.pins.size();
+  for (const auto& p : d.pins) {
+    const PinCredential* w = findWeb(p.nukiAuthId);
+    if (!w || !w->sameContent(p)) differs = true;
+  }
+  if (!syncSignal && !differs) return;
+
+  std::set<std::string> mapped;
+  for (const auto& p : d.pins)
+    mapped.insert(p.nukiAuthId);
+  auto pinIndex = [&](const std::string& pinId) -> int {
+    for (size_t i = 0; i < d.pins.size(); ++i)
+      if (d.pins[i].id == pinId) return int(i);
+    return -1;
+  };
+
+  // First the adapter's own actions, in the order Nuki Web accepted them.
+  for (auto* a : unresolvedActions(d.id)) {
+    if (!a->isPin() || a->status != ActionStatus::kPending || a->acceptedMs > observedMs) continue;
+    bool shown = false;
+    if (a->name == "createPinCodeCredential") {
+      for (const auto& w : web) {
+        if (mapped.count(w.nukiAuthId) || !w.sameContent(*a->pin)) continue;
+        PinCredential p = *a->pin;
+        p.id = a->pinId;
+        p.nukiAuthId = w.nukiAuthId;
+        d.pins.push_back(std::move(p));
+        mapped.insert(w.nukiAuthId);
+        shown = true;
+        break;
+      }
+    } else if (a->name == "updatePinCodeCredential") {
+      const int i = pinIndex(a->pinId);
+      const PinCredential* w = i >= 0 ? findWeb(d.pins[size_t(i)].nukiAuthId) : nullptr;
+      if (w && w->sameContent(*a->pin)) {
+        PinCredential& p = d.pins[size_t(i)];
+        const std::string keepId = p.id, keepAuth = p.nukiAuthId;
+        p = *a->pin;
+        p.id = keepId;
+        p.nukiAuthId = keepAuth;
+        shown = true;
+      }
+    } else if (a->name == "deletePinCodeCredential") {
+      const int i = pinIndex(a->pinId);
+      if (i >= 0 && !findWeb(d.pins[size_t(i)].nukiAuthId)) {
+        mapped.erase(d.pins[size_t(i)].nukiAuthId);
+        d.pins.erase(d.pins.begin() + i);
+        shown = true;
+      }
+    }
+    if (shown) {
+      sortPins(d.pins);
+      setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins), a->id);
+      updateAction(*a, ActionStatus::kResolved);
+    } else {
+      updateAction(*a, ActionStatus::kRejected, "DROPPED_BY_LOCK");  // R-PIN-DROPPED
+    }
+  }
+
+  // Then what no action explains: codes added, changed or removed elsewhere (R-PIN-LOCAL).
+  bool changed = false;
+  for (size_t i = 0; i < d.pins.size();) {
+    const PinCredential* w = findWeb(d.pins[i].nukiAuthId);
+    if (!w) {
+      d.pins.erase(d.pins.begin() + long(i));
+      changed = true;
+      continue;
+    }
+    if (!w->sameContent(d.pins[i])) {
+      const std::string keepId = d.pins[i].id;
+      d.pins[i] = *w;
+      d.pins[i].id = keepId;
+      changed = true;
+    }
+    ++i;
+  }
+  for (const auto& w : web) {
+    if (mapped.count(w.nukiAuthId)) continue;
+    PinCredential p = w;
+    p.id = newId("pin_");
+    d.pins.push_back(std::move(p));
+    changed = true;
+  }
+  if (changed) {
+    sortPins(d.pins);
+    setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins));
+  }
+  saveDevice(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+std::vector<Action*> Adapter::unresolvedActions(const std::string& deviceId) {
+  std::vector<Action*> out;
+  for (auto& [id, a] : actions_)
+    if (a.deviceId == deviceId && a.unresolved()) out.push_back(&a);
+  std::sort(out.begin(), out.end(), [](auto* x, auto* y) { return x->order < y->order; });
+  return out;
+}
+
+const Action* Adapter::action(const std::string& id) const {
+  auto it = actions_.find(id);
+  return it == actions_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Adapter::expectedCodes(const Device& d,
+                                                const std::string& exceptPin) const {
+  std::map<std::string, std::string> codes;  // pin id → code
+  for (const auto& p : d.pins)
+    codes[p.id] = p.pinCode;
+  std::vector<const Action*> pending;
+  for (const auto& [id, a] : actions_)
+    if (a.deviceId == d.id && a.isPin() && a.unresolved()) pending.push_back(&a);
+  std::sort(pending.begin(), pending.end(), [](auto* x, auto* y) { return x->order < y->order; });
+  for (const Action* a : pending) {
+    if (a->name == "deletePinCodeCredential")
+      codes.erase(a->pinId);
+    else if (a->pin)
+      codes[a->pinId] = a->pin->pinCode;
+  }
+  codes.erase(exceptPin);
+  std::vector<std::string> out;
+  for (auto& [id, c] : codes)
+    out.push_back(c);
+  return out;
+}
+
+bool Adapter::pinBusy(const Device& d, const std::string& pinId) const {
+  for (const auto& [id, a] : actions_)
+    if (a.deviceId == d.id && a.isPin() && a.unresolved() && a.pinId == pinId) return true;
+  return false;
+}
+
+Action& Adapter::newAction(Device& d, const json& body) {
+  Action a;
+  a.id = newId("act_");
+  a.deviceId = d.id;
+  a.trait = body.at("trait").get<std::string>();
+  a.name = body.at("action").get<std::string>();
+  a.parameters = body.value("parameters", json::object());
+  a.createdMs = a.updatedMs = millisOf(clock_.now());
+  a.order = nextOrder_++;
+  return actions_.emplace(a.id, std::move(a)).first->second;
+}
+
+Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body,
+                                   const std::string& idempotencyKey) {
+  Submitted out;
+  if (!idempotencyKey.empty()) {
+    auto it = idempotency_.find(idempotencyKey);
+    if (it != idempotency_.end()) {
+      if (it->second.second != body.dump())
+        return {409, "", "", "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used with another request"};
+      out.actionId = it->second.first;
+      if (const Action* a = action(out.actionId)) {
+        if (a->name == "createPinCodeCredential") out.pinId = a->pinId;
+      }
+      return out;
+    }
+  }
+  auto dit = devices_.find(deviceId);
+  if (dit == devices_.end()) return {404, "", "", "NOT_FOUND", "no device " + deviceId};
+  if (!body.is_object() || !body.contains("trait") || !body["trait"].is_string() ||
+      !body.contains("action") || !body["action"].is_string())
+    return {400, "", "", "BAD_REQUEST", "the body is {\"trait\",\"action\",\"parameters\"}"};
+  if (body.contains("parameters") && !body["parameters"].is_object())
+    return {400, "", "", "BAD_REQUEST", "parameters must be an object"};
+  const std::string trait = body["trait"], name = body["action"];
+  const json params = body.value("parameters", json::object());
+  if (trait == kLock && name == "setLocked")
+    out = submitLock(dit->second, params, body);
+  else if (trait == kPins &&
+           (name == "createPinCodeCredential" || name == "updatePinCodeCredential" ||
+            name == "deletePinCodeCredential"))
+    out = submitPin(dit->second, name, params, body);
+  else
+    return {400, "", "", "UNSUPPORTED_ACTION",
+            trait + "/" + name + " is not an action of this device"};
+  if (out.status == 202 && !idempotencyKey.empty()) {
+    idempotency_[idempotencyKey] = {out.actionId, body.dump()};
+    db_.prepare("INSERT OR REPLACE INTO adapter_idempotency (key, action, body) VALUES (?, ?, ?)")
+        .bind(1, idempotencyKey)
+        .bind(2, out.actionId)
+        .bind(3, body.dump())
+        .step();
+  }
+  return out;
+}
+
+Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json& body) {
+  if (!params.contains("lock") || !params["lock"].is_boolean())
+    return {400, "", "", "BAD_REQUEST", "setLocked takes {\"lock\":true|false}"};
+  Db::Transaction tx(db_);
+  Action& a = newAction(d, body);
+  a.lock = params["lock"].get<bool>();
+  emit(d, "deviceEventQueueAction",
+       {{"actionId", a.id},
+        {"traitName", a.trait},
+        {"actionName", a.name},
+        {"actionParameters", a.parameters}});
+  saveAction(a);
+  tx.commit();
+  send(a);
+  return {202, a.id, "", "", ""};
+}
+
+Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const json& params,
+                                      const json& body) {
+  auto refuse = [](const PinProblem& p) {
+    return Submitted{422, "", "", pinErrorCode(p.error), p.message};
+  };
+  std::string pinId;
+  const PinCredential* current = nullptr;
+  if (name != "createPinCodeCredential") {
+    if (!params.contains("id") || !params["id"].is_string())
+      return {400, "", "", "BAD_REQUEST", name + " needs the credential's \"id\""};
+    pinId = params["id"].get<std::string>();
+    for (const auto& p : d.pins)
+      if (p.id == pinId) current = &p;
+    const bool pendingCreate = pinBusy(d, pinId);
+    if (!current && !pendingCreate)
+      return {404, "", "", "NOT_FOUND", "no PIN code credential " + pinId + " on this device"};
+    if (pendingCreate || pinBusy(d, pinId))
+      return refuse({PinError::kPending, "an earlier action on this code is not resolved yet"});
+  }
+  std::optional<PinCredential> target;
+  if (name != "deletePinCodeCredential") {
+    auto parsed = parsePinParameters(params, current);
+    if (!parsed.badRequest.empty()) return {400, "", "", "BAD_REQUEST", parsed.badRequest};
+    // SPEC order: K1–K3, K6, then K7 (a schedule shape problem found while reading), K4, K5.
+    if (auto p = checkPinFormat(*parsed.pin); p && p.error != PinError::kScheduleInvalid)
+      return refuse(p);
+    if (parsed.problem) return refuse(parsed.problem);
+    if (auto p = checkPinFormat(*parsed.pin)) return refuse(p);
+    if (auto p = checkPinConflicts(*parsed.pin, expectedCodes(d, pinId),
+                                   name == "createPinCodeCredential"))
+      return refuse(p);
+    target = *parsed.pin;
+  }
+  Db::Transaction tx(db_);
+  Action& a = newAction(d, body);
+  a.pinId = name == "createPinCodeCredential" ? newId("pin_") : pinId;
+  if (target) {
+    a.pin = *target;
+    a.pin->id = a.pinId;
+  }
+  emit(d, "deviceEventQueueAction",
+       {{"actionId", a.id},
+        {"traitName", a.trait},
+        {"actionName", a.name},
+        {"actionParameters", a.parameters}});
+  saveAction(a);
+  tx.commit();
+  const std::string pinOut = name == "createPinCodeCredential" ? a.pinId : std::string();
+  send(a);
+  return {202, a.id, pinOut, "", ""};
+}
+
+void Adapter::send(Action& a) {
+  auto dit = devices_.find(a.deviceId);
+  if (dit == devices_.end()) return;
+  const uint64_t lockId = dit->second.smartlockId;
+  const bool retried = a.sent;  // sent before a restart: Nuki Web may have it already
+  a.sent = true;
+  saveAction(a);
+  auto done = [this, id = a.id, retried, alive = std::weak_ptr<bool>(alive_)](const NukiResult& r) {
+    if (alive.expired()) return;
+    NukiResult result = r;
+    if (retried && result.attempts == 1) result.attempts = 2;  // a 409 now may be our own create
+    onSent(id, result);
+  };
+  if (!a.isPin()) return nuki_.lockAction(lockId, a.lock, done);
+  if (a.name == "createPinCodeCredential")
+    return nuki_.createAuth(lockId, toNukiFields(*a.pin), done);
+  std::string authId;
+  for (const auto& p : dit->second.pins)
+    if (p.id == a.pinId) authId = p.nukiAuthId;
+  if (a.name == "updatePinCodeCredential")
+    return nuki_.updateAuth(lockId, authId, toNukiFields(*a.pin), done);
+  nuki_.deleteAuth(lockId, authId, done);
+}
+
+// Nuki Web's answer to an action's call (R-ACT-FAILED and friends).
+void Adapter::onSent(const std::string& actionId, const NukiResult& r) {
+  auto it = actions_.find(actionId);
+  if (it == actions_.end() || it->second.status != ActionStatus::kQueued) return;
+  Action& a = it->second;
+  Db::Transaction tx(db_);
+  const bool createRetried409 =
+      a.name == "createPinCodeCredential" && r.status == 409 && r.attempts > 1;
+  if (r.ok() || createRetried409) {
+    // A 409 on a retried create is not a failure: the lost first try may have created it; the
+    // sync decides.
+    a.acceptedMs = millisOf(clock_.now());
+    updateAction(a, ActionStatus::kPending);
+  } else if (r.outcome == NukiResult::Outcome::kTimeout) {
+    updateAction(a, ActionStatus::kTimeout);
+  } else {
+    updateAction(a, ActionStatus::kFailed, std::to_string(r.status));
+  }
+  tx.commit();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Northbound views
+
+std::optional<json> Adapter::deviceJson(const std::string& deviceId) const {
+  auto it = devices_.find(deviceId);
+  if (it == devices_.end()) return std::nullopt;
+  const Device& d = it->second;
+  auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  json traits;
+  traits[kLock] = {{"state", {{"isLocked", opt(d.isLocked)}, {"isJammed", opt(d.isJammed)}}},
+                   {"properties", traitProperties(kLock)}};
+  json battery = {{"status", d.batteryStatus}};
+  if (d.percentage) battery["percentage"] = *d.percentage;
+  traits[kBattery] = {{"state", battery}, {"properties", json::object()}};
+  traits[kPins] = {{"state", {{"pinCodeCredentials", pinsJson(d.pins)}}},
+                   {"properties", traitProperties(kPins)}};
+  traits[kConnectivity] = {{"state", {{"isOnline", opt(d.isOnline)}}},
+                           {"properties", json::object()}};
+  return json{{"id", d.id}, {"name", d.name}, {"model", d.model}, {"traits", traits}};
+}
+
+json Adapter::devicesJson() const {
+  json out = json::array();
+  for (const auto& [id, d] : devices_)
+    out.push_back(*deviceJson(id));
+  return out;
+}
+
+std::optional<json> Adapter::actionJson(const std::string& actionId) const {
+  const Action* a = action(actionId);
+  if (!a) return std::nullopt;
+  json j;
+  j["actionId"] = a->id;
+  j["deviceId"] = a->deviceId;
+  j["trait"] = a->trait;
+  j["action"] = a->name;
+  j["parameters"] = a->parameters;
+  j["status"] = actionStatusName(a->status);
+  if (!a->reason.empty()) j["reason"] = a->reason;
+  if (!a->pinId.empty()) j["pinId"] = a->pinId;
+  j["createdAt"] = formatRfc3339(timeFromMillis(a->createdMs));
+  j["updatedAt"] = formatRfc3339(timeFromMillis(a->updatedMs));
+  return j;
+}
+
+json Adapter::healthJson() const {
+  size_t unresolved = 0;
+  for (const auto& [id, a] : actions_)
+    unresolved += a.unresolved();
+  json j;
+  j["status"] = "ok";
+  j["now"] = formatRfc3339(clock_.now());
+  j["devices"] = devices_.size();
+  j["unresolvedActions"] = unresolved;
+  j["nukiWebhook"] = nukiSecret_.empty() ? "none (polling only)" : "registered";
+  j["outboxPending"] = outbox_.pendingCount();
+  j["outboxDelivered"] = outbox_.deliveredCount();
+  size_t parked = 0;
+  for (const auto& s : outbox_.status())
+    parked += s.parked;
+  j["outboxParkedStreams"] = parked;
+  return j;
+}
+
+}  // namespace nukihil::adapter

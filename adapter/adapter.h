@@ -1,0 +1,184 @@
+// The adapter: Nuki Smart Lock 3.0 / 3.0 Pro of one Nuki account as platform devices with the
+// traits of SPEC §5, and the action lifecycle and webhook sequences of SPEC §6. Transport-free
+// like the simulator's world: the northbound HTTP handlers (northbound.cc) and the Nuki
+// webhook intake call it; it talks to Nuki Web through a NukiApi and to the platform through
+// the Outbox. Everything it accepts is in SQLite before it answers, so a restart (kill -9
+// included) loses nothing. Single-threaded: call it on the io thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapter/nuki_client.h"
+#include "adapter/outbox.h"
+#include "adapter/pin_codes.h"
+#include "adapter/sqlite.h"
+#include "runtime/clock.h"
+#include "runtime/random.h"
+
+namespace nukihil::adapter {
+
+// Statuses of an action; the webhook statuses of SPEC §5 plus QUEUED (not yet answered by
+// Nuki Web).
+enum class ActionStatus { kQueued, kPending, kResolved, kRejected, kFailed, kTimeout };
+const char* actionStatusName(ActionStatus s);
+
+struct Action {
+  std::string id;
+  std::string deviceId;
+  std::string trait;
+  std::string name;  // setLocked, createPinCodeCredential, …
+  nlohmann::json parameters;
+  ActionStatus status = ActionStatus::kQueued;
+  std::string reason;
+  int64_t createdMs = 0;
+  int64_t updatedMs = 0;
+  int64_t acceptedMs = -1;  // when Nuki Web answered 2xx
+  uint64_t order = 0;       // acceptance order
+  bool sent = false;        // a Nuki call may have reached Nuki Web
+  // setLocked
+  bool lock = false;
+  int completion = -1;  // the motor's completion state from the log, once seen
+  // PIN actions
+  std::string pinId;
+  std::optional<PinCredential> pin;  // create/update: the credential as it should become
+
+  bool unresolved() const {
+    return status == ActionStatus::kQueued || status == ActionStatus::kPending;
+  }
+  bool isPin() const { return trait == "BETA_PIN_CODE_CREDENTIALS"; }
+};
+
+struct Device {
+  std::string id;  // the smartlockId in decimal
+  uint64_t smartlockId = 0;
+  std::string name;
+  std::string model;  // "Nuki Smart Lock 3.0" / "Nuki Smart Lock 3.0 Pro"
+  // The last value sent for each state field (what SetState diffs against).
+  std::optional<bool> isOnline, isJammed, isLocked;
+  std::optional<int> percentage;
+  std::string batteryStatus = "UNKNOWN";
+  std::vector<PinCredential> pins;   // as the last sync showed them, sorted by id
+  std::deque<std::string> seenLogs;  // recently processed log ids
+};
+
+class Adapter {
+ public:
+  struct Options {
+    // Where Nuki Web reaches the adapter; the decentral webhook is <publicUrl>/nuki/webhook.
+    // Empty: no webhook, polling only.
+    std::string publicUrl;
+    Duration pollInterval = std::chrono::seconds(60);
+    // Every this many polls, the keypad codes of every lock are read too (R-PIN-LOCAL without
+    // webhooks); in between only locks with PIN actions waiting are read.
+    int fullScanEvery = 60;
+  };
+
+  Adapter(Db& db, Clock& clock, NukiApi& nuki, Outbox& outbox, Random& random, Options options);
+  ~Adapter();
+  Adapter(const Adapter&) = delete;
+  Adapter& operator=(const Adapter&) = delete;
+
+  // Loads the saved state, registers the Nuki webhook, discovers the locks and starts polling.
+  // `ready` runs once the first discovery is done (with "" or why it failed; polling goes on
+  // and retries either way).
+  void start(std::function<void(const std::string& error)> ready = {});
+
+  // ---- Northbound
+  struct Submitted {
+    int status = 202;  // 202, or 400/404/409/422 with code and message
+    std::string actionId;
+    std::string pinId;  // createPinCodeCredential: the id the new code will have
+    std::string code;
+    std::string message;
+  };
+  // POST /v1/devices/{id}/actions. `idempotencyKey` may be empty.
+  Submitted submit(const std::string& deviceId, const nlohmann::json& body,
+                   const std::string& idempotencyKey);
+  std::optional<nlohmann::json> deviceJson(const std::string& deviceId) const;
+  nlohmann::json devicesJson() const;
+  std::optional<nlohmann::json> actionJson(const std::string& actionId) const;
+  nlohmann::json healthJson() const;
+
+  // ---- Nuki decentral webhook intake (POST <publicUrl>/nuki/webhook). Returns the HTTP
+  // status to answer: 200, 401 (bad signature), 400 (not a Nuki event).
+  int nukiWebhook(const std::string& body, std::string_view signatureHeader);
+
+  // Polls now (tests, operators); `done` runs when the round is over.
+  void pollNow(std::function<void()> done = {});
+
+  const std::map<std::string, Device>& devices() const { return devices_; }
+  const Action* action(const std::string& id) const;
+  bool webhookRegistered() const { return !nukiSecret_.empty(); }
+
+  static nlohmann::json traitProperties(const std::string& trait);
+
+ private:
+  // Persistence.
+  void createSchema();
+  void load();
+  void saveDevice(const Device& d);
+  void saveAction(const Action& a);
+  void saveMeta(const std::string& key, const std::string& value);
+  std::string newId(const char* prefix);
+
+  // Platform webhooks (in the caller's transaction).
+  void emit(const Device& d, const char* type, nlohmann::json content);
+  void setState(Device& d, const char* trait, const char* field, nlohmann::json value,
+                const std::string& actionId = {});
+  void updateAction(Action& a, ActionStatus status, std::string reason = {});
+
+  // Nuki Web → adapter.
+  void discover(std::function<void(const std::string&)> done);
+  void addDevice(const NukiLock& lock, std::vector<NukiAuth> auths);
+  void onLockReport(Device& d, const NukiLock& report, bool hasState);
+  void onLog(Device& d, const NukiLog& log);
+  void onSync(const std::string& deviceId, int64_t observedMs);
+  void reconcile(Device& d, const std::vector<NukiAuth>& auths, bool syncSignal,
+                 int64_t observedMs);
+  void poll(std::function<void()> done);
+  void schedulePoll();
+  void registerWebhook(std::function<void()> done);
+
+  // Adapter → Nuki Web.
+  void send(Action& a);
+  void onSent(const std::string& actionId, const NukiResult& r);
+
+  Submitted submitLock(Device& d, const nlohmann::json& params, const nlohmann::json& body);
+  Submitted submitPin(Device& d, const std::string& name, const nlohmann::json& params,
+                      const nlohmann::json& body);
+  // Codes the lock has or will have once the adapter's unresolved actions are synced,
+  // excluding `exceptPin`.
+  std::vector<std::string> expectedCodes(const Device& d, const std::string& exceptPin) const;
+  bool pinBusy(const Device& d, const std::string& pinId) const;
+  std::vector<Action*> unresolvedActions(const std::string& deviceId);
+  Action& newAction(Device& d, const nlohmann::json& body);
+
+  Db& db_;
+  Clock& clock_;
+  NukiApi& nuki_;
+  Outbox& outbox_;
+  Random& random_;
+  Options options_;
+  std::map<std::string, Device> devices_;
+  std::map<std::string, Action> actions_;
+  std::map<std::string, std::pair<std::string, std::string>> idempotency_;  // key → (action, body)
+  uint64_t nextOrder_ = 1;
+  uint64_t nextId_ = 1;
+  std::string idPrefix_;
+  std::string nukiSecret_;
+  int64_t nukiWebhookId_ = 0;
+  Clock::AlarmId pollAlarm_ = 0;
+  bool polling_ = false;
+  int pollCount_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace nukihil::adapter

@@ -1,0 +1,107 @@
+#include "adapter/northbound.h"
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/crypto.h"
+#include "runtime/log.h"
+
+namespace nukihil::adapter {
+
+namespace {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+Response jsonResponse(int status, const json& body) {
+  return Response::json(status, body.dump());
+}
+
+Response error(int status, std::string_view code, std::string_view message) {
+  return jsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+}  // namespace
+
+http::Response Northbound::transportError(int status, std::string_view why) {
+  return error(status, status == 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST", why);
+}
+
+Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
+    : adapter_(adapter), outbox_(outbox), apiKey_(std::move(apiKey)) {
+  auto& r = router_;
+  r.add("GET", "/v1/health",
+        [this](const Request&) { return jsonResponse(200, adapter_.healthJson()); });
+  r.add("GET", "/v1/devices",
+        [this](const Request&) { return jsonResponse(200, adapter_.devicesJson()); });
+  r.add("GET", "/v1/devices/{id}", [this](const Request& req) {
+    auto d = adapter_.deviceJson(req.param("id"));
+    if (!d) return error(404, "NOT_FOUND", "no device " + req.param("id"));
+    return jsonResponse(200, *d);
+  });
+  r.add("POST", "/v1/devices/{id}/actions", [this](const Request& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return error(400, "BAD_REQUEST", "the body is not valid JSON");
+    const std::string key(req.header("Idempotency-Key").value_or(""));
+    if (key.size() > 255)
+      return error(400, "BAD_REQUEST", "Idempotency-Key is longer than 255 characters");
+    auto out = adapter_.submit(req.param("id"), body, key);
+    if (out.status != 202) return error(out.status, out.code, out.message);
+    json j{{"actionId", out.actionId}};
+    if (!out.pinId.empty()) j["pinId"] = out.pinId;
+    return jsonResponse(202, j);
+  });
+  r.add("GET", "/v1/actions/{id}", [this](const Request& req) {
+    auto a = adapter_.actionJson(req.param("id"));
+    if (!a) return error(404, "NOT_FOUND", "no action " + req.param("id"));
+    return jsonResponse(200, *a);
+  });
+  r.add("GET", "/v1/outbox", [this](const Request&) {
+    json streams = json::array();
+    for (const auto& s : outbox_.status()) {
+      json j{{"deviceId", s.deviceId},
+             {"pending", s.pending},
+             {"parked", s.parked},
+             {"attempts", s.attempts}};
+      if (s.nextAttempt) j["nextAttempt"] = formatRfc3339(*s.nextAttempt);
+      if (!s.lastError.empty()) j["lastError"] = s.lastError;
+      streams.push_back(std::move(j));
+    }
+    return jsonResponse(200, {{"pending", outbox_.pendingCount()},
+                              {"delivered", outbox_.deliveredCount()},
+                              {"streams", streams}});
+  });
+  r.add("POST", "/v1/outbox/{deviceId}/resume", [this](const Request& req) {
+    if (!outbox_.resume(req.param("deviceId")))
+      return error(409, "NOT_PARKED", "the stream of " + req.param("deviceId") + " is not parked");
+    return jsonResponse(200, {{"resumed", req.param("deviceId")}});
+  });
+  r.add("POST", "/nuki/webhook", [this](const Request& req) {
+    const auto signature = req.header("X-Nuki-Signature-SHA256").value_or("");
+    const int status = adapter_.nukiWebhook(req.body, signature);
+    if (status == 401) return error(401, "BAD_SIGNATURE", "X-Nuki-Signature-SHA256 does not match");
+    if (status == 400) return error(400, "BAD_REQUEST", "not a Nuki webhook body");
+    return jsonResponse(200, json::object());
+  });
+}
+
+void Northbound::handle(Request& req, http::Respond respond) {
+  auto m = router_.match(req);
+  if (!m.pathKnown) return respond(error(404, "NOT_FOUND", "no such path"));
+  if (!m.handler) {
+    auto r = error(405, "METHOD_NOT_ALLOWED", "allowed: " + m.allow);
+    r.headers.emplace_back("Allow", m.allow);
+    return respond(std::move(r));
+  }
+  if (req.path() != "/nuki/webhook" && !crypto::constantTimeEqual(req.bearerToken(), apiKey_))
+    return respond(error(401, "UNAUTHORIZED", "Authorization: Bearer <api-key> required"));
+  try {
+    (*m.handler)(req, respond);
+  } catch (const std::exception& e) {
+    log::error("adapter: internal error on " + req.method + " " + std::string(req.path()) + ": " +
+               e.what());
+    respond(error(500, "INTERNAL", "internal error"));
+  }
+}
+
+}  // namespace nukihil::adapter
