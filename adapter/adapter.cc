@@ -93,12 +93,12 @@ json Adapter::traitProperties(const std::string& trait) {
   return json::object();
 }
 
-Adapter::Adapter(Db& db, Clock& clock, NukiApi& nuki, Outbox& outbox, Random& random,
+Adapter::Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random& random,
                  Options options)
     : db_(db),
       clock_(clock),
       nuki_(nuki),
-      outbox_(outbox),
+      sink_(sink),
       random_(random),
       options_(std::move(options)) {
   createSchema();
@@ -258,7 +258,7 @@ void Adapter::load() {
 // Platform webhooks
 
 void Adapter::emit(const Device& d, const char* type, json content) {
-  outbox_.enqueue(d.id, type, std::move(content));
+  sink_.enqueue(d.id, type, std::move(content));
 }
 
 void Adapter::setState(Device& d, const char* trait, const char* field, json value,
@@ -288,7 +288,6 @@ void Adapter::updateAction(Action& a, ActionStatus status, std::string reason) {
 // Start, discovery, polling
 
 void Adapter::start(std::function<void(const std::string&)> ready) {
-  outbox_.start();
   registerWebhook([this, alive = std::weak_ptr<bool>(alive_), ready = std::move(ready)] {
     if (alive.expired()) return;
     // Actions accepted before a restart whose Nuki call may not have happened go out again.
@@ -332,8 +331,9 @@ void Adapter::registerWebhook(std::function<void()> done) {
   });
 }
 
-void Adapter::discover(std::function<void(const std::string&)> done) {
-  nuki_.listSmartlocks([this, done, alive = std::weak_ptr<bool>(alive_)](
+void Adapter::discover(std::function<void(const std::string&)> done,
+                       std::set<std::string> skipReports) {
+  nuki_.listSmartlocks([this, done, skipReports, alive = std::weak_ptr<bool>(alive_)](
                            const NukiResult& r, std::vector<NukiLock> locks) {
     if (alive.expired()) return;
     if (!r.ok()) {
@@ -351,6 +351,7 @@ void Adapter::discover(std::function<void(const std::string&)> done) {
       const std::string id = std::to_string(l.smartlockId);
       auto it = devices_.find(id);
       if (it != devices_.end()) {
+        if (skipReports.count(id)) continue;
         Db::Transaction tx(db_);
         onLockReport(it->second, l, l.state.has_value());
         tx.commit();
@@ -434,41 +435,46 @@ void Adapter::poll(std::function<void()> done) {
   polling_ = true;
   const bool fullScan = options_.fullScanEvery > 0 && ++pollCount_ % options_.fullScanEvery == 0;
   auto alive = std::weak_ptr<bool>(alive_);
-  discover([this, done, fullScan, alive](const std::string&) {
-    if (alive.expired()) return;
-    auto remaining = std::make_shared<size_t>(1);
-    auto finish = [this, remaining, done, alive] {
-      if (alive.expired()) return;
-      if (--*remaining == 0) {
-        polling_ = false;
-        if (done) done();
-      }
-    };
-    for (auto& [id, d] : devices_) {
-      bool lockWaiting = false, pinWaiting = false;
-      for (auto* a : unresolvedActions(id)) {
-        if (a->status != ActionStatus::kPending) continue;
-        (a->isPin() ? pinWaiting : lockWaiting) = true;
-      }
-      const uint64_t smartlockId = d.smartlockId;
-      const std::string deviceId = id;
-      if (lockWaiting) {
-        ++*remaining;
-        nuki_.listLogs(smartlockId, 50,
-                       [this, deviceId, smartlockId, finish, alive](const NukiResult& r,
-                                                                    std::vector<NukiLog> logs) {
-                         if (alive.expired()) return;
-                         auto it = devices_.find(deviceId);
-                         if (r.ok() && it != devices_.end()) {
-                           Db::Transaction tx(db_);
-                           for (auto l = logs.rbegin(); l != logs.rend(); ++l)
-                             onLog(it->second, *l);  // oldest first
-                           saveDevice(it->second);
-                           tx.commit();
-                         }
-                         nuki_.getSmartlock(
-                             smartlockId, [this, deviceId, finish, alive](
-                                              const NukiResult& sr, std::optional<NukiLock> lock) {
+  // Locks with a lock action waiting get their state after their logs (attribution).
+  std::set<std::string> reportAfterLogs;
+  for (const auto& [id, a] : actions_)
+    if (!a.isPin() && a.status == ActionStatus::kPending) reportAfterLogs.insert(a.deviceId);
+  discover(
+      [this, done, fullScan, alive](const std::string&) {
+        if (alive.expired()) return;
+        auto remaining = std::make_shared<size_t>(1);
+        auto finish = [this, remaining, done, alive] {
+          if (alive.expired()) return;
+          if (--*remaining == 0) {
+            polling_ = false;
+            if (done) done();
+          }
+        };
+        for (auto& [id, d] : devices_) {
+          bool lockWaiting = false, pinWaiting = false;
+          for (auto* a : unresolvedActions(id)) {
+            if (a->status != ActionStatus::kPending) continue;
+            (a->isPin() ? pinWaiting : lockWaiting) = true;
+          }
+          const uint64_t smartlockId = d.smartlockId;
+          const std::string deviceId = id;
+          if (lockWaiting) {
+            ++*remaining;
+            nuki_.listLogs(smartlockId, 50,
+                           [this, deviceId, smartlockId, finish, alive](const NukiResult& r,
+                                                                        std::vector<NukiLog> logs) {
+                             if (alive.expired()) return;
+                             auto it = devices_.find(deviceId);
+                             if (r.ok() && it != devices_.end()) {
+                               Db::Transaction tx(db_);
+                               for (auto l = logs.rbegin(); l != logs.rend(); ++l)
+                                 onLog(it->second, *l);  // oldest first
+                               saveDevice(it->second);
+                               tx.commit();
+                             }
+                             nuki_.getSmartlock(smartlockId, [this, deviceId, finish, alive](
+                                                                 const NukiResult& sr,
+                                                                 std::optional<NukiLock> lock) {
                                if (alive.expired()) return;
                                auto dit = devices_.find(deviceId);
                                if (sr.ok() && lock && dit != devices_.end()) {
@@ -478,26 +484,27 @@ void Adapter::poll(std::function<void()> done) {
                                }
                                finish();
                              });
-                       });
-      }
-      if (pinWaiting || fullScan) {
-        ++*remaining;
-        const int64_t observed = millisOf(clock_.now());
-        nuki_.listAuths(smartlockId, [this, deviceId, finish, alive, observed](
-                                         const NukiResult& r, std::vector<NukiAuth> auths) {
-          if (alive.expired()) return;
-          auto it = devices_.find(deviceId);
-          if (r.ok() && it != devices_.end()) {
-            Db::Transaction tx(db_);
-            reconcile(it->second, auths, /*syncSignal=*/false, observed);
-            tx.commit();
+                           });
           }
-          finish();
-        });
-      }
-    }
-    finish();
-  });
+          if (pinWaiting || fullScan) {
+            ++*remaining;
+            const int64_t observed = millisOf(clock_.now());
+            nuki_.listAuths(smartlockId, [this, deviceId, finish, alive, observed](
+                                             const NukiResult& r, std::vector<NukiAuth> auths) {
+              if (alive.expired()) return;
+              auto it = devices_.find(deviceId);
+              if (r.ok() && it != devices_.end()) {
+                Db::Transaction tx(db_);
+                reconcile(it->second, auths, /*syncSignal=*/false, observed);
+                tx.commit();
+              }
+              finish();
+            });
+          }
+        }
+        finish();
+      },
+      reportAfterLogs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1014,12 +1021,6 @@ json Adapter::healthJson() const {
   j["devices"] = devices_.size();
   j["unresolvedActions"] = unresolved;
   j["nukiWebhook"] = nukiSecret_.empty() ? "none (polling only)" : "registered";
-  j["outboxPending"] = outbox_.pendingCount();
-  j["outboxDelivered"] = outbox_.deliveredCount();
-  size_t parked = 0;
-  for (const auto& s : outbox_.status())
-    parked += s.parked;
-  j["outboxParkedStreams"] = parked;
   return j;
 }
 

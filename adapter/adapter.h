@@ -13,13 +13,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "adapter/nuki_client.h"
-#include "adapter/outbox.h"
 #include "adapter/pin_codes.h"
 #include "adapter/sqlite.h"
+#include "adapter/webhook_sink.h"
 #include "runtime/clock.h"
 #include "runtime/random.h"
 
@@ -81,7 +82,7 @@ class Adapter {
     int fullScanEvery = 60;
   };
 
-  Adapter(Db& db, Clock& clock, NukiApi& nuki, Outbox& outbox, Random& random, Options options);
+  Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random& random, Options options);
   ~Adapter();
   Adapter(const Adapter&) = delete;
   Adapter& operator=(const Adapter&) = delete;
@@ -136,7 +137,10 @@ class Adapter {
   void updateAction(Action& a, ActionStatus status, std::string reason = {});
 
   // Nuki Web → adapter.
-  void discover(std::function<void(const std::string&)> done);
+  // Reads the lock list: adds new locks, and applies each known lock's state unless it is in
+  // `skipReports` (locks whose report must wait for their logs).
+  void discover(std::function<void(const std::string&)> done,
+                std::set<std::string> skipReports = {});
   void addDevice(const NukiLock& lock, std::vector<NukiAuth> auths);
   void onLockReport(Device& d, const NukiLock& report, bool hasState);
   void onLog(Device& d, const NukiLog& log);
@@ -164,7 +168,7 @@ class Adapter {
   Db& db_;
   Clock& clock_;
   NukiApi& nuki_;
-  Outbox& outbox_;
+  WebhookSink& sink_;
   Random& random_;
   Options options_;
   std::map<std::string, Device> devices_;

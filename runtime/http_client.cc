@@ -238,7 +238,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
 
     void transportError(beast::error_code ec) {
-      const bool stale = conn && conn->used && !retried &&
+      // Only requests that are safe to repeat: a POST or PUT the server took before the
+      // connection broke must not be sent twice behind the caller's back.
+      const bool safe =
+          request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS";
+      const bool stale = safe && conn && conn->used && !retried &&
                          (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe) &&
                          (!parser || !parser->got_some());

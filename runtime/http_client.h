@@ -68,8 +68,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends the request; `done` runs exactly once with the response or the reason there is
-  // none. A request on a reused connection that fails before any byte of the answer arrived
-  // is retried once on a fresh connection (the server may have closed it while idle).
+  // none. A GET, HEAD or OPTIONS on a reused connection that fails before any byte of the
+  // answer arrived is retried once on a fresh connection (the server may have closed it while
+  // idle); other methods report the failure, since the server may have acted on them.
   void send(ClientRequest request, std::function<void(ClientResponse)> done);
 
   // Drops idle connections.

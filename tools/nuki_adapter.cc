@@ -113,9 +113,10 @@ int main(int argc, char** argv) {
   adapter::Adapter::Options ao;
   ao.publicUrl = publicUrl;
   ao.pollInterval = std::chrono::seconds(pollSeconds);
+  adapter::OutboxSink sink(outbox);
   std::unique_ptr<adapter::Adapter> core;
   try {
-    core = std::make_unique<adapter::Adapter>(*database, clock, nuki, outbox, random, ao);
+    core = std::make_unique<adapter::Adapter>(*database, clock, nuki, sink, random, ao);
   } catch (const std::exception& e) {
     return fail("cannot load the saved state from " + db + ": " + e.what());
   }
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
                         {"webhookUrl", webhookUrl},
                         {"db", db}};
   std::cout << banner.dump() << std::endl;
+  outbox.start();
   core->start([](const std::string& error) {
     if (error.empty())
       log::info("adapter: devices discovered");
