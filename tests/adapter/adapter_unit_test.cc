@@ -1,0 +1,366 @@
+// The adapter's logic with GoogleMock fakes of Nuki Web and of the webhook sink, on a virtual
+// clock: no sockets. (The same rules against the real simulator: rules_test.cc.)
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "adapter/adapter.h"
+
+namespace nukihil::adapter {
+namespace {
+
+using nlohmann::json;
+using ::testing::_;
+using ::testing::Invoke;
+using ::testing::NiceMock;
+using ::testing::Return;
+
+class MockNuki : public NukiApi {
+ public:
+  MOCK_METHOD(void, listSmartlocks, (std::function<void(const NukiResult&, std::vector<NukiLock>)>),
+              (override));
+  MOCK_METHOD(void, getSmartlock,
+              (uint64_t, std::function<void(const NukiResult&, std::optional<NukiLock>)>),
+              (override));
+  MOCK_METHOD(void, lockAction, (uint64_t, bool, std::function<void(const NukiResult&)>),
+              (override));
+  MOCK_METHOD(void, listAuths,
+              (uint64_t, std::function<void(const NukiResult&, std::vector<NukiAuth>)>),
+              (override));
+  MOCK_METHOD(void, createAuth,
+              (uint64_t, const NukiAuthFields&, std::function<void(const NukiResult&)>),
+              (override));
+  MOCK_METHOD(void, updateAuth,
+              (uint64_t, const std::string&, const NukiAuthFields&,
+               std::function<void(const NukiResult&)>),
+              (override));
+  MOCK_METHOD(void, deleteAuth,
+              (uint64_t, const std::string&, std::function<void(const NukiResult&)>), (override));
+  MOCK_METHOD(void, listLogs,
+              (uint64_t, int, std::function<void(const NukiResult&, std::vector<NukiLog>)>),
+              (override));
+  MOCK_METHOD(void, requestSync, (uint64_t, std::function<void(const NukiResult&)>), (override));
+  MOCK_METHOD(void, registerWebhook,
+              (const std::string&, const std::vector<std::string>&,
+               std::function<void(const NukiResult&, int64_t, std::string)>),
+              (override));
+  MOCK_METHOD(
+      void, listWebhooks,
+      (std::function<void(const NukiResult&, std::vector<std::pair<int64_t, std::string>>)>),
+      (override));
+  MOCK_METHOD(void, deleteWebhook, (int64_t, std::function<void(const NukiResult&)>), (override));
+};
+
+class MockSink : public WebhookSink {
+ public:
+  MOCK_METHOD(std::string, enqueue, (std::string_view, std::string_view, json), (override));
+};
+
+NukiResult ok() {
+  NukiResult r;
+  r.status = 204;
+  r.attempts = 1;
+  return r;
+}
+NukiResult refused(int status, int attempts = 1) {
+  NukiResult r;
+  r.outcome = NukiResult::Outcome::kRefused;
+  r.status = status;
+  r.attempts = attempts;
+  return r;
+}
+
+NukiLock lock(uint64_t id, int state = 3, int battery = 90, int serverState = 0) {
+  NukiLock l;
+  l.smartlockId = id;
+  l.type = 4;
+  l.name = "Door";
+  l.wifi = true;
+  l.serverState = serverState;
+  l.state = state;
+  l.batteryCharge = battery;
+  l.batteryCritical = battery <= 20;
+  return l;
+}
+
+NukiAuth auth(const std::string& id, int64_t code, const std::string& name) {
+  NukiAuth a;
+  a.id = id;
+  a.type = 13;
+  a.code = code;
+  a.name = name;
+  return a;
+}
+
+// One adapter on fakes. Webhooks are recorded as "type field=value @actionId".
+class AdapterTest : public ::testing::Test {
+ protected:
+  AdapterTest() : db(":memory:") {
+    ON_CALL(sink, enqueue(_, _, _))
+        .WillByDefault(Invoke([this](std::string_view d, std::string_view t, json c) {
+          std::string line(t);
+          if (t == "deviceEventSetState")
+            line = "SetState " + c["fieldName"].get<std::string>() + "=" +
+                   (c["fieldName"] == "pinCodeCredentials" ? std::to_string(c["value"].size())
+                                                           : c["value"].dump());
+          if (t == "deviceEventUpdateAction")
+            line = "UpdateAction " + c["status"].get<std::string>() +
+                   (c.contains("reason") ? " " + c["reason"].get<std::string>() : "");
+          if (t == "deviceEventQueueAction")
+            line = "QueueAction " + c["actionName"].get<std::string>();
+          if (c.contains("actionId") && t == "deviceEventSetState") line += " @act";
+          sent.push_back(std::string(d) + " " + line);
+          return "msg_" + std::to_string(sent.size());
+        }));
+    ON_CALL(nuki, listWebhooks(_)).WillByDefault(Invoke([](auto done) { done(ok(), {}); }));
+    ON_CALL(nuki, registerWebhook(_, _, _)).WillByDefault(Invoke([](auto&, auto&, auto done) {
+      done(ok(), 77, "secret");
+    }));
+    ON_CALL(nuki, listSmartlocks(_)).WillByDefault(Invoke([this](auto done) {
+      done(ok(), locks);
+    }));
+    ON_CALL(nuki, listAuths(_, _)).WillByDefault(Invoke([this](uint64_t, auto done) {
+      done(ok(), auths);
+    }));
+  }
+
+  void start() {
+    adapter = std::make_unique<Adapter>(
+        db, clock, nuki, sink, random, Adapter::Options{"http://me", std::chrono::seconds(60), 60});
+    std::string error = "not ready";
+    adapter->start([&](const std::string& e) { error = e; });
+    ASSERT_EQ(error, "");
+    sent.clear();
+  }
+  Adapter::Submitted submit(const std::string& trait, const std::string& action, json params) {
+    return adapter->submit("1", {{"trait", trait}, {"action", action}, {"parameters", params}}, "");
+  }
+  // Feeds a Nuki webhook body through the intake with a valid signature.
+  int nukiEvent(const json& body);
+
+  VirtualClock clock;
+  Random random{3};
+  Db db;
+  NiceMock<MockNuki> nuki;
+  NiceMock<MockSink> sink;
+  std::unique_ptr<Adapter> adapter;
+  std::vector<NukiLock> locks{lock(1)};
+  std::vector<NukiAuth> auths;
+  std::vector<std::string> sent;
+};
+
+}  // namespace
+}  // namespace nukihil::adapter
+
+#include "runtime/crypto.h"
+
+namespace nukihil::adapter {
+namespace {
+
+int AdapterTest::nukiEvent(const json& body) {
+  const std::string b = body.dump();
+  return adapter->nukiWebhook(b, crypto::toHex(crypto::hmacSha256("secret", b)));
+}
+
+TEST_F(AdapterTest, DiscoveryEmitsConfigAndEveryStateFieldInOrder) {
+  auths = {auth("a1", 345678, "Alice")};
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
+  adapter->start();
+  EXPECT_EQ(sent,
+            (std::vector<std::string>{"1 deviceEventConfig", "1 SetState isOnline=true",
+                                      "1 SetState isJammed=false", "1 SetState isLocked=false",
+                                      "1 SetState percentage=90", "1 SetState status=\"NORMAL\"",
+                                      "1 SetState pinCodeCredentials=1"}));
+}
+
+TEST_F(AdapterTest, LockActionFollowsTheLogsAndTheState) {
+  start();
+  std::function<void(const NukiResult&)> answer;
+  EXPECT_CALL(nuki, lockAction(1, true, _)).WillOnce(Invoke([&](uint64_t, bool, auto done) {
+    answer = done;
+  }));
+  auto s = submit("LOCK", "setLocked", {{"lock", true}});
+  ASSERT_EQ(s.status, 202);
+  EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kQueued);
+  answer(ok());
+  EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kPending);
+  // Nuki reports: locking, the log of the web action, locked.
+  EXPECT_EQ(nukiEvent({{"feature", "DEVICE_STATUS"},
+                       {"smartlockId", 1},
+                       {"state",
+                        {{"mode", 2},
+                         {"state", 4},
+                         {"trigger", 4},
+                         {"lastAction", 2},
+                         {"batteryCritical", false},
+                         {"batteryCharge", 90},
+                         {"doorState", 0},
+                         {"nightMode", false},
+                         {"ringToOpenTimer", 0}}},
+                       {"serverState", 0},
+                       {"adminPinState", 0}}),
+            200);
+  nukiEvent({{"feature", "DEVICE_LOGS"},
+             {"smartlockLog",
+              {{"id", "000000000000000000000001"},
+               {"smartlockId", 1},
+               {"deviceType", 0},
+               {"name", "x"},
+               {"action", 2},
+               {"trigger", 4},
+               {"state", 0},
+               {"autoUnlock", false},
+               {"date", "2025-01-01T00:00:03.000Z"}}}});
+  nukiEvent({{"feature", "DEVICE_STATUS"},
+             {"smartlockId", 1},
+             {"state",
+              {{"mode", 2},
+               {"state", 1},
+               {"trigger", 4},
+               {"lastAction", 2},
+               {"batteryCritical", false},
+               {"batteryCharge", 90},
+               {"doorState", 0},
+               {"nightMode", false},
+               {"ringToOpenTimer", 0}}},
+             {"serverState", 0},
+             {"adminPinState", 0}});
+  EXPECT_EQ(sent,
+            (std::vector<std::string>{"1 QueueAction setLocked", "1 UpdateAction PENDING",
+                                      "1 SetState isLocked=true @act", "1 UpdateAction RESOLVED"}));
+}
+
+TEST_F(AdapterTest, RefusedIsFailedAndAnExhaustedBudgetIsATimeout) {
+  start();
+  EXPECT_CALL(nuki, lockAction(1, _, _))
+      .WillOnce(Invoke([](uint64_t, bool, auto done) { done(refused(403)); }))
+      .WillOnce(Invoke([](uint64_t, bool, auto done) {
+        NukiResult r;
+        r.outcome = NukiResult::Outcome::kTimeout;
+        r.status = 503;
+        r.attempts = 5;
+        done(r);
+      }));
+  submit("LOCK", "setLocked", {{"lock", true}});
+  submit("LOCK", "setLocked", {{"lock", false}});
+  EXPECT_EQ(sent, (std::vector<std::string>{"1 QueueAction setLocked", "1 UpdateAction FAILED 403",
+                                            "1 QueueAction setLocked", "1 UpdateAction TIMEOUT"}));
+}
+
+TEST_F(AdapterTest, A409OnARetriedCreateStaysPendingButOnAFirstTryFails) {
+  start();
+  EXPECT_CALL(nuki, createAuth(1, _, _))
+      .WillOnce(Invoke([](uint64_t, const NukiAuthFields&, auto done) { done(refused(409, 2)); }))
+      .WillOnce(Invoke([](uint64_t, const NukiAuthFields&, auto done) { done(refused(409, 1)); }));
+  auto a = submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                  {{"pinCode", "345678"}, {"name", "A"}});
+  auto b = submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                  {{"pinCode", "456789"}, {"name", "B"}});
+  EXPECT_EQ(adapter->action(a.actionId)->status, ActionStatus::kPending);
+  EXPECT_EQ(adapter->action(b.actionId)->status, ActionStatus::kFailed);
+  EXPECT_EQ(adapter->action(b.actionId)->reason, "409");
+}
+
+TEST_F(AdapterTest, PinRulesCountTheAdaptersOwnUnsyncedChanges) {
+  auths = {auth("a1", 345678, "Alice")};
+  start();
+  ON_CALL(nuki, createAuth(_, _, _))
+      .WillByDefault(Invoke([](uint64_t, const NukiAuthFields&, auto done) { done(ok()); }));
+  EXPECT_EQ(submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                   {{"pinCode", "345678"}, {"name", "X"}})
+                .code,
+            "PIN_DUPLICATE");
+  ASSERT_EQ(submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                   {{"pinCode", "456789"}, {"name", "B"}})
+                .status,
+            202);
+  EXPECT_EQ(submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                   {{"pinCode", "456789"}, {"name", "C"}})
+                .code,
+            "PIN_DUPLICATE")
+      << "the accepted create counts before any sync";
+  // 98 more fill the lock to 100; the 101st is refused.
+  int made = 2;
+  for (int c = 511111; made < 100; ++c) {
+    std::string code = std::to_string(c);
+    if (code.find('0') != std::string::npos) continue;
+    ASSERT_EQ(submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                     {{"pinCode", code}, {"name", "F"}})
+                  .status,
+              202);
+    ++made;
+  }
+  EXPECT_EQ(submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                   {{"pinCode", "999999"}, {"name", "Z"}})
+                .code,
+            "PIN_CAPACITY");
+  EXPECT_EQ(std::count_if(sent.begin(), sent.end(),
+                          [](auto& s) { return s.find("QueueAction") != std::string::npos; }),
+            99);
+}
+
+TEST_F(AdapterTest, ASyncResolvesShownChangesAndRejectsDroppedOnes) {
+  start();
+  ON_CALL(nuki, createAuth(_, _, _))
+      .WillByDefault(Invoke([](uint64_t, const NukiAuthFields&, auto done) { done(ok()); }));
+  auto shown = submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                      {{"pinCode", "345678"}, {"name", "Shown"}});
+  auto dropped = submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                        {{"pinCode", "456789"}, {"name", "Gone"}});
+  sent.clear();
+  // The web view after the sync: the first code, and the second's digits under another name.
+  auths = {auth("a1", 345678, "Shown"), auth("a2", 456789, "Local one")};
+  nukiEvent({{"feature", "DEVICE_MASTERDATA"},
+             {"deleted", false},
+             {"smartlockId", 1},
+             {"accountId", 1},
+             {"type", 4},
+             {"authId", 1},
+             {"name", "Door"},
+             {"favorite", false},
+             {"serverState", 0},
+             {"adminPinState", 0}});
+  EXPECT_EQ(sent,
+            (std::vector<std::string>{
+                "1 SetState pinCodeCredentials=1 @act", "1 UpdateAction RESOLVED",
+                "1 UpdateAction REJECTED DROPPED_BY_LOCK", "1 SetState pinCodeCredentials=2"}));
+  EXPECT_EQ(adapter->action(shown.actionId)->status, ActionStatus::kResolved);
+  EXPECT_EQ(adapter->action(dropped.actionId)->reason, "DROPPED_BY_LOCK");
+  // The shown code kept the id the create promised.
+  const auto& pins = adapter->devices().at("1").pins;
+  EXPECT_TRUE(std::any_of(pins.begin(), pins.end(), [&](auto& p) { return p.id == shown.pinId; }));
+}
+
+TEST_F(AdapterTest, AForgedNukiWebhookIsRefused) {
+  start();
+  EXPECT_EQ(adapter->nukiWebhook(R"({"feature":"DEVICE_STATUS"})", std::string(64, 'a')), 401);
+  const std::string body = R"({"feature":"DEVICE_STATUS","smartlockId":"nope"})";
+  EXPECT_EQ(adapter->nukiWebhook(body, crypto::toHex(crypto::hmacSha256("secret", body))), 400);
+  EXPECT_TRUE(sent.empty());
+}
+
+TEST_F(AdapterTest, StateSurvivesARestartAndQueuedActionsGoOutAgain) {
+  start();
+  EXPECT_CALL(nuki, lockAction(1, true, _))
+      .WillOnce(Invoke([](uint64_t, bool, auto) { /* never answered */ }));
+  auto s = submit("LOCK", "setLocked", {{"lock", true}});
+  adapter.reset();  // killed before Nuki Web answered
+  EXPECT_CALL(nuki, lockAction(1, true, _)).WillOnce(Invoke([](uint64_t, bool, auto done) {
+    done(ok());
+  }));
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
+  sent.clear();
+  adapter->start();
+  EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kPending);
+  EXPECT_EQ(sent, (std::vector<std::string>{"1 UpdateAction PENDING"})) << "no second discovery";
+}
+
+TEST_F(AdapterTest, PollingFindsNewLocks) {
+  start();
+  locks.push_back(lock(2, 1, 15));
+  clock.advanceBy(std::chrono::seconds(60));
+  EXPECT_EQ(sent.front(), "2 deviceEventConfig");
+  EXPECT_EQ(adapter->devices().size(), 2u);
+}
+
+}  // namespace
+}  // namespace nukihil::adapter
