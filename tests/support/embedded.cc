@@ -2,233 +2,37 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <filesystem>
-#include <map>
-#include <mutex>
 #include <set>
-#include <thread>
-
-#include "adapter/adapter.h"
-#include "adapter/northbound.h"
-#include "adapter/nuki_client.h"
-#include "adapter/outbox.h"
-#include "adapter/standard_webhooks.h"
-#include "runtime/http_client.h"
-#include "runtime/http_server.h"
-#include "simulator/simulator.h"
 
 namespace nukihil::test {
 
-namespace asio = boost::asio;
 using nlohmann::json;
 
-namespace {
-constexpr const char* kApiKey = "test-api-key-0123456789";
-constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-}  // namespace
-
-struct Embedded::Impl {
-  Options options;
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  VirtualClock clock;
-  std::unique_ptr<http::HttpClient> client;
-  std::unique_ptr<sim::Simulator> sim;
-  std::unique_ptr<http::HttpServer> simServer;
-  std::unique_ptr<http::HttpServer> receiver;
-  // The adapter, as the nuki-adapter tool wires it.
-  std::string dbPath;
-  Random adapterRandom{1};
-  std::unique_ptr<adapter::Db> db;
-  std::unique_ptr<adapter::Outbox> outbox;
-  std::unique_ptr<adapter::OutboxSink> sink;
-  std::unique_ptr<adapter::NukiClient> nuki;
-  std::unique_ptr<adapter::Adapter> adapter;
-  std::unique_ptr<adapter::Northbound> northbound;
-  std::unique_ptr<http::HttpServer> adapterServer;
-  uint16_t adapterPort = 0;
-  std::string nukiToken;
-  std::mutex mu;
-  std::vector<PlatformWebhook> got;
-  int receiverStatus = 204;
-  std::thread thread;
-};
-
-Embedded::Embedded() : Embedded(Options{}) {}
-
-Embedded::Embedded(Options options) : impl_(std::make_unique<Impl>()) {
-  auto& I = *impl_;
-  I.options = options;
-  http::ClientOptions co;
-  co.tracker = &I.clock.work();
-  co.defaultTimeout = std::chrono::milliseconds(3000);
-  I.client = std::make_unique<http::HttpClient>(I.io, co);
-  sim::SimulatorOptions so;
-  so.seed = options.seed;
-  I.sim = std::make_unique<sim::Simulator>(I.clock, I.client.get(), so);
-  http::ServerOptions sso;
-  sso.bodyLimitFor = [this](std::string_view t) { return impl_->sim->bodyLimitFor(t); };
-  sso.errorResponse = [this](int s, std::string_view t, std::string_view why) {
-    return impl_->sim->transportError(s, t, why);
-  };
-  I.simServer = std::make_unique<http::HttpServer>(I.io, sso,
-                                                   [this](http::Request& r, http::Respond respond) {
-                                                     impl_->sim->handle(r, std::move(respond));
-                                                   });
-  I.simServer->start();
-
-  const auto secret = *adapter::WebhookSecret::parse(kSecret);
-  http::ServerOptions ro;
-  ro.bodyLimit = 1 << 20;
-  I.receiver = std::make_unique<http::HttpServer>(
-      I.io, ro, [this, secret](http::Request& req, http::Respond respond) {
-        PlatformWebhook w;
-        w.id = std::string(req.header("webhook-id").value_or(""));
-        const std::string ts(req.header("webhook-timestamp").value_or("0"));
-        w.timestamp = std::atoll(ts.c_str());
-        w.signatureOk = adapter::verifyWebhook(
-                            secret, w.id, ts, req.header("webhook-signature").value_or(""),
-                            req.body, secondsOf(impl_->clock.now())) == adapter::VerifyResult::kOk;
-        w.body = json::parse(req.body, nullptr, false);
-        int status;
-        {
-          std::lock_guard lock(impl_->mu);
-          status = impl_->receiverStatus;
-          if (status >= 200 && status < 300) impl_->got.push_back(std::move(w));
-        }
-        respond(http::Response::empty(status));
-      });
-  I.receiver->start();
-
-  I.dbPath = (std::filesystem::temp_directory_path() /
-              ("nukihil-embedded-" + std::to_string(::getpid()) + "-" +
-               std::to_string(reinterpret_cast<uintptr_t>(this)) + ".db"))
-                 .string();
-  for (const char* suffix : {"", "-wal", "-shm"})
-    std::filesystem::remove(I.dbPath + suffix);
-  I.thread = std::thread([this] { impl_->io.run(); });
-
-  simAdmin_ = std::make_unique<TestClient>(I.simServer->port(), I.sim->adminToken());
-  auto acc = simAdmin_->post("/sim/v1/accounts", {{"name", "Embedded"}});
-  EXPECT_EQ(acc.status, 201);
-  accountId_ = acc.json()["accountId"].get<int64_t>();
-  I.nukiToken = acc.json()["apiToken"].get<std::string>();
-  nukiApi_ = std::make_unique<TestClient>(I.simServer->port(), I.nukiToken);
-}
-
-Embedded::~Embedded() {
-  adapterApi_.reset();
-  simAdmin_.reset();
-  nukiApi_.reset();
-  onLoop([this] {
-    auto& I = *impl_;
-    if (I.adapterServer) I.adapterServer->stop();
-    I.simServer->stop();
-    I.receiver->stop();
-    I.adapter.reset();
-    I.northbound.reset();
-    I.nuki.reset();
-    I.outbox.reset();
-    I.sink.reset();
-    I.db.reset();
-    return 0;
-  });
-  post([this] {
-    impl_->guard.reset();
-    impl_->io.stop();
-  });
-  impl_->thread.join();
-  impl_->adapterServer.reset();
-  impl_->simServer.reset();
-  impl_->receiver.reset();
-  impl_->sim.reset();
-  impl_->client.reset();
-  for (const char* suffix : {"", "-wal", "-shm"})
-    std::filesystem::remove(impl_->dbPath + suffix);
-}
-
-void Embedded::post(std::function<void()> f) {
-  asio::post(impl_->io, std::move(f));
-}
-
-adapter::Adapter& Embedded::adapter() {
-  return *impl_->adapter;
-}
+Embedded::Embedded(Options options)
+    : world_(std::make_unique<scenarios::EmbeddedWorld>(options)),
+      simAdmin_(std::make_unique<TestClient>(world_->simPort(), world_->simAdminToken())),
+      nukiApi_(std::make_unique<TestClient>(world_->simPort(), world_->nukiToken())) {}
 
 uint64_t Embedded::addLock(const json& extra) {
   json body = extra;
-  body["accountId"] = accountId_;
+  body["accountId"] = world_->accountId();
   auto r = simAdmin_->post("/sim/v1/smartlocks", body);
   EXPECT_EQ(r.status, 201) << r.body;
   return r.json().value("smartlockId", uint64_t(0));
 }
 
-void Embedded::advance(int64_t seconds) {
-  auto r = simAdmin_->post("/sim/v1/clock/advance", {{"seconds", seconds}});
-  ASSERT_EQ(r.status, 200) << r.body;
-}
-
 void Embedded::startAdapter() {
-  auto& I = *impl_;
-  std::promise<std::string> ready;
-  auto future = ready.get_future();
-  post([this, &ready] {
-    auto& J = *impl_;
-    J.db = std::make_unique<adapter::Db>(J.dbPath);
-    adapter::Outbox::Options oo;
-    oo.url = "http://127.0.0.1:" + std::to_string(J.receiver->port()) + "/platform";
-    oo.secret = *adapter::WebhookSecret::parse(kSecret);
-    J.outbox = std::make_unique<adapter::Outbox>(*J.db, J.clock, *J.client, J.adapterRandom, oo);
-    J.sink = std::make_unique<adapter::OutboxSink>(*J.outbox);
-    adapter::NukiClient::Options no;
-    no.baseUrl = "http://127.0.0.1:" + std::to_string(J.simServer->port());
-    no.token = J.nukiToken;
-    J.nuki = std::make_unique<adapter::NukiClient>(*J.client, J.clock, J.adapterRandom, no);
-    http::ServerOptions so;
-    so.port = J.adapterPort;  // the same port again after a restart
-    J.adapterServer = std::make_unique<http::HttpServer>(
-        J.io, so, [this](http::Request& r, http::Respond respond) {
-          impl_->northbound->handle(r, std::move(respond));
-        });
-    J.adapterServer->start();
-    J.adapterPort = J.adapterServer->port();
-    adapter::Adapter::Options ao;
-    if (J.options.nukiWebhooks) ao.publicUrl = "http://127.0.0.1:" + std::to_string(J.adapterPort);
-    ao.pollInterval = std::chrono::seconds(J.options.pollSeconds);
-    J.adapter =
-        std::make_unique<adapter::Adapter>(*J.db, J.clock, *J.nuki, *J.sink, J.adapterRandom, ao);
-    J.northbound = std::make_unique<adapter::Northbound>(*J.adapter, *J.outbox, kApiKey);
-    J.outbox->start();
-    J.adapter->start([&ready](const std::string& error) { ready.set_value(error); });
-  });
-  // Discovery runs over loopback while the virtual clock stands still.
-  const std::string error = future.get();
-  EXPECT_EQ(error, "");
-  adapterPort_ = I.adapterPort;
-  adapterApi_ = std::make_unique<TestClient>(adapterPort_, kApiKey);
+  try {
+    world_->startAdapter();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  adapterApi_ = std::make_unique<TestClient>(world_->adapterPort(), scenarios::EmbeddedWorld::apiKey());
 }
 
 void Embedded::killAdapter() {
-  // Like kill -9: nothing is flushed or shut down in order; the database file stays.
   adapterApi_.reset();
-  onLoop([this] {
-    auto& J = *impl_;
-    J.adapterServer->stop();
-    J.adapter.reset();
-    J.northbound.reset();
-    J.nuki.reset();
-    J.outbox.reset();
-    J.sink.reset();
-    J.db.reset();
-    return 0;
-  });
-  onLoop([this] {
-    impl_->adapterServer.reset();
-    return 0;
-  });
+  world_->killAdapter();
 }
 
 json Embedded::act(const std::string& deviceId, const std::string& trait, const std::string& action,
@@ -243,31 +47,19 @@ json Embedded::actionStatus(const std::string& actionId) {
   return adapterApi_->get("/v1/actions/" + actionId).json();
 }
 
-std::vector<PlatformWebhook> Embedded::webhooks() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->got;
-}
 
 std::vector<PlatformWebhook> Embedded::deviceWebhooks(const std::string& deviceId) {
   std::vector<PlatformWebhook> out;
   std::set<std::string> seen;
   for (auto& w : webhooks()) {
-    if (!w.body.is_object() || w.body["content"].value("deviceId", "") != deviceId) continue;
+    if (w.deviceId() != deviceId) continue;
     if (!seen.insert(w.id).second) continue;
     out.push_back(w);
   }
   return out;
 }
 
-void Embedded::setReceiverStatus(int status) {
-  std::lock_guard lock(impl_->mu);
-  impl_->receiverStatus = status;
-}
 
-void Embedded::clearWebhooks() {
-  std::lock_guard lock(impl_->mu);
-  impl_->got.clear();
-}
 
 std::vector<std::string> describe(const std::vector<PlatformWebhook>& hooks) {
   std::vector<std::string> out;

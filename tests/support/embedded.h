@@ -1,88 +1,52 @@
-// Test support: the embedded mode of DESIGN "Running modes" — nukisim, the adapter and a
-// platform-webhook recorder in one process, on one virtual clock, talking HTTP over loopback,
-// all on one io thread. Tests drive it like a user: the Nuki control plane, the adapter's
-// /v1 API, the recorded webhooks; the adapter can be killed and started again on its database.
+// Test support over scenarios::EmbeddedWorld: nukisim, the adapter and a webhook recorder on
+// one virtual clock over loopback, with blocking clients for the control plane, the Nuki API
+// and the adapter's /v1 API, and helpers that assert as they go.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include <functional>
-#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "runtime/clock.h"
+#include "scenarios/embedded_world.h"
 #include "tests/support/sim_harness.h"
-
-namespace nukihil::adapter {
-class Adapter;
-}
 
 namespace nukihil::test {
 
-struct PlatformWebhook {
-  std::string id;     // webhook-id
-  int64_t timestamp;  // webhook-timestamp
-  bool signatureOk;   // webhook-signature verified against the secret and the clock
-  nlohmann::json body;
-  std::string type() const { return body.value("type", ""); }
-  const nlohmann::json& content() const { return body.at("content"); }
-};
+using PlatformWebhook = scenarios::RecordedWebhook;
 
 class Embedded {
  public:
-  struct Options {
-    uint64_t seed = 7;
-    bool nukiWebhooks = true;  // register the adapter's decentral webhook (else: polling only)
-    int pollSeconds = 60;
-  };
-  Embedded();
+  using Options = scenarios::EmbeddedWorld::Options;
+  Embedded() : Embedded(Options{}) {}
   explicit Embedded(Options options);
-  ~Embedded();
 
-  // The Nuki side.
   TestClient& sim() { return *simAdmin_; }  // control plane, admin token
   TestClient& nuki() { return *nukiApi_; }  // Nuki API with the account's token
-  int64_t accountId() const { return accountId_; }
+  int64_t accountId() const { return world_->accountId(); }
   uint64_t addLock(const nlohmann::json& extra = nlohmann::json::object());
-  // Runs every event due in the next `seconds` of virtual time, waiting for all HTTP in flight.
-  void advance(int64_t seconds);
+  void advance(int64_t seconds) { world_->advance(seconds); }
 
-  // The adapter: start (discovers locks), kill (no clean shutdown), its API.
   void startAdapter();
   void killAdapter();
   TestClient& api() { return *adapterApi_; }
-  uint16_t adapterPort() const { return adapterPort_; }
+  uint16_t adapterPort() const { return world_->adapterPort(); }
   nlohmann::json act(const std::string& deviceId, const std::string& trait,
                      const std::string& action, const nlohmann::json& parameters,
                      int expectStatus = 202);
   nlohmann::json actionStatus(const std::string& actionId);
 
-  // The platform's receiver.
-  std::vector<PlatformWebhook> webhooks();
-  // Webhooks for one device, de-duplicated by webhook id, in order of first arrival.
+  std::vector<PlatformWebhook> webhooks() { return world_->webhooks(); }
+  // One device's webhooks, de-duplicated by webhook id, in order of first arrival.
   std::vector<PlatformWebhook> deviceWebhooks(const std::string& deviceId);
-  void setReceiverStatus(int status);
-  void clearWebhooks();
-
-  template <class F>
-  auto onLoop(F&& f) -> decltype(f()) {
-    using R = decltype(f());
-    std::packaged_task<R()> task(std::forward<F>(f));
-    auto future = task.get_future();
-    post([&task] { task(); });
-    return future.get();
-  }
-  adapter::Adapter& adapter();
+  void setReceiverStatus(int status) { world_->setReceiverStatus(status); }
+  void clearWebhooks() { world_->clearWebhooks(); }
+  scenarios::EmbeddedWorld& world() { return *world_; }
 
  private:
-  void post(std::function<void()> f);
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<scenarios::EmbeddedWorld> world_;
   std::unique_ptr<TestClient> simAdmin_, nukiApi_, adapterApi_;
-  int64_t accountId_ = 0;
-  uint16_t adapterPort_ = 0;
 };
 
 // Compact rendering of a device's webhook sequence for assertions and failure messages:

@@ -14,29 +14,30 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/blocking_client.h"
 #include "runtime/clock.h"
 #include "simulator/simulator.h"
 
 namespace nukihil::test {
 
-struct HttpResult {
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string error;                           // transport failure, if any
+struct HttpResult : http::BlockingResponse {
   nlohmann::json json() const;
 };
 
 // A blocking HTTP/1.1 client with one keep-alive connection (reconnects when needed).
 class TestClient {
  public:
-  explicit TestClient(uint16_t port, std::string token = {});
-  ~TestClient();
-  void setToken(std::string token) { token_ = std::move(token); }
+  explicit TestClient(uint16_t port, std::string token = {})
+      : client_("127.0.0.1", port, std::move(token)) {}
+  void setToken(std::string token) { client_.setToken(std::move(token)); }
 
   HttpResult request(const std::string& method, const std::string& target,
                      const std::string& body = {},
-                     const std::vector<std::pair<std::string, std::string>>& headers = {});
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    HttpResult r;
+    static_cast<http::BlockingResponse&>(r) = client_.request(method, target, body, headers);
+    return r;
+  }
   HttpResult get(const std::string& target) { return request("GET", target); }
   HttpResult post(const std::string& target,
                   const nlohmann::json& body = nlohmann::json::object()) {
@@ -50,12 +51,12 @@ class TestClient {
   }
   // Writes raw bytes on a fresh connection and returns everything read until the server
   // closes it or `timeoutMs` passes.
-  static std::string raw(uint16_t port, const std::string& bytes, int timeoutMs = 2000);
+  static std::string raw(uint16_t port, const std::string& bytes, int timeoutMs = 2000) {
+    return http::BlockingClient::raw("127.0.0.1", port, bytes, timeoutMs);
+  }
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::string token_;
+  http::BlockingClient client_;
 };
 
 struct ReceivedWebhook {

@@ -1,21 +1,26 @@
+#include "runtime/blocking_client.h"
+
 #include <sys/socket.h>
 #include <sys/time.h>
+
+#include <optional>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "tests/support/sim_harness.h"
 
-namespace nukihil::test {
+
+namespace nukihil::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-struct TestClient::Impl {
+struct BlockingClient::Impl {
+  std::string host;
   uint16_t port;
   asio::io_context io;
   std::optional<beast::tcp_stream> stream;
@@ -25,7 +30,7 @@ struct TestClient::Impl {
     stream.emplace(io);
     beast::error_code ec;
     stream->expires_after(std::chrono::seconds(10));
-    stream->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    stream->connect(tcp::endpoint(asio::ip::make_address(host), port), ec);
     if (ec) {
       error = ec.message();
       stream.reset();
@@ -36,17 +41,18 @@ struct TestClient::Impl {
   }
 };
 
-TestClient::TestClient(uint16_t port, std::string token)
+BlockingClient::BlockingClient(std::string host, uint16_t port, std::string token)
     : impl_(std::make_unique<Impl>()), token_(std::move(token)) {
+  impl_->host = std::move(host);
   impl_->port = port;
 }
 
-TestClient::~TestClient() = default;
+BlockingClient::~BlockingClient() = default;
 
-HttpResult TestClient::request(const std::string& method, const std::string& target,
+BlockingResponse BlockingClient::request(const std::string& method, const std::string& target,
                                const std::string& body,
                                const std::vector<std::pair<std::string, std::string>>& headers) {
-  HttpResult out;
+  BlockingResponse out;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = impl_->stream.has_value();
     if (!impl_->stream && !impl_->connect(out.error)) return out;
@@ -54,7 +60,7 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
     req.method_string(method);
     req.target(target);
     req.version(11);
-    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::host, impl_->host);
     if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
     if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
     for (const auto& [k, v] : headers)
@@ -92,12 +98,13 @@ HttpResult TestClient::request(const std::string& method, const std::string& tar
   return out;
 }
 
-std::string TestClient::raw(uint16_t port, const std::string& bytes, int timeoutMs) {
+std::string BlockingClient::raw(const std::string& host, uint16_t port, const std::string& bytes,
+                                int timeoutMs) {
   asio::io_context io;
   beast::tcp_stream stream(io);
   beast::error_code ec;
   stream.expires_after(std::chrono::milliseconds(timeoutMs));
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  stream.connect(tcp::endpoint(asio::ip::make_address(host), port), ec);
   if (ec) return {};
   // Synchronous reads ignore the stream's expiry: bound them with the socket's own timeout.
   timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
@@ -113,4 +120,4 @@ std::string TestClient::raw(uint16_t port, const std::string& bytes, int timeout
   return out;
 }
 
-}  // namespace nukihil::test
+}  // namespace nukihil::http
