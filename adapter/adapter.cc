@@ -16,7 +16,7 @@ constexpr const char* kLock = "LOCK";
 constexpr const char* kBattery = "BATTERY_LEVEL";
 constexpr const char* kPins = "BETA_PIN_CODE_CREDENTIALS";
 constexpr const char* kConnectivity = "BETA_CONNECTIVITY";
-constexpr size_t kSeenLogs = 200;
+constexpr size_t kSeenLogs = 64;
 
 std::string modelOf(const NukiLock& l) {
   return l.wifi ? "Nuki Smart Lock 3.0 Pro" : "Nuki Smart Lock 3.0";
@@ -126,10 +126,9 @@ void Adapter::createSchema() {
 }
 
 void Adapter::saveMeta(const std::string& key, const std::string& value) {
-  db_.prepare("INSERT OR REPLACE INTO adapter_meta (key, value) VALUES (?, ?)")
-      .bind(1, key)
-      .bind(2, value)
-      .step();
+  if (!saveMetaStmt_) saveMetaStmt_ = db_.prepare("INSERT OR REPLACE INTO adapter_meta (key, value) VALUES (?, ?)");
+  saveMetaStmt_.bind(1, key).bind(2, value).step();
+  saveMetaStmt_.reset();
 }
 
 std::string Adapter::newId(const char* prefix) {
@@ -156,10 +155,10 @@ void Adapter::saveDevice(const Device& d) {
     pins.push_back(pinStoreJson(p));
   j["pins"] = std::move(pins);
   j["seenLogs"] = d.seenLogs;
-  db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)")
-      .bind(1, d.id)
-      .bind(2, j.dump())
-      .step();
+  if (!saveDeviceStmt_)
+    saveDeviceStmt_ = db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)");
+  saveDeviceStmt_.bind(1, d.id).bind(2, j.dump()).step();
+  saveDeviceStmt_.reset();
 }
 
 void Adapter::saveAction(const Action& a) {
@@ -179,12 +178,11 @@ void Adapter::saveAction(const Action& a) {
   j["completion"] = a.completion;
   j["pinId"] = a.pinId;
   if (a.pin) j["pin"] = pinStoreJson(*a.pin);
-  db_.prepare("INSERT OR REPLACE INTO adapter_actions (id, ord, device, body) VALUES (?, ?, ?, ?)")
-      .bind(1, a.id)
-      .bind(2, int64_t(a.order))
-      .bind(3, a.deviceId)
-      .bind(4, j.dump())
-      .step();
+  if (!saveActionStmt_)
+    saveActionStmt_ =
+        db_.prepare("INSERT OR REPLACE INTO adapter_actions (id, ord, device, body) VALUES (?, ?, ?, ?)");
+  saveActionStmt_.bind(1, a.id).bind(2, int64_t(a.order)).bind(3, a.deviceId).bind(4, j.dump()).step();
+  saveActionStmt_.reset();
 }
 
 void Adapter::load() {
@@ -244,7 +242,8 @@ void Adapter::load() {
       if (j.contains("pin")) a.pin = pinFromStore(j["pin"]);
       a.order = uint64_t(s.int64(1));
       nextOrder_ = std::max(nextOrder_, a.order + 1);
-      actions_.emplace(a.id, std::move(a));
+      Action& loaded = actions_.emplace(a.id, std::move(a)).first->second;
+      if (loaded.unresolved()) open_[loaded.deviceId].push_back(&loaded);  // rows come in order
     }
   }
   {
@@ -273,6 +272,10 @@ void Adapter::setState(Device& d, const char* trait, const char* field, json val
 
 void Adapter::updateAction(Action& a, ActionStatus status, std::string reason) {
   a.status = status;
+  if (!a.unresolved()) {
+    auto& list = open_[a.deviceId];
+    list.erase(std::remove(list.begin(), list.end(), &a), list.end());
+  }
   a.reason = std::move(reason);
   a.updatedMs = millisOf(clock_.now());
   json c;
@@ -437,8 +440,9 @@ void Adapter::poll(std::function<void()> done) {
   auto alive = std::weak_ptr<bool>(alive_);
   // Locks with a lock action waiting get their state after their logs (attribution).
   std::set<std::string> reportAfterLogs;
-  for (const auto& [id, a] : actions_)
-    if (!a.isPin() && a.status == ActionStatus::kPending) reportAfterLogs.insert(a.deviceId);
+  for (const auto& [device, list] : open_)
+    for (const Action* a : list)
+      if (!a->isPin() && a->status == ActionStatus::kPending) reportAfterLogs.insert(device);
   discover(
       [this, done, fullScan, alive](const std::string&) {
         if (alive.expired()) return;
@@ -755,11 +759,8 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
 // Actions
 
 std::vector<Action*> Adapter::unresolvedActions(const std::string& deviceId) {
-  std::vector<Action*> out;
-  for (auto& [id, a] : actions_)
-    if (a.deviceId == deviceId && a.unresolved()) out.push_back(&a);
-  std::sort(out.begin(), out.end(), [](auto* x, auto* y) { return x->order < y->order; });
-  return out;
+  auto it = open_.find(deviceId);
+  return it == open_.end() ? std::vector<Action*>{} : it->second;
 }
 
 const Action* Adapter::action(const std::string& id) const {
@@ -772,11 +773,9 @@ std::vector<std::string> Adapter::expectedCodes(const Device& d,
   std::map<std::string, std::string> codes;  // pin id → code
   for (const auto& p : d.pins)
     codes[p.id] = p.pinCode;
-  std::vector<const Action*> pending;
-  for (const auto& [id, a] : actions_)
-    if (a.deviceId == d.id && a.isPin() && a.unresolved()) pending.push_back(&a);
-  std::sort(pending.begin(), pending.end(), [](auto* x, auto* y) { return x->order < y->order; });
-  for (const Action* a : pending) {
+  auto open = open_.find(d.id);
+  for (const Action* a : open == open_.end() ? std::vector<Action*>{} : open->second) {
+    if (!a->isPin()) continue;
     if (a->name == "deletePinCodeCredential")
       codes.erase(a->pinId);
     else if (a->pin)
@@ -790,8 +789,10 @@ std::vector<std::string> Adapter::expectedCodes(const Device& d,
 }
 
 bool Adapter::pinBusy(const Device& d, const std::string& pinId) const {
-  for (const auto& [id, a] : actions_)
-    if (a.deviceId == d.id && a.isPin() && a.unresolved() && a.pinId == pinId) return true;
+  auto open = open_.find(d.id);
+  if (open == open_.end()) return false;
+  for (const Action* a : open->second)
+    if (a->isPin() && a->pinId == pinId) return true;
   return false;
 }
 
@@ -804,7 +805,9 @@ Action& Adapter::newAction(Device& d, const json& body) {
   a.parameters = body.value("parameters", json::object());
   a.createdMs = a.updatedMs = millisOf(clock_.now());
   a.order = nextOrder_++;
-  return actions_.emplace(a.id, std::move(a)).first->second;
+  Action& added = actions_.emplace(a.id, std::move(a)).first->second;
+  open_[added.deviceId].push_back(&added);
+  return added;
 }
 
 Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body,
@@ -1013,8 +1016,7 @@ std::optional<json> Adapter::actionJson(const std::string& actionId) const {
 
 json Adapter::healthJson() const {
   size_t unresolved = 0;
-  for (const auto& [id, a] : actions_)
-    unresolved += a.unresolved();
+  for (const auto& [device, list] : open_) unresolved += list.size();
   json j;
   j["status"] = "ok";
   j["now"] = formatRfc3339(clock_.now());

@@ -173,6 +173,10 @@ class Adapter {
   Options options_;
   std::map<std::string, Device> devices_;
   std::map<std::string, Action> actions_;
+  // Each device's unresolved actions in acceptance order (pointers into actions_).
+  std::map<std::string, std::vector<Action*>> open_;
+  // Prepared once: these run for almost every event.
+  Stmt saveDeviceStmt_, saveActionStmt_, saveMetaStmt_;
   std::map<std::string, std::pair<std::string, std::string>> idempotency_;  // key → (action, body)
   uint64_t nextOrder_ = 1;
   uint64_t nextId_ = 1;

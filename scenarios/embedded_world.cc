@@ -249,6 +249,17 @@ std::vector<RecordedWebhook> EmbeddedWorld::webhooks() {
   return impl_->got;
 }
 
+std::vector<RecordedWebhook> EmbeddedWorld::webhooksFrom(size_t from) {
+  std::lock_guard lock(impl_->mu);
+  if (from >= impl_->got.size()) return {};
+  return std::vector<RecordedWebhook>(impl_->got.begin() + long(from), impl_->got.end());
+}
+
+size_t EmbeddedWorld::webhookCount() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->got.size();
+}
+
 void EmbeddedWorld::setReceiverStatus(int status) {
   std::lock_guard lock(impl_->mu);
   impl_->receiverStatus = status;

@@ -69,6 +69,9 @@ class EmbeddedWorld {
   Time now();
 
   std::vector<RecordedWebhook> webhooks();
+  // The recorded webhooks from position `from` on (for drivers that poll as they go).
+  std::vector<RecordedWebhook> webhooksFrom(size_t from);
+  size_t webhookCount();
   void setReceiverStatus(int status);
   void clearWebhooks();
 
