@@ -126,7 +126,8 @@ void Adapter::createSchema() {
 }
 
 void Adapter::saveMeta(const std::string& key, const std::string& value) {
-  if (!saveMetaStmt_) saveMetaStmt_ = db_.prepare("INSERT OR REPLACE INTO adapter_meta (key, value) VALUES (?, ?)");
+  if (!saveMetaStmt_)
+    saveMetaStmt_ = db_.prepare("INSERT OR REPLACE INTO adapter_meta (key, value) VALUES (?, ?)");
   saveMetaStmt_.bind(1, key).bind(2, value).step();
   saveMetaStmt_.reset();
 }
@@ -156,7 +157,8 @@ void Adapter::saveDevice(const Device& d) {
   j["pins"] = std::move(pins);
   j["seenLogs"] = d.seenLogs;
   if (!saveDeviceStmt_)
-    saveDeviceStmt_ = db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)");
+    saveDeviceStmt_ =
+        db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)");
   saveDeviceStmt_.bind(1, d.id).bind(2, j.dump()).step();
   saveDeviceStmt_.reset();
 }
@@ -179,9 +181,13 @@ void Adapter::saveAction(const Action& a) {
   j["pinId"] = a.pinId;
   if (a.pin) j["pin"] = pinStoreJson(*a.pin);
   if (!saveActionStmt_)
-    saveActionStmt_ =
-        db_.prepare("INSERT OR REPLACE INTO adapter_actions (id, ord, device, body) VALUES (?, ?, ?, ?)");
-  saveActionStmt_.bind(1, a.id).bind(2, int64_t(a.order)).bind(3, a.deviceId).bind(4, j.dump()).step();
+    saveActionStmt_ = db_.prepare(
+        "INSERT OR REPLACE INTO adapter_actions (id, ord, device, body) VALUES (?, ?, ?, ?)");
+  saveActionStmt_.bind(1, a.id)
+      .bind(2, int64_t(a.order))
+      .bind(3, a.deviceId)
+      .bind(4, j.dump())
+      .step();
   saveActionStmt_.reset();
 }
 
@@ -542,9 +548,9 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
       break;
     }
     case NukiEvent::kLogs: {
+      // The seen-log list is saved with the device's next change; a completion with the action.
       Db::Transaction tx(db_);
       if (event->log) onLog(d, *event->log);
-      saveDevice(d);
       tx.commit();
       break;
     }
@@ -591,9 +597,12 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     }
   const std::string by = done ? done->id : std::string();
 
+  // Saved only when a field changed: reports that change nothing are frequent.
+  bool changed = false;
   const bool online = report.online();
   if (d.isOnline != online) {  // R-CONN
     d.isOnline = online;
+    changed = true;
     setState(d, kConnectivity, "isOnline", online);
   }
   if (hasState && report.state) {
@@ -601,6 +610,7 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     const bool jammed = s == 254;
     if (d.isJammed != jammed) {
       d.isJammed = jammed;
+      changed = true;
       setState(d, kLock, "isJammed", jammed, jammed ? by : std::string());
     }
     std::optional<bool> locked;
@@ -608,15 +618,18 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     if (s == 3 || s == 5 || s == 6) locked = false;
     if (locked && d.isLocked != *locked) {  // R-MANUAL when no action explains it
       d.isLocked = *locked;
+      changed = true;
       setState(d, kLock, "isLocked", *locked, by);
     }
     if (report.batteryCharge && d.percentage != *report.batteryCharge) {  // R-BATT
       d.percentage = *report.batteryCharge;
+      changed = true;
       setState(d, kBattery, "percentage", *d.percentage);
     }
     const std::string status = report.batteryCritical ? "CRITICAL" : "NORMAL";
     if (d.batteryStatus != status) {
       d.batteryStatus = status;
+      changed = true;
       setState(d, kBattery, "status", status);
     }
   }
@@ -633,7 +646,7 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
                      "COMPLETION_STATE_" + std::to_string(a->completion));
     }
   }
-  saveDevice(d);
+  if (changed) saveDevice(d);
 }
 
 // A log entry: a web-triggered motor action finishing marks the oldest lock action of that
@@ -1016,7 +1029,8 @@ std::optional<json> Adapter::actionJson(const std::string& actionId) const {
 
 json Adapter::healthJson() const {
   size_t unresolved = 0;
-  for (const auto& [device, list] : open_) unresolved += list.size();
+  for (const auto& [device, list] : open_)
+    unresolved += list.size();
   json j;
   j["status"] = "ok";
   j["now"] = formatRfc3339(clock_.now());

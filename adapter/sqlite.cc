@@ -170,6 +170,9 @@ Db::Db(const std::string& path) : path_(path) {
   sqlite3_extended_result_codes(db_, 1);
   try {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    // One process owns the database: no file locks per transaction, no shared-memory index,
+    // and a second adapter on the same file is refused (busy) instead of interleaving.
+    exec("PRAGMA locking_mode=EXCLUSIVE;");
     std::string mode;
     {
       Stmt s = prepare("PRAGMA journal_mode=WAL");

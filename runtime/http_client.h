@@ -25,7 +25,7 @@ struct ClientOptions {
   std::string caFile;      // extra trusted CA bundle (PEM); system roots are always trusted
   bool verifyPeer = true;  // https only
   std::string userAgent = "nukihil";
-  size_t maxIdlePerOrigin = 16;
+  size_t maxIdlePerOrigin = 256;  // enough for an outbox delivering to many devices at once
   std::chrono::milliseconds defaultTimeout{10000};
   // If set, every request counts as work in flight from send() until its callback has run,
   // so a virtual clock waits for it.
