@@ -30,8 +30,16 @@ http::Response Northbound::transportError(int status, std::string_view why) {
 Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
     : adapter_(adapter), outbox_(outbox), apiKey_(std::move(apiKey)) {
   auto& r = router_;
-  r.add("GET", "/v1/health",
-        [this](const Request&) { return jsonResponse(200, adapter_.healthJson()); });
+  r.add("GET", "/v1/health", [this](const Request&) {
+    json j = adapter_.healthJson();
+    j["outboxPending"] = outbox_.pendingCount();
+    j["outboxDelivered"] = outbox_.deliveredCount();
+    size_t parked = 0;
+    for (const auto& s : outbox_.status())
+      parked += s.parked;
+    j["outboxParkedStreams"] = parked;
+    return jsonResponse(200, j);
+  });
   r.add("GET", "/v1/devices",
         [this](const Request&) { return jsonResponse(200, adapter_.devicesJson()); });
   r.add("GET", "/v1/devices/{id}", [this](const Request& req) {

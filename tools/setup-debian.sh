@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev
   libcli11-dev
   libhowardhinnant-date-dev
-  tzdata ca-certificates
+  tzdata ca-certificates openssl
 )
 
 missing=()

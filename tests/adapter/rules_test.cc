@@ -270,5 +270,56 @@ TEST(Rules, R_PIN_SYNC_OneSyncExplainsSeveralChangesInAcceptanceOrder) {
            "SetState BETA_PIN_CODE_CREDENTIALS.pinCodeCredentials[4]"}));
 }
 
+TEST(Rules, R_PIN_LOCAL_CodesRemovedOrAddedOnTheLockShowAtTheNextSync) {
+  Fixture f;
+  f.createPin("345678", "Ours");
+  f.syncNow();
+  ASSERT_EQ(f.lastPins().size(), 1u);
+  f.e.clearWebhooks();
+  ASSERT_EQ(f.e.sim().del(f.simLock + "/device-codes/345678").status, 204);
+  ASSERT_EQ(
+      f.e.sim().post(f.simLock + "/device-codes", {{"name", "Theirs"}, {"code", 456789}}).status,
+      201);
+  f.e.advance(60);
+  EXPECT_TRUE(f.seq(0).empty()) << "nothing before the sync shows it";
+  f.syncNow();
+  EXPECT_EQ(f.seq(0), (Seq{"SetState BETA_PIN_CODE_CREDENTIALS.pinCodeCredentials[1]"}));
+  EXPECT_EQ(f.lastPins()[0]["name"], "Theirs");
+}
+
+TEST(Rules, R_MANUAL_AKeypadUnlockIsAStateChangeWithoutAction) {
+  Fixture f;
+  f.e.sim().post(f.simLock + "/manual", {{"action", "lock"}});
+  f.e.advance(0);
+  ASSERT_EQ(
+      f.e.sim().post(f.simLock + "/device-codes", {{"name", "Door"}, {"code", 567891}}).status,
+      201);
+  EXPECT_EQ(f.e.sim().post(f.simLock + "/keypad", {{"code", 567891}}).json()["granted"], true);
+  f.e.advance(3);
+  EXPECT_EQ(f.seq(), (Seq{"SetState LOCK.isLocked=true", "SetState LOCK.isLocked=false"}));
+}
+
+TEST(Rules, R_DELIVERY_AStreamFailingFor72HoursIsParkedNotSkippedAndResumes) {
+  Fixture f;
+  f.e.setReceiverStatus(500);
+  f.e.act(f.dev, "LOCK", "setLocked", {{"lock", true}});
+  f.e.advance(3);
+  f.e.advance(73 * 3600);
+  auto outbox = f.e.api().get("/v1/outbox").json();
+  bool parked = false;
+  for (auto& s : outbox["streams"])
+    if (s["deviceId"] == f.dev) parked = s["parked"].get<bool>();
+  EXPECT_TRUE(parked) << outbox.dump();
+  EXPECT_EQ(f.e.api().get("/v1/health").json()["outboxParkedStreams"], 1);
+  f.e.setReceiverStatus(204);
+  f.e.advance(3600);
+  EXPECT_EQ(f.seq(), Seq{}) << "a parked stream waits for an operator";
+  ASSERT_EQ(f.e.api().post("/v1/outbox/" + f.dev + "/resume").status, 200);
+  f.e.advance(60);
+  EXPECT_EQ(f.seq(), (Seq{"QueueAction setLocked", "UpdateAction PENDING",
+                          "SetState LOCK.isLocked=true @act", "UpdateAction RESOLVED"}));
+  EXPECT_EQ(f.e.api().post("/v1/outbox/" + f.dev + "/resume").status, 409);
+}
+
 }  // namespace
 }  // namespace nukihil::test

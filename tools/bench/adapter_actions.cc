@@ -113,7 +113,7 @@ class Receiver {
     thread_.join();
   }
   uint16_t port() const { return server_->port(); }
-  std::atomic<int> settled{0}, received{0}, badSignatures{0};
+  std::atomic<int> settled{0}, pending{0}, received{0}, badSignatures{0};
 
  private:
   asio::io_context io_;
@@ -121,21 +121,21 @@ class Receiver {
   adapter::WebhookSecret secret_;
   std::unique_ptr<http::HttpServer> server_;
   std::mutex mu_;
-  std::set<std::string> settledIds_;
+  std::set<std::string> settledIds_, pendingIds_;
   std::thread thread_;
 };
 
 struct Result {
-  double submitSeconds = 0, totalSeconds = 0;
+  double submitSeconds = 0, acceptedSeconds = 0, totalSeconds = 0;
   int settled = 0, refused = 0, webhooks = 0, badSignatures = 0;
 };
 
 // Submits `actions` lock/unlock actions from `clients` threads, then advances virtual time
 // until every one is settled.
-template <class Advance, class Settled>
+template <class Advance, class Settled, class Pending>
 Result drive(uint16_t adapterPort, const std::string& apiKey,
              const std::vector<std::string>& devices, int actions, int clients, Advance advance,
-             Settled settled) {
+             Settled settled, Pending pending) {
   Result r;
   std::atomic<int> next{0}, refused{0};
   const auto start = std::chrono::steady_clock::now();
@@ -157,6 +157,13 @@ Result drive(uint16_t adapterPort, const std::string& apiKey,
   for (auto& t : threads)
     t.join();
   r.submitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Through the adapter to nukisim: every action answered 204 by Nuki Web, its PENDING webhook
+  // delivered and verified.
+  const auto acceptDeadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (pending() < actions - refused && std::chrono::steady_clock::now() < acceptDeadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  r.acceptedSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Each lock's motor runs one action every 3 virtual seconds.
   const int rounds = (actions + int(devices.size()) - 1) / int(devices.size()) + 3;
   const int expected = actions - refused;
@@ -231,6 +238,14 @@ int main(int argc, char** argv) {
               settledIds.insert(w.content().value("actionId", ""));
           }
           return int(settledIds.size());
+        },
+        [&, seenPending = size_t(0), n = 0]() mutable {
+          for (const auto& w : world.webhooksFrom(seenPending)) {
+            ++seenPending;
+            n += w.type() == "deviceEventUpdateAction" &&
+                 w.content().value("status", "") == "PENDING";
+          }
+          return n;
         });
     r.webhooks = int(world.webhookCount());
   } else {
@@ -273,7 +288,7 @@ int main(int argc, char** argv) {
         [&](int s) {
           admin.request("POST", "/sim/v1/clock/advance", json{{"seconds", s}}.dump());
         },
-        [&] { return receiver.settled - before; });
+        [&] { return receiver.settled - before; }, [&] { return int(receiver.pending); });
     r.webhooks = receiver.received;
     r.badSignatures = receiver.badSignatures;
     for (const char* suffix : {"", "-wal", "-shm"})
