@@ -107,6 +107,7 @@ Adapter::Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random&
 }
 
 Adapter::~Adapter() {
+  if (batch_) batch_->commit();  // a graceful stop keeps what the last burst wrote
   *alive_ = false;
   clock_.removeAlarm(pollAlarm_);
 }
@@ -260,6 +261,25 @@ void Adapter::load() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Group commit
+
+void Adapter::joinBatch() {
+  if (!options_.post || batch_) return;
+  batch_ = std::make_unique<Db::Transaction>(db_);
+  batchWork_ = WorkGuard(&clock_.work());  // a virtual clock waits for the commit
+  options_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    auto batch = std::move(batch_);
+    batch->commit();  // runs the afterDurable hooks
+    batchWork_.reset();
+  });
+}
+
+void Adapter::afterDurable(std::function<void()> f) {
+  db_.afterCommit(std::move(f));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Platform webhooks
 
 void Adapter::emit(const Device& d, const char* type, json content) {
@@ -361,6 +381,7 @@ void Adapter::discover(std::function<void(const std::string&)> done,
       auto it = devices_.find(id);
       if (it != devices_.end()) {
         if (skipReports.count(id)) continue;
+        joinBatch();
         Db::Transaction tx(db_);
         onLockReport(it->second, l, l.state.has_value());
         tx.commit();
@@ -387,6 +408,7 @@ void Adapter::discover(std::function<void(const std::string&)> done,
 void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
   const std::string id = std::to_string(l.smartlockId);
   if (devices_.count(id)) return;
+  joinBatch();
   Db::Transaction tx(db_);
   Device& d = devices_[id];
   d.id = id;
@@ -476,6 +498,7 @@ void Adapter::poll(std::function<void()> done) {
                              if (alive.expired()) return;
                              auto it = devices_.find(deviceId);
                              if (r.ok() && it != devices_.end()) {
+                               joinBatch();
                                Db::Transaction tx(db_);
                                for (auto l = logs.rbegin(); l != logs.rend(); ++l)
                                  onLog(it->second, *l);  // oldest first
@@ -488,6 +511,7 @@ void Adapter::poll(std::function<void()> done) {
                                if (alive.expired()) return;
                                auto dit = devices_.find(deviceId);
                                if (sr.ok() && lock && dit != devices_.end()) {
+                                 joinBatch();
                                  Db::Transaction tx(db_);
                                  onLockReport(dit->second, *lock, lock->state.has_value());
                                  tx.commit();
@@ -504,6 +528,7 @@ void Adapter::poll(std::function<void()> done) {
               if (alive.expired()) return;
               auto it = devices_.find(deviceId);
               if (r.ok() && it != devices_.end()) {
+                joinBatch();
                 Db::Transaction tx(db_);
                 reconcile(it->second, auths, /*syncSignal=*/false, observed);
                 tx.commit();
@@ -542,6 +567,7 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
   Device& d = it->second;
   switch (event->kind) {
     case NukiEvent::kStatus: {
+      joinBatch();
       Db::Transaction tx(db_);
       if (event->lock) onLockReport(d, *event->lock, event->lock->state.has_value());
       tx.commit();
@@ -549,6 +575,7 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
     }
     case NukiEvent::kLogs: {
       // The seen-log list is saved with the device's next change; a completion with the action.
+      joinBatch();
       Db::Transaction tx(db_);
       if (event->log) onLog(d, *event->log);
       tx.commit();
@@ -579,6 +606,7 @@ void Adapter::onSync(const std::string& deviceId, int64_t observedMs) {
                                 " after a sync; polling retries");
                       return;
                     }
+                    joinBatch();
                     Db::Transaction tx(db_);
                     reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
                     tx.commit();
@@ -871,6 +899,7 @@ Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body
 Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json& body) {
   if (!params.contains("lock") || !params["lock"].is_boolean())
     return {400, "", "", "BAD_REQUEST", "setLocked takes {\"lock\":true|false}"};
+  joinBatch();
   Db::Transaction tx(db_);
   Action& a = newAction(d, body);
   a.lock = params["lock"].get<bool>();
@@ -881,7 +910,9 @@ Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json
         {"actionParameters", a.parameters}});
   saveAction(a);
   tx.commit();
-  send(a);
+  afterDurable([this, id = a.id] {
+    if (auto it = actions_.find(id); it != actions_.end()) send(it->second);
+  });
   return {202, a.id, "", "", ""};
 }
 
@@ -918,6 +949,7 @@ Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const 
       return refuse(p);
     target = *parsed.pin;
   }
+  joinBatch();
   Db::Transaction tx(db_);
   Action& a = newAction(d, body);
   a.pinId = name == "createPinCodeCredential" ? newId("pin_") : pinId;
@@ -933,7 +965,9 @@ Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const 
   saveAction(a);
   tx.commit();
   const std::string pinOut = name == "createPinCodeCredential" ? a.pinId : std::string();
-  send(a);
+  afterDurable([this, id = a.id] {
+    if (auto it = actions_.find(id); it != actions_.end()) send(it->second);
+  });
   return {202, a.id, pinOut, "", ""};
 }
 
@@ -966,6 +1000,7 @@ void Adapter::onSent(const std::string& actionId, const NukiResult& r) {
   auto it = actions_.find(actionId);
   if (it == actions_.end() || it->second.status != ActionStatus::kQueued) return;
   Action& a = it->second;
+  joinBatch();
   Db::Transaction tx(db_);
   const bool createRetried409 =
       a.name == "createPinCodeCredential" && r.status == 409 && r.attempts > 1;

@@ -80,6 +80,10 @@ class Adapter {
     // Every this many polls, the keypad codes of every lock are read too (R-PIN-LOCAL without
     // webhooks); in between only locks with PIN actions waiting are read.
     int fullScanEvery = 60;
+    // Group commit: if set, the writes of a burst of events share one transaction, committed
+    // by a task given to `post` (run after the events already queued on the io loop). Answers
+    // and Nuki calls wait for the commit (afterDurable). Unset: every event commits at once.
+    std::function<void(std::function<void()>)> post;
   };
 
   Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random& random, Options options);
@@ -120,6 +124,12 @@ class Adapter {
   bool webhookRegistered() const { return !nukiSecret_.empty(); }
 
   static nlohmann::json traitProperties(const std::string& trait);
+
+  // Runs `f` once what the adapter has written so far is durable (at once if it is).
+  void afterDurable(std::function<void()> f);
+  // Joins the current group commit (opening one if needed). Entry points call it before they
+  // write; without Options::post it does nothing.
+  void joinBatch();
 
  private:
   // Persistence.
@@ -186,6 +196,8 @@ class Adapter {
   Clock::AlarmId pollAlarm_ = 0;
   bool polling_ = false;
   int pollCount_ = 0;
+  std::unique_ptr<Db::Transaction> batch_;
+  WorkGuard batchWork_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

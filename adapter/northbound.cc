@@ -103,6 +103,10 @@ void Northbound::handle(Request& req, http::Respond respond) {
   }
   if (req.path() != "/nuki/webhook" && !crypto::constantTimeEqual(req.bearerToken(), apiKey_))
     return respond(error(401, "UNAUTHORIZED", "Authorization: Bearer <api-key> required"));
+  // Answers leave only once what the request wrote is durable (group commit).
+  respond = [this, respond](Response r) {
+    adapter_.afterDurable([respond, r = std::move(r)]() mutable { respond(std::move(r)); });
+  };
   try {
     (*m.handler)(req, respond);
   } catch (const std::exception& e) {

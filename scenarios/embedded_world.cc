@@ -30,8 +30,12 @@ constexpr const char* kApiKey = "test-api-key-0123456789";
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 }  // namespace
 
-const char* EmbeddedWorld::apiKey() { return kApiKey; }
-const char* EmbeddedWorld::webhookSecret() { return kSecret; }
+const char* EmbeddedWorld::apiKey() {
+  return kApiKey;
+}
+const char* EmbeddedWorld::webhookSecret() {
+  return kSecret;
+}
 
 std::string RecordedWebhook::deviceId() const {
   if (!body.is_object() || !body.contains("content") || !body["content"].is_object()) return {};
@@ -115,7 +119,8 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>()) 
                 ("nukihil-embedded-" + std::to_string(::getpid()) + "-" +
                  std::to_string(reinterpret_cast<uintptr_t>(this)) + ".db"))
                    .string();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(I.dbPath + suffix);
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(I.dbPath + suffix);
   }
   I.thread = std::thread([this] { impl_->io.run(); });
 
@@ -171,8 +176,10 @@ void EmbeddedWorld::advance(int64_t seconds) {
   auto future = done.get_future();
   post([this, seconds, &done] {
     auto& clock = impl_->clock;
-    if (!clock.advanceTo(clock.now() + std::chrono::seconds(seconds), [&done] { done.set_value(); }))
-      done.set_exception(std::make_exception_ptr(std::logic_error("an advance is already running")));
+    if (!clock.advanceTo(clock.now() + std::chrono::seconds(seconds),
+                         [&done] { done.set_value(); }))
+      done.set_exception(
+          std::make_exception_ptr(std::logic_error("an advance is already running")));
   });
   future.get();
 }
@@ -181,11 +188,19 @@ Time EmbeddedWorld::now() {
   return onLoop([this] { return impl_->clock.now(); });
 }
 
-uint16_t EmbeddedWorld::simPort() const { return impl_->simServer->port(); }
-const std::string& EmbeddedWorld::simAdminToken() const { return impl_->sim->adminToken(); }
-sim::Simulator& EmbeddedWorld::simulator() { return *impl_->sim; }
+uint16_t EmbeddedWorld::simPort() const {
+  return impl_->simServer->port();
+}
+const std::string& EmbeddedWorld::simAdminToken() const {
+  return impl_->sim->adminToken();
+}
+sim::Simulator& EmbeddedWorld::simulator() {
+  return *impl_->sim;
+}
 
-bool EmbeddedWorld::adapterRunning() const { return impl_->adapter != nullptr; }
+bool EmbeddedWorld::adapterRunning() const {
+  return impl_->adapter != nullptr;
+}
 
 void EmbeddedWorld::startAdapter() {
   auto& I = *impl_;
@@ -214,6 +229,7 @@ void EmbeddedWorld::startAdapter() {
     adapter::Adapter::Options ao;
     if (J.options.nukiWebhooks) ao.publicUrl = "http://127.0.0.1:" + std::to_string(J.adapterPort);
     ao.pollInterval = std::chrono::seconds(J.options.pollSeconds);
+    ao.post = [this](std::function<void()> f) { asio::post(impl_->io, std::move(f)); };
     J.adapter =
         std::make_unique<adapter::Adapter>(*J.db, J.clock, *J.nuki, *J.sink, J.adapterRandom, ao);
     J.northbound = std::make_unique<adapter::Northbound>(*J.adapter, *J.outbox, kApiKey);

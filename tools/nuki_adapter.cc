@@ -2,6 +2,7 @@
 // (SPEC §5), against the real Nuki Web or nukisim.
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
@@ -113,6 +114,8 @@ int main(int argc, char** argv) {
   adapter::Adapter::Options ao;
   ao.publicUrl = publicUrl;
   ao.pollInterval = std::chrono::seconds(pollSeconds);
+  if (!std::getenv("NUKIHIL_NO_GROUP_COMMIT"))
+    ao.post = [&io](std::function<void()> f) { asio::post(io, std::move(f)); };
   adapter::OutboxSink sink(outbox);
   std::unique_ptr<adapter::Adapter> core;
   try {

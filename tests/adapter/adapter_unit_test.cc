@@ -124,8 +124,9 @@ class AdapterTest : public ::testing::Test {
   }
 
   void start() {
-    adapter = std::make_unique<Adapter>(
-        db, clock, nuki, sink, random, Adapter::Options{"http://me", std::chrono::seconds(60), 60});
+    Adapter::Options options;
+    options.publicUrl = "http://me";
+    adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
     std::string error = "not ready";
     adapter->start([&](const std::string& e) { error = e; });
     ASSERT_EQ(error, "");
