@@ -270,7 +270,12 @@ void Adapter::joinBatch() {
   options_.post([this, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;
     auto batch = std::move(batch_);
-    batch->commit();  // runs the afterDurable hooks
+    try {
+      batch->commit();  // runs the afterDurable hooks
+    } catch (const std::exception& e) {
+      // The burst is rolled back: nothing of it was answered, so nothing promised is lost.
+      log::error(std::string("adapter: a group commit failed and was rolled back: ") + e.what());
+    }
     batchWork_.reset();
   });
 }

@@ -97,10 +97,14 @@ class Receiver {
           if (!ok) ++badSignatures;
           ++received;
           const auto j = json::parse(req.body, nullptr, false);
-          if (j.is_object() && j.value("type", "") == "deviceEventUpdateAction" &&
-              j["content"].value("status", "") != "PENDING") {
+          if (j.is_object() && j.value("type", "") == "deviceEventUpdateAction") {
             std::lock_guard lock(mu_);
-            if (settledIds_.insert(j["content"].value("actionId", "")).second) ++settled;
+            const std::string id = j["content"].value("actionId", "");
+            if (j["content"].value("status", "") == "PENDING") {
+              if (pendingIds_.insert(id).second) ++pending;
+            } else if (settledIds_.insert(id).second) {
+              ++settled;
+            }
           }
           respond(http::Response::empty(204));
         });
@@ -157,22 +161,23 @@ Result drive(uint16_t adapterPort, const std::string& apiKey,
   for (auto& t : threads)
     t.join();
   r.submitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Through the adapter to nukisim: every action answered 204 by Nuki Web, its PENDING webhook
-  // delivered and verified.
-  const auto acceptDeadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (pending() < actions - refused && std::chrono::steady_clock::now() < acceptDeadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const int expected = actions - refused;
+  // Through the adapter to nukisim: every action answered 204 by Nuki Web and its PENDING
+  // webhook delivered to the platform and verified. (The clock stands still: no lock moved.)
+  auto wait = [](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  wait([&] { return pending() >= expected; });
   r.acceptedSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Each lock's motor runs one action every 3 virtual seconds.
+  // Then the locks run: one action every 3 virtual seconds per lock, each reported by Nuki
+  // webhooks (status, log, status) and settled by the adapter (SetState, RESOLVED).
   const int rounds = (actions + int(devices.size()) - 1) / int(devices.size()) + 3;
-  const int expected = actions - refused;
   for (int i = 0; i < rounds && settled() < expected; ++i)
     advance(3);
-  // The last platform webhooks may still be on their way from the outbox.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (settled() < expected && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  wait([&] { return settled() >= expected; });
   r.totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.settled = settled();
   r.refused = refused;
@@ -294,17 +299,24 @@ int main(int argc, char** argv) {
     for (const char* suffix : {"", "-wal", "-shm"})
       std::filesystem::remove(db + suffix);
   }
-  const double rate = r.settled / r.totalSeconds;
+  // The target is for actions through the adapter to nukisim (accepted by Nuki Web and
+  // reported PENDING to the platform); the full cycle with the locks running is shown beside it.
+  const double rate = actions / r.acceptedSeconds;
+  const double fullCycle = r.settled / r.totalSeconds;
   const bool pass =
       rate >= target && r.settled == actions && r.refused == 0 && r.badSignatures == 0;
   std::cout << "mode " << mode << ": " << locks << " locks, " << actions << " actions, " << clients
             << " clients\n"
-            << "accepted (202) in " << r.submitSeconds << " s: " << actions / r.submitSeconds
-            << " actions/s\n"
-            << "settled " << r.settled << " in " << r.totalSeconds << " s end to end: " << rate
-            << " actions/s\n"
+            << "accepted (202):                          " << actions / r.submitSeconds
+            << " actions/s (" << r.submitSeconds << " s)\n"
+            << "through the adapter to nukisim, end to end (POST /v1 → Nuki 204 → PENDING webhook "
+               "delivered): "
+            << rate << " actions/s (" << r.acceptedSeconds << " s)\n"
+            << "full cycle with the locks running (… → RESOLVED delivered): " << fullCycle
+            << " actions/s (" << r.settled << " settled in " << r.totalSeconds << " s)\n"
             << "platform webhooks received: " << r.webhooks << " (" << r.webhooks / r.totalSeconds
             << "/s), bad signatures: " << r.badSignatures << ", refused: " << r.refused << "\n"
-            << (pass ? "PASS" : "FAIL") << " (target " << target << " actions/s)\n";
+            << (pass ? "PASS" : "FAIL") << ": " << rate << " actions/s through to nukisim (target "
+            << target << ")\n";
   return pass ? 0 : 1;
 }
