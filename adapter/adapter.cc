@@ -199,6 +199,8 @@ void Adapter::load() {
       const std::string key = s.text(0), value = s.text(1);
       if (key == "next_id") nextId_ = std::stoull(value);
       if (key == "id_prefix") idPrefix_ = value;
+      if (key == "nuki_webhook_id") nukiWebhookId_ = std::stoll(value);
+      if (key == "nuki_webhook_secret") nukiSecret_ = value;
     }
   }
   if (idPrefix_.empty()) {
@@ -329,8 +331,12 @@ void Adapter::start(std::function<void(const std::string&)> ready) {
       if (a.status == ActionStatus::kQueued) send(a);
     discover([this, alive, ready](const std::string& error) {
       if (alive.expired()) return;
-      schedulePoll();
-      if (ready) ready(error);
+      // Catch up with what happened while the adapter was away (its webhooks may be lost).
+      poll([this, alive, ready, error] {
+        if (alive.expired()) return;
+        schedulePoll();
+        if (ready) ready(error);
+      });
     });
   });
 }
@@ -341,13 +347,28 @@ void Adapter::registerWebhook(std::function<void()> done) {
   while (!url.empty() && url.back() == '/')
     url.pop_back();
   url += "/nuki/webhook";
-  // Replace registrations of earlier runs pointing at the same URL, then register afresh.
+  // Keep the registration of an earlier run of this database if Nuki Web still has it: events
+  // Nuki Web could not deliver while the adapter was down are then delivered to it now, with
+  // the secret it knows. Other registrations for this URL are removed; without one of ours, a
+  // new one is made.
   nuki_.listWebhooks([this, url, done, alive = std::weak_ptr<bool>(alive_)](
                          const NukiResult& r, std::vector<std::pair<int64_t, std::string>> hooks) {
     if (alive.expired()) return;
     if (!r.ok()) log::warn("nuki: cannot list webhooks (" + std::to_string(r.status) + ")");
-    for (const auto& [id, hookUrl] : hooks)
-      if (hookUrl == url) nuki_.deleteWebhook(id, [](const NukiResult&) {});
+    bool kept = false;
+    for (const auto& [id, hookUrl] : hooks) {
+      if (hookUrl != url) continue;
+      if (id == nukiWebhookId_ && !nukiSecret_.empty()) {
+        kept = true;
+        continue;
+      }
+      nuki_.deleteWebhook(id, [](const NukiResult&) {});
+    }
+    if (kept) {
+      log::info("nuki: webhook " + std::to_string(nukiWebhookId_) + " kept for " + url);
+      return done();
+    }
+    nukiSecret_.clear();
     nuki_.registerWebhook(
         url, {"DEVICE_STATUS", "DEVICE_MASTERDATA", "DEVICE_LOGS", "DEVICE_AUTHS"},
         [this, url, done, alive](const NukiResult& rr, int64_t id, std::string secret) {
@@ -355,12 +376,17 @@ void Adapter::registerWebhook(std::function<void()> done) {
           if (rr.ok() && !secret.empty()) {
             nukiSecret_ = std::move(secret);
             nukiWebhookId_ = id;
+            joinBatch();
+            Db::Transaction tx(db_);
+            saveMeta("nuki_webhook_id", std::to_string(id));
+            saveMeta("nuki_webhook_secret", nukiSecret_);
+            tx.commit();
             log::info("nuki: webhook " + std::to_string(id) + " registered for " + url);
           } else {
             log::warn("nuki: webhook registration failed (HTTP " + std::to_string(rr.status) + " " +
                       rr.error + "); falling back to polling");
           }
-          done();
+          afterDurable(done);
         });
   });
 }

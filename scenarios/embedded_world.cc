@@ -37,11 +37,6 @@ const char* EmbeddedWorld::webhookSecret() {
   return kSecret;
 }
 
-std::string RecordedWebhook::deviceId() const {
-  if (!body.is_object() || !body.contains("content") || !body["content"].is_object()) return {};
-  return body["content"].value("deviceId", "");
-}
-
 struct EmbeddedWorld::Impl {
   Options options;
   asio::io_context io;
@@ -50,7 +45,7 @@ struct EmbeddedWorld::Impl {
   std::unique_ptr<http::HttpClient> client;
   std::unique_ptr<sim::Simulator> sim;
   std::unique_ptr<http::HttpServer> simServer;
-  std::unique_ptr<http::HttpServer> receiver;
+  std::unique_ptr<WebhookRecorder> receiver;
   // The adapter, as the nuki-adapter tool wires it.
   std::string dbPath;
   Random adapterRandom{1};
@@ -63,9 +58,6 @@ struct EmbeddedWorld::Impl {
   std::unique_ptr<http::HttpServer> adapterServer;
   uint16_t adapterPort = 0;
   std::string nukiToken;
-  std::mutex mu;
-  std::vector<RecordedWebhook> got;
-  int receiverStatus = 204;
   std::thread thread;
 };
 
@@ -93,25 +85,8 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>()) 
   const auto secret = *adapter::WebhookSecret::parse(kSecret);
   http::ServerOptions ro;
   ro.bodyLimit = 1 << 20;
-  I.receiver = std::make_unique<http::HttpServer>(
-      I.io, ro, [this, secret](http::Request& req, http::Respond respond) {
-        RecordedWebhook w;
-        w.id = std::string(req.header("webhook-id").value_or(""));
-        const std::string ts(req.header("webhook-timestamp").value_or("0"));
-        w.timestamp = std::atoll(ts.c_str());
-        w.signatureOk = adapter::verifyWebhook(
-                            secret, w.id, ts, req.header("webhook-signature").value_or(""),
-                            req.body, secondsOf(impl_->clock.now())) == adapter::VerifyResult::kOk;
-        w.body = json::parse(req.body, nullptr, false);
-        int status;
-        {
-          std::lock_guard lock(impl_->mu);
-          status = impl_->receiverStatus;
-          if (status >= 200 && status < 300) impl_->got.push_back(std::move(w));
-        }
-        respond(http::Response::empty(status));
-      });
-  I.receiver->start();
+  I.receiver = std::make_unique<WebhookRecorder>(I.io, kSecret,
+                                                 [this] { return secondsOf(impl_->clock.now()); });
 
   I.dbPath = options.dbPath;
   if (I.dbPath.empty()) {
@@ -261,29 +236,23 @@ void EmbeddedWorld::killAdapter() {
 }
 
 std::vector<RecordedWebhook> EmbeddedWorld::webhooks() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->got;
+  return impl_->receiver->webhooks();
 }
 
 std::vector<RecordedWebhook> EmbeddedWorld::webhooksFrom(size_t from) {
-  std::lock_guard lock(impl_->mu);
-  if (from >= impl_->got.size()) return {};
-  return std::vector<RecordedWebhook>(impl_->got.begin() + long(from), impl_->got.end());
+  return impl_->receiver->webhooks(from);
 }
 
 size_t EmbeddedWorld::webhookCount() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->got.size();
+  return impl_->receiver->count();
 }
 
 void EmbeddedWorld::setReceiverStatus(int status) {
-  std::lock_guard lock(impl_->mu);
-  impl_->receiverStatus = status;
+  impl_->receiver->setStatus(status);
 }
 
 void EmbeddedWorld::clearWebhooks() {
-  std::lock_guard lock(impl_->mu);
-  impl_->got.clear();
+  impl_->receiver->clear();
 }
 
 }  // namespace nukihil::scenarios

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/clock.h"
+#include "scenarios/webhook_recorder.h"
 
 namespace nukihil::adapter {
 class Adapter;
@@ -23,16 +24,6 @@ class Simulator;
 }
 
 namespace nukihil::scenarios {
-
-struct RecordedWebhook {
-  std::string id;         // webhook-id
-  int64_t timestamp = 0;  // webhook-timestamp
-  bool signatureOk = false;  // webhook-signature verified against the secret and the clock
-  nlohmann::json body;
-  std::string type() const { return body.value("type", ""); }
-  const nlohmann::json& content() const { return body.at("content"); }
-  std::string deviceId() const;
-};
 
 class EmbeddedWorld {
  public:

@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
   if (nukiToken.empty()) return fail("a Nuki Web API token is needed: --nuki-token or NUKI_TOKEN");
   if (apiKey.size() < 16)
     return fail("an API key of at least 16 characters is needed: --api-key or NUKIHIL_API_KEY");
-  auto secret = adapter::WebhookSecret::parse(webhookSecret);
+  // SPEC §5: the secret is given as whsec_<base64>; a bare key is refused, not guessed at.
+  auto secret = webhookSecret.rfind("whsec_", 0) == 0 ? adapter::WebhookSecret::parse(webhookSecret)
+                                                      : std::nullopt;
   if (!secret)
     return fail("--webhook-secret must be whsec_<base64> (or set NUKIHIL_WEBHOOK_SECRET)");
   if (!http::Url::parse(webhookUrl))

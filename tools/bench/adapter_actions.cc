@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -24,10 +25,10 @@
 #include <set>
 #include <thread>
 
-#include "adapter/standard_webhooks.h"
 #include "runtime/blocking_client.h"
-#include "runtime/http_server.h"
+#include "scenarios/child_process.h"
 #include "scenarios/embedded_world.h"
+#include "scenarios/webhook_recorder.h"
 
 using namespace nukihil;
 using nlohmann::json;
@@ -38,95 +39,48 @@ namespace {
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kApiKey = "bench-api-key-0123456789";
 
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-  ~Child() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      int status;
-      ::waitpid(pid, &status, 0);
-    }
-    if (out) ::fclose(out);
-  }
-};
-
-// Starts `argv` with stdout on a pipe and reads its first line.
-std::string spawn(Child& c, const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  c.pid = ::fork();
-  if (c.pid == 0) {
-    ::dup2(fds[1], 1);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    std::perror(args[0]);
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  c.out = ::fdopen(fds[0], "r");
-  char line[8192];
-  if (!std::fgets(line, sizeof line, c.out)) throw std::runtime_error(argv[0] + " printed nothing");
-  return line;
-}
-
 uint16_t freePort() {
   asio::io_context io;
   asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   return a.local_endpoint().port();
 }
 
-// The platform's receiver: verifies every signature and counts settled actions.
-class Receiver {
+// Counts, from the recorded platform webhooks, the actions reported PENDING and settled.
+class Tally {
  public:
-  Receiver() : secret_(*adapter::WebhookSecret::parse(kSecret)) {
-    http::ServerOptions o;
-    o.bodyLimit = 1 << 20;
-    server_ = std::make_unique<http::HttpServer>(
-        io_, o, [this](http::Request& req, http::Respond respond) {
-          const auto ok =
-              adapter::verifyWebhook(secret_, req.header("webhook-id").value_or(""),
-                                     req.header("webhook-timestamp").value_or(""),
-                                     req.header("webhook-signature").value_or(""), req.body, 0,
-                                     INT64_MAX / 4) == adapter::VerifyResult::kOk;
-          if (!ok) ++badSignatures;
-          ++received;
-          const auto j = json::parse(req.body, nullptr, false);
-          if (j.is_object() && j.value("type", "") == "deviceEventUpdateAction") {
-            std::lock_guard lock(mu_);
-            const std::string id = j["content"].value("actionId", "");
-            if (j["content"].value("status", "") == "PENDING") {
-              if (pendingIds_.insert(id).second) ++pending;
-            } else if (settledIds_.insert(id).second) {
-              ++settled;
-            }
-          }
-          respond(http::Response::empty(204));
-        });
-    server_->start();
-    thread_ = std::thread([this] { io_.run(); });
+  explicit Tally(std::function<std::vector<scenarios::RecordedWebhook>(size_t)> source)
+      : source_(std::move(source)) {}
+  // Thread-safe: the driver's threads ask in turn.
+  int pending() {
+    std::lock_guard lock(mu_);
+    update();
+    return int(pending_.size());
   }
-  ~Receiver() {
-    guard_.reset();
-    io_.stop();
-    thread_.join();
+  int settled() {
+    std::lock_guard lock(mu_);
+    update();
+    return int(settled_.size());
   }
-  uint16_t port() const { return server_->port(); }
-  std::atomic<int> settled{0}, pending{0}, received{0}, badSignatures{0};
+  int badSignatures() {
+    std::lock_guard lock(mu_);
+    return badSignatures_;
+  }
 
  private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_{io_.get_executor()};
-  adapter::WebhookSecret secret_;
-  std::unique_ptr<http::HttpServer> server_;
+  void update() {
+    for (const auto& w : source_(seen_)) {
+      ++seen_;
+      if (!w.signatureOk) ++badSignatures_;
+      if (w.type() != "deviceEventUpdateAction") continue;
+      const std::string id = w.content().value("actionId", "");
+      (w.content().value("status", "") == "PENDING" ? pending_ : settled_).insert(id);
+    }
+  }
+  std::function<std::vector<scenarios::RecordedWebhook>(size_t)> source_;
   std::mutex mu_;
-  std::set<std::string> settledIds_, pendingIds_;
-  std::thread thread_;
+  size_t seen_ = 0;
+  int badSignatures_ = 0;
+  std::set<std::string> pending_, settled_;
 };
 
 struct Result {
@@ -136,10 +90,12 @@ struct Result {
 
 // Submits `actions` lock/unlock actions from `clients` threads, then advances virtual time
 // until every one is settled.
-template <class Advance, class Settled, class Pending>
+template <class Advance>
 Result drive(uint16_t adapterPort, const std::string& apiKey,
              const std::vector<std::string>& devices, int actions, int clients, Advance advance,
-             Settled settled, Pending pending) {
+             Tally& tally) {
+  auto pending = [&] { return tally.pending(); };
+  auto settled = [&] { return tally.settled(); };
   Result r;
   std::atomic<int> next{0}, refused{0};
   const auto start = std::chrono::steady_clock::now();
@@ -229,36 +185,26 @@ int main(int argc, char** argv) {
     world.startAdapter();
     world.advance(0);
     world.clearWebhooks();
-    std::set<std::string> settledIds;
-    size_t seen = 0;
+    Tally tally([&](size_t from) { return world.webhooksFrom(from); });
     r = drive(
         world.adapterPort(), scenarios::EmbeddedWorld::apiKey(), devices, actions, clients,
-        [&](int s) { world.advance(s); },
-        [&] {
-          for (const auto& w : world.webhooksFrom(seen)) {
-            ++seen;
-            if (!w.signatureOk) ++r.badSignatures;
-            if (w.type() == "deviceEventUpdateAction" &&
-                w.content().value("status", "") != "PENDING")
-              settledIds.insert(w.content().value("actionId", ""));
-          }
-          return int(settledIds.size());
-        },
-        [&, seenPending = size_t(0), n = 0]() mutable {
-          for (const auto& w : world.webhooksFrom(seenPending)) {
-            ++seenPending;
-            n += w.type() == "deviceEventUpdateAction" &&
-                 w.content().value("status", "") == "PENDING";
-          }
-          return n;
-        });
+        [&](int s) { world.advance(s); }, tally);
+    r.badSignatures = tally.badSignatures();
     r.webhooks = int(world.webhookCount());
   } else {
-    Receiver receiver;
-    Child sim, adapterProcess;
+    // The platform's receiver, on a thread of its own (nukisim and the adapter are processes).
+    asio::io_context io;
+    auto guard = asio::make_work_guard(io);
+    scenarios::WebhookRecorder receiver(io, kSecret, [] {
+      return int64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+    });
+    std::thread receiverThread([&io] { io.run(); });
+    scenarios::ChildProcess sim, adapterProcess;
     const auto banner =
-        json::parse(spawn(sim, {nukisimPath, "--port", "0", "--seed", "1", "--admin-token",
-                                "bench-admin-token", "--clock", "virtual"}));
+        json::parse(sim.start({nukisimPath, "--port", "0", "--seed", "1", "--admin-token",
+                               "bench-admin-token", "--clock", "virtual"}));
     const uint16_t simPort = uint16_t(std::stoi(banner["url"].get<std::string>().substr(17)));
     http::BlockingClient admin("127.0.0.1", simPort, "bench-admin-token");
     auto acc = json::parse(admin.request("POST", "/sim/v1/accounts", R"({"name":"Bench"})").body);
@@ -277,25 +223,30 @@ int main(int argc, char** argv) {
     ::setenv("NUKI_TOKEN", acc["apiToken"].get<std::string>().c_str(), 1);
     ::setenv("NUKIHIL_API_KEY", kApiKey, 1);
     ::setenv("NUKIHIL_WEBHOOK_SECRET", kSecret, 1);
-    spawn(adapterProcess, {adapterPath, "--nuki-url", "http://127.0.0.1:" + std::to_string(simPort),
-                           "--listen", std::to_string(adapterPort), "--webhook-url",
-                           "http://127.0.0.1:" + std::to_string(receiver.port()) + "/platform",
-                           "--db", db, "--public-url", url, "--poll-seconds", "3600"});
+    adapterProcess.start({adapterPath, "--nuki-url", "http://127.0.0.1:" + std::to_string(simPort),
+                          "--listen", std::to_string(adapterPort), "--webhook-url", receiver.url(),
+                          "--db", db, "--public-url", url, "--poll-seconds", "3600"});
     http::BlockingClient api("127.0.0.1", adapterPort, kApiKey);
     for (int i = 0; i < 500; ++i) {  // discovery
       auto d = api.request("GET", "/v1/devices");
       if (d.status == 200 && json::parse(d.body).size() == size_t(locks)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    const int before = receiver.settled;
+    receiver.clear();  // discovery
+    Tally tally([&](size_t from) { return receiver.webhooks(from); });
     r = drive(
         adapterPort, kApiKey, devices, actions, clients,
         [&](int s) {
           admin.request("POST", "/sim/v1/clock/advance", json{{"seconds", s}}.dump());
         },
-        [&] { return receiver.settled - before; }, [&] { return int(receiver.pending); });
-    r.webhooks = receiver.received;
-    r.badSignatures = receiver.badSignatures;
+        tally);
+    r.webhooks = int(receiver.count());
+    r.badSignatures = tally.badSignatures();
+    adapterProcess.stop(SIGTERM);
+    sim.stop(SIGTERM);
+    asio::post(io, [&] { receiver.stop(); });
+    guard.reset();
+    receiverThread.join();
     for (const char* suffix : {"", "-wal", "-shm"})
       std::filesystem::remove(db + suffix);
   }
