@@ -927,13 +927,9 @@ Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body
   return out;
 }
 
-Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json& body) {
-  if (!params.contains("lock") || !params["lock"].is_boolean())
-    return {400, "", "", "BAD_REQUEST", "setLocked takes {\"lock\":true|false}"};
-  joinBatch();
-  Db::Transaction tx(db_);
-  Action& a = newAction(d, body);
-  a.lock = params["lock"].get<bool>();
+// Announces a new action (deviceEventQueueAction), stores it with `tx` and sends it to Nuki
+// Web once that is durable.
+void Adapter::queueAction(Device& d, Action& a, Db::Transaction& tx) {
   emit(d, "deviceEventQueueAction",
        {{"actionId", a.id},
         {"traitName", a.trait},
@@ -944,6 +940,16 @@ Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json
   afterDurable([this, id = a.id] {
     if (auto it = actions_.find(id); it != actions_.end()) send(it->second);
   });
+}
+
+Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json& body) {
+  if (!params.contains("lock") || !params["lock"].is_boolean())
+    return {400, "", "", "BAD_REQUEST", "setLocked takes {\"lock\":true|false}"};
+  joinBatch();
+  Db::Transaction tx(db_);
+  Action& a = newAction(d, body);
+  a.lock = params["lock"].get<bool>();
+  queueAction(d, a, tx);
   return {202, a.id, "", "", ""};
 }
 
@@ -960,10 +966,10 @@ Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const 
     pinId = params["id"].get<std::string>();
     for (const auto& p : d.pins)
       if (p.id == pinId) current = &p;
-    const bool pendingCreate = pinBusy(d, pinId);
-    if (!current && !pendingCreate)
+    const bool busy = pinBusy(d, pinId);  // also a create that no sync has revealed yet
+    if (!current && !busy)
       return {404, "", "", "NOT_FOUND", "no PIN code credential " + pinId + " on this device"};
-    if (pendingCreate || pinBusy(d, pinId))
+    if (busy)
       return refuse({PinError::kPending, "an earlier action on this code is not resolved yet"});
   }
   std::optional<PinCredential> target;
@@ -988,17 +994,8 @@ Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const 
     a.pin = *target;
     a.pin->id = a.pinId;
   }
-  emit(d, "deviceEventQueueAction",
-       {{"actionId", a.id},
-        {"traitName", a.trait},
-        {"actionName", a.name},
-        {"actionParameters", a.parameters}});
-  saveAction(a);
-  tx.commit();
+  queueAction(d, a, tx);
   const std::string pinOut = name == "createPinCodeCredential" ? a.pinId : std::string();
-  afterDurable([this, id = a.id] {
-    if (auto it = actions_.find(id); it != actions_.end()) send(it->second);
-  });
   return {202, a.id, pinOut, "", ""};
 }
 

@@ -174,6 +174,7 @@ class Adapter {
   bool pinBusy(const Device& d, const std::string& pinId) const;
   std::vector<Action*> unresolvedActions(const std::string& deviceId);
   Action& newAction(Device& d, const nlohmann::json& body);
+  void queueAction(Device& d, Action& a, Db::Transaction& tx);
 
   Db& db_;
   Clock& clock_;

@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
-#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/clock.h"
+#include "runtime/run_on.h"
 #include "scenarios/webhook_recorder.h"
 
 namespace nukihil::adapter {
@@ -69,11 +69,7 @@ class EmbeddedWorld {
   // Runs `f` on the world's thread and waits: the only safe way to touch its objects.
   template <class F>
   auto onLoop(F&& f) -> decltype(f()) {
-    using R = decltype(f());
-    std::packaged_task<R()> task(std::forward<F>(f));
-    auto future = task.get_future();
-    post([&task] { task(); });
-    return future.get();
+    return runOn([this](std::function<void()> g) { post(std::move(g)); }, std::forward<F>(f));
   }
   adapter::Adapter& adapter();
   sim::Simulator& simulator();

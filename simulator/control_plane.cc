@@ -140,6 +140,22 @@ std::optional<Response> lockParam(World& w, const Request& req, uint32_t& index)
   return std::nullopt;
 }
 
+// A handler for POST /sim/v1/smartlocks/{id}/…: finds the lock and parses the JSON body
+// before calling `f(index, body)`; a bad field read through `Body` answers 400 on its own.
+template <class F>
+auto lockBodyHandler(World& w, F f) {
+  return [&w, f](const Request& req) -> Response {
+    uint32_t index;
+    if (auto bad = lockParam(w, req, index)) return *bad;
+    json body;
+    Response error;
+    if (!parseJsonBody(req, body, error)) return error;
+    Body b{body, error};
+    Response out = f(index, b);
+    return b.failed ? error : out;
+  };
+}
+
 }  // namespace
 
 // Shared by the control plane and fleet files: lock settings from JSON over `base`.
@@ -392,100 +408,72 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     return controlJson(200, j);
   });
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/connectivity", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    Body b{body, error};
-    auto online = b.boolean("online");
-    if (b.failed) return error;
-    if (!online) return controlError(400, "BAD_REQUEST", "give {\"online\":true|false}");
-    w.setOnline(index, *online);
-    return controlJson(200, json{{"online", w.online(w.lock(index))}});
-  });
+  r.add("POST", "/sim/v1/smartlocks/{id}/connectivity",
+        lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+          auto online = b.boolean("online");
+          if (b.failed) return b.error;
+          if (!online) return controlError(400, "BAD_REQUEST", "give {\"online\":true|false}");
+          w.setOnline(index, *online);
+          return controlJson(200, json{{"online", w.online(w.lock(index))}});
+        }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/battery", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    Body b{body, error};
-    auto charge = b.integer("charge", 0, 100);
-    if (b.failed) return error;
-    if (!charge) return controlError(400, "BAD_REQUEST", "give {\"charge\":0..100}");
-    w.setBattery(index, *charge);
-    return controlJson(200, json{{"batteryCharge", *charge}, {"batteryCritical", *charge <= 20}});
-  });
+  r.add("POST", "/sim/v1/smartlocks/{id}/battery",
+        lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+          auto charge = b.integer("charge", 0, 100);
+          if (b.failed) return b.error;
+          if (!charge) return controlError(400, "BAD_REQUEST", "give {\"charge\":0..100}");
+          w.setBattery(index, *charge);
+          return controlJson(200,
+                             json{{"batteryCharge", *charge}, {"batteryCritical", *charge <= 20}});
+        }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/jam", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    Body b{body, error};
-    auto jammed = b.boolean("jammed");
-    if (b.failed) return error;
-    if (!jammed) return controlError(400, "BAD_REQUEST", "give {\"jammed\":true|false}");
-    w.setJammed(index, *jammed);
-    return controlJson(200, json{{"jammed", *jammed}, {"state", w.lock(index).state}});
-  });
+  r.add("POST", "/sim/v1/smartlocks/{id}/jam", lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+          auto jammed = b.boolean("jammed");
+          if (b.failed) return b.error;
+          if (!jammed) return controlError(400, "BAD_REQUEST", "give {\"jammed\":true|false}");
+          w.setJammed(index, *jammed);
+          return controlJson(200, json{{"jammed", *jammed}, {"state", w.lock(index).state}});
+        }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/keypad", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    int64_t code = -1;
-    if (body.contains("code") && body["code"].is_number_integer())
-      code = body["code"].get<int64_t>();
-    else if (body.contains("code") && body["code"].is_string()) {
-      auto parsed = parseId(body["code"].get<std::string>());
-      if (!parsed) return controlError(400, "BAD_REQUEST", "code must be digits");
-      code = int64_t(*parsed);
-    } else {
-      return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");
-    }
-    auto out = w.keypad(index, code);
-    json j;
-    j["granted"] = out.granted;
-    j["reason"] = out.granted ? json(nullptr) : json(out.reason);
-    return controlJson(200, j);
-  });
+  r.add("POST", "/sim/v1/smartlocks/{id}/keypad", lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+          const json& body = b.j;
+          int64_t code = -1;
+          if (body.contains("code") && body["code"].is_number_integer())
+            code = body["code"].get<int64_t>();
+          else if (body.contains("code") && body["code"].is_string()) {
+            auto parsed = parseId(body["code"].get<std::string>());
+            if (!parsed) return controlError(400, "BAD_REQUEST", "code must be digits");
+            code = int64_t(*parsed);
+          } else {
+            return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");
+          }
+          auto out = w.keypad(index, code);
+          json j;
+          j["granted"] = out.granted;
+          j["reason"] = out.granted ? json(nullptr) : json(out.reason);
+          return controlJson(200, j);
+        }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/manual", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    Body b{body, error};
-    auto action = b.string("action");
-    if (b.failed) return error;
-    if (!action || (*action != "lock" && *action != "unlock"))
-      return controlError(400, "BAD_REQUEST", "give {\"action\":\"lock\"|\"unlock\"}");
-    if (auto e = w.manual(index, *action == "lock")) return controlError(e);
-    return controlJson(200, json{{"state", w.lock(index).state}});
-  });
+  r.add("POST", "/sim/v1/smartlocks/{id}/manual", lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+          auto action = b.string("action");
+          if (b.failed) return b.error;
+          if (!action || (*action != "lock" && *action != "unlock"))
+            return controlError(400, "BAD_REQUEST", "give {\"action\":\"lock\"|\"unlock\"}");
+          if (auto e = w.manual(index, *action == "lock")) return controlError(e);
+          return controlJson(200, json{{"state", w.lock(index).state}});
+        }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/device-codes", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    AuthInput in;
-    if (auto e = codeInputFrom(body, in)) return controlError(e);
-    if (auto e = w.addDeviceCode(index, in)) {
-      if (e.status == 400) return controlError(400, "INVALID_CODE", e.message);
-      return controlError(e);
-    }
-    return controlJson(201, json{{"code", *in.code}});
-  });
+  r.add("POST", "/sim/v1/smartlocks/{id}/device-codes",
+        lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+          const json& body = b.j;
+          AuthInput in;
+          if (auto e = codeInputFrom(body, in)) return controlError(e);
+          if (auto e = w.addDeviceCode(index, in)) {
+            if (e.status == 400) return controlError(400, "INVALID_CODE", e.message);
+            return controlError(e);
+          }
+          return controlJson(201, json{{"code", *in.code}});
+        }));
 
   r.add("DELETE", "/sim/v1/smartlocks/{id}/device-codes/{code}", [&w](const Request& req) {
     uint32_t index;

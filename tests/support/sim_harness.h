@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +15,7 @@
 
 #include "runtime/blocking_client.h"
 #include "runtime/clock.h"
+#include "runtime/run_on.h"
 #include "simulator/simulator.h"
 
 namespace nukihil::test {
@@ -84,11 +84,7 @@ class SimHarness {
   // simulator directly.
   template <class F>
   auto onLoop(F&& f) -> decltype(f()) {
-    using R = decltype(f());
-    std::packaged_task<R()> task(std::forward<F>(f));
-    auto future = task.get_future();
-    post([&task] { task(); });
-    return future.get();
+    return runOn([this](std::function<void()> g) { post(std::move(g)); }, std::forward<F>(f));
   }
   sim::Simulator& simulator() { return *sim_; }
 
