@@ -2,12 +2,7 @@
 // requests and answers, keep-alive reuse, refused connections, timeouts, the stale keep-alive
 // retry, URL parsing, limits, graceful stop, deferred handlers and fault deliveries.
 // Real-time waits are bounded and only where the transport itself is about real time.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -26,6 +21,7 @@
 #include "runtime/http_client.h"
 #include "runtime/http_server.h"
 #include "runtime/work_tracker.h"
+#include "tests/support/raw_conn.h"
 
 namespace nukihil::http {
 namespace {
@@ -34,6 +30,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using test::RawConn;
 
 std::string lower(std::string s) {
   for (auto& c : s)
@@ -120,50 +117,6 @@ std::string peerOf(const ClientResponse& r) {
   if (at == std::string::npos) return "";
   return r.body.substr(at + 5, r.body.find(' ', at) - at - 5);
 }
-
-// A blocking TCP connection for byte-level checks (used from a helper thread).
-class RawConn {
- public:
-  explicit RawConn(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawConn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawConn(const RawConn&) = delete;
-  RawConn& operator=(const RawConn&) = delete;
-  bool connected() const { return fd_ >= 0; }
-  bool send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
-  }
-  // Reads until the peer closes or `timeout` passes; true if it closed.
-  bool readToClose(milliseconds timeout) {
-    const auto deadline = Steady::now() + timeout;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, int(left.count())) <= 0) return false;
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return true;
-      in_.append(buf, size_t(n));
-    }
-  }
-  const std::string& received() const { return in_; }
-
- private:
-  int fd_ = -1;
-  std::string in_;
-};
 
 // ---- requests and answers ------------------------------------------------------------------
 

@@ -3,12 +3,7 @@
 // methods, authentication, Expect: 100-continue, pipelining, HTTP/1.0, thousands of garbage
 // requests and half-open connections. Raw-socket tests talk bytes, so they see exactly what a
 // client on the wire would.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/support/raw_conn.h"
 #include "tests/support/sim_harness.h"
 
 namespace nukihil::test {
@@ -35,79 +31,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // ---- raw sockets ---------------------------------------------------------------------------
-
-// One TCP connection to 127.0.0.1:port, written and read as bytes with real-time bounds.
-class RawConn {
- public:
-  explicit RawConn(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawConn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawConn(const RawConn&) = delete;
-  RawConn& operator=(const RawConn&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-
-  // Sends all of `bytes`; false if the peer is gone (the server may close early, e.g. 413).
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      bytes.remove_prefix(size_t(n));
-    }
-    return true;
-  }
-  void shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
-
-  // Reads until `done(received)` holds, the peer closes, or `timeout` passes. True if done.
-  bool readUntil(const std::function<bool(const std::string&)>& done, milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!done(in_)) {
-      if (closed_) return false;
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      const int r = ::poll(&p, 1, int(left.count()));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      char buf[16384];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        in_.append(buf, size_t(n));
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        closed_ = true;
-      }
-    }
-    return true;
-  }
-  // Reads until the peer closes; true if it did within `timeout`.
-  bool readToClose(milliseconds timeout) {
-    readUntil([](const std::string&) { return false; }, timeout);
-    return closed_;
-  }
-
-  const std::string& received() const { return in_; }
-  bool closed() const { return closed_; }
-
- private:
-  int fd_ = -1;
-  std::string in_;
-  bool closed_ = false;
-};
 
 struct RawResponse {
   std::string version;  // "HTTP/1.1"
