@@ -21,22 +21,13 @@ struct Fixture {
   Embedded e;
   uint64_t lockId = 0;
   std::string dev;
-  Seq seq(size_t skip = 7) {
-    auto all = describe(e.deviceWebhooks(dev));
-    return Seq(all.begin() + long(std::min(skip, all.size())), all.end());
-  }
+  Seq seq(size_t skip = 7) { return e.deviceSequence(dev, skip); }
   json fault(json body) {
     auto r = e.sim().post("/sim/v1/faults", body);
     EXPECT_EQ(r.status, 201) << r.body;
     return r.json();
   }
-  json lastPins() {
-    json last;
-    for (auto& w : e.deviceWebhooks(dev))
-      if (w.type() == "deviceEventSetState" && w.content()["fieldName"] == "pinCodeCredentials")
-        last = w.content()["value"];
-    return last;
-  }
+  json lastPins() { return e.lastPinCodes(dev); }
 };
 
 TEST(Resilience, R_ACT_FAILED_NukiRefusesWith4xx) {

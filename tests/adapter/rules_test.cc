@@ -21,18 +21,8 @@ struct Fixture {
     e.startAdapter();
     e.advance(0);
   }
-  // The device's webhooks after the first `skip` (discovery), described.
-  Seq seq(size_t skip = 7) {
-    auto all = describe(e.deviceWebhooks(dev));
-    return Seq(all.begin() + long(std::min(skip, all.size())), all.end());
-  }
-  json lastPins() {
-    json last;
-    for (auto& w : e.deviceWebhooks(dev))
-      if (w.type() == "deviceEventSetState" && w.content()["fieldName"] == "pinCodeCredentials")
-        last = w.content()["value"];
-    return last;
-  }
+  Seq seq(size_t skip = 7) { return e.deviceSequence(dev, skip); }
+  json lastPins() { return e.lastPinCodes(dev); }
   std::string createPin(const std::string& code, const std::string& name,
                         json extra = json::object()) {
     extra["pinCode"] = code;

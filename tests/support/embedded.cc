@@ -1,6 +1,7 @@
 #include "tests/support/embedded.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <set>
 
@@ -27,7 +28,8 @@ void Embedded::startAdapter() {
   } catch (const std::exception& e) {
     ADD_FAILURE() << e.what();
   }
-  adapterApi_ = std::make_unique<TestClient>(world_->adapterPort(), scenarios::EmbeddedWorld::apiKey());
+  adapterApi_ =
+      std::make_unique<TestClient>(world_->adapterPort(), scenarios::EmbeddedWorld::apiKey());
 }
 
 void Embedded::killAdapter() {
@@ -47,6 +49,19 @@ json Embedded::actionStatus(const std::string& actionId) {
   return adapterApi_->get("/v1/actions/" + actionId).json();
 }
 
+std::vector<std::string> Embedded::deviceSequence(const std::string& deviceId, size_t skip) {
+  auto all = describe(deviceWebhooks(deviceId));
+  all.erase(all.begin(), all.begin() + long(std::min(skip, all.size())));
+  return all;
+}
+
+nlohmann::json Embedded::lastPinCodes(const std::string& deviceId) {
+  nlohmann::json last;
+  for (auto& w : deviceWebhooks(deviceId))
+    if (w.type() == "deviceEventSetState" && w.content()["fieldName"] == "pinCodeCredentials")
+      last = w.content()["value"];
+  return last;
+}
 
 std::vector<PlatformWebhook> Embedded::deviceWebhooks(const std::string& deviceId) {
   std::vector<PlatformWebhook> out;
@@ -58,8 +73,6 @@ std::vector<PlatformWebhook> Embedded::deviceWebhooks(const std::string& deviceI
   }
   return out;
 }
-
-
 
 std::vector<std::string> describe(const std::vector<PlatformWebhook>& hooks) {
   std::vector<std::string> out;

@@ -40,6 +40,10 @@ class Embedded {
   std::vector<PlatformWebhook> webhooks() { return world_->webhooks(); }
   // One device's webhooks, de-duplicated by webhook id, in order of first arrival.
   std::vector<PlatformWebhook> deviceWebhooks(const std::string& deviceId);
+  // The device's webhooks after the first `skip` (7: its discovery), described.
+  std::vector<std::string> deviceSequence(const std::string& deviceId, size_t skip = 7);
+  // The value of the device's last pinCodeCredentials SetState (null if none yet).
+  nlohmann::json lastPinCodes(const std::string& deviceId);
   void setReceiverStatus(int status) { world_->setReceiverStatus(status); }
   void clearWebhooks() { world_->clearWebhooks(); }
   scenarios::EmbeddedWorld& world() { return *world_; }
