@@ -1,8 +1,8 @@
 #include "tests/support/embedded.h"
 
 #include <gtest/gtest.h>
-#include <algorithm>
 
+#include <algorithm>
 #include <set>
 
 namespace nukihil::test {
