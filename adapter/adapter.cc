@@ -157,6 +157,7 @@ void Adapter::saveDevice(const Device& d) {
     pins.push_back(pinStoreJson(p));
   j["pins"] = std::move(pins);
   j["seenLogs"] = d.seenLogs;
+  j["codesReadMs"] = d.codesReadMs;
   if (!saveDeviceStmt_)
     saveDeviceStmt_ =
         db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)");
@@ -226,6 +227,7 @@ void Adapter::load() {
         d.pins.push_back(pinFromStore(p));
       for (const auto& l : j.at("seenLogs"))
         d.seenLogs.push_back(l.get<std::string>());
+      d.codesReadMs = j.value("codesReadMs", int64_t(0));
       devices_.emplace(d.id, std::move(d));
     }
   }
@@ -275,11 +277,19 @@ void Adapter::joinBatch() {
     try {
       batch->commit();  // runs the afterDurable hooks
     } catch (const std::exception& e) {
-      // The burst is rolled back: nothing of it was answered, so nothing promised is lost.
-      log::error(std::string("adapter: a group commit failed and was rolled back: ") + e.what());
+      // The burst is rolled back: nothing of it was answered, so nothing promised is lost,
+      // but memory holds what the disk does not.
+      batchWork_.reset();
+      return storageFailed(std::string("a group commit failed and was rolled back: ") + e.what());
     }
     batchWork_.reset();
   });
+}
+
+void Adapter::storageFailed(const std::string& why) {
+  log::error("adapter: " + why + "; restart from what is durable");
+  if (options_.onStorageFailure) return options_.onStorageFailure(why);
+  std::abort();
 }
 
 void Adapter::afterDurable(std::function<void()> f) {
@@ -326,9 +336,22 @@ void Adapter::updateAction(Action& a, ActionStatus status, std::string reason) {
 void Adapter::start(std::function<void(const std::string&)> ready) {
   registerWebhook([this, alive = std::weak_ptr<bool>(alive_), ready = std::move(ready)] {
     if (alive.expired()) return;
-    // Actions accepted before a restart whose Nuki call may not have happened go out again.
-    for (auto& [id, a] : actions_)
-      if (a.status == ActionStatus::kQueued) send(a);
+    // Actions accepted before a restart whose Nuki call may not have happened go out again,
+    // unless they have waited longer than the retry budget would have let them.
+    const int64_t now = millisOf(clock_.now());
+    const int64_t budgetMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.actionBudget).count();
+    for (auto& [id, a] : actions_) {
+      if (a.status != ActionStatus::kQueued) continue;
+      if (now - a.createdMs <= budgetMs) {
+        send(a);
+        continue;
+      }
+      joinBatch();
+      Db::Transaction tx(db_);
+      updateAction(a, ActionStatus::kTimeout);
+      tx.commit();
+    }
     discover([this, alive, ready](const std::string& error) {
       if (alive.expired()) return;
       // Catch up with what happened while the adapter was away (its webhooks may be lost).
@@ -473,6 +496,7 @@ void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
     d.pins.push_back(std::move(p));
   }
   sortPins(d.pins);
+  d.codesReadMs = millisOf(clock_.now());
   setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins));
   saveDevice(d);
   tx.commit();
@@ -605,7 +629,6 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
       break;
     }
     case NukiEvent::kLogs: {
-      // The seen-log list is saved with the device's next change; a completion with the action.
       joinBatch();
       Db::Transaction tx(db_);
       if (event->log) onLog(d, *event->log);
@@ -716,6 +739,8 @@ void Adapter::onLog(Device& d, const NukiLog& log) {
   while (d.seenLogs.size() > kSeenLogs)
     d.seenLogs.pop_front();
   if (log.trigger != 4 || (log.action != 1 && log.action != 2)) return;
+  // Saved at once: after a crash this log must not complete a later action of the same kind.
+  saveDevice(d);
   for (auto* a : unresolvedActions(d.id)) {
     if (a->isPin() || a->status != ActionStatus::kPending || a->completion >= 0) continue;
     if ((log.action == 2) != a->lock) continue;
@@ -742,6 +767,10 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
     const PinCredential* w = findWeb(p.nukiAuthId);
     if (!w || !w->sameContent(p)) differs = true;
   }
+  // A poll that finds the codes changed knows only that a sync happened since it last read
+  // them: an action accepted after that read cannot be judged dropped by this difference.
+  const int64_t syncAfterMs = syncSignal ? observedMs : d.codesReadMs;
+  d.codesReadMs = std::max(d.codesReadMs, observedMs);
   if (!syncSignal && !differs) return;
 
   std::set<std::string> mapped;
@@ -791,6 +820,8 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
       sortPins(d.pins);
       setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins), a->id);
       updateAction(*a, ActionStatus::kResolved);
+    } else if (a->acceptedMs > syncAfterMs) {
+      continue;  // the sync may have come before it; a later one decides
     } else {
       updateAction(*a, ActionStatus::kRejected, "DROPPED_BY_LOCK");  // R-PIN-DROPPED
     }
@@ -885,10 +916,12 @@ Action& Adapter::newAction(Device& d, const json& body) {
 Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body,
                                    const std::string& idempotencyKey) {
   Submitted out;
+  // What a key stands for: the device and the request body.
+  const std::string fingerprint = deviceId + "\n" + body.dump();
   if (!idempotencyKey.empty()) {
     auto it = idempotency_.find(idempotencyKey);
     if (it != idempotency_.end()) {
-      if (it->second.second != body.dump())
+      if (it->second.second != fingerprint)
         return {409, "", "", "IDEMPOTENCY_KEY_REUSED",
                 "this Idempotency-Key was used with another request"};
       out.actionId = it->second.first;
@@ -907,23 +940,26 @@ Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body
     return {400, "", "", "BAD_REQUEST", "parameters must be an object"};
   const std::string trait = body["trait"], name = body["action"];
   const json params = body.value("parameters", json::object());
-  if (trait == kLock && name == "setLocked")
-    out = submitLock(dit->second, params, body);
-  else if (trait == kPins &&
-           (name == "createPinCodeCredential" || name == "updatePinCodeCredential" ||
-            name == "deletePinCodeCredential"))
-    out = submitPin(dit->second, name, params, body);
-  else
+  const bool isPin =
+      trait == kPins && (name == "createPinCodeCredential" || name == "updatePinCodeCredential" ||
+                         name == "deletePinCodeCredential");
+  if (!isPin && !(trait == kLock && name == "setLocked"))
     return {400, "", "", "UNSUPPORTED_ACTION",
             trait + "/" + name + " is not an action of this device"};
+  // The key is stored in the action's own transaction: a crash cannot keep one without the
+  // other. (A refusal writes nothing and commits an empty transaction.)
+  joinBatch();
+  Db::Transaction tx(db_);
+  out = isPin ? submitPin(dit->second, name, params, body) : submitLock(dit->second, params, body);
   if (out.status == 202 && !idempotencyKey.empty()) {
-    idempotency_[idempotencyKey] = {out.actionId, body.dump()};
     db_.prepare("INSERT OR REPLACE INTO adapter_idempotency (key, action, body) VALUES (?, ?, ?)")
         .bind(1, idempotencyKey)
         .bind(2, out.actionId)
-        .bind(3, body.dump())
+        .bind(3, fingerprint)
         .step();
+    idempotency_[idempotencyKey] = {out.actionId, fingerprint};
   }
+  tx.commit();
   return out;
 }
 
@@ -1030,11 +1066,14 @@ void Adapter::onSent(const std::string& actionId, const NukiResult& r) {
   Action& a = it->second;
   joinBatch();
   Db::Transaction tx(db_);
-  const bool createRetried409 =
-      a.name == "createPinCodeCredential" && r.status == 409 && r.attempts > 1;
-  if (r.ok() || createRetried409) {
-    // A 409 on a retried create is not a failure: the lost first try may have created it; the
-    // sync decides.
+  // A retried PIN change whose first try's answer was lost may have been applied by that try:
+  // Nuki then answers a create 409 (the code exists), an update 423 (it awaits delivery) and a
+  // delete 404 (already deleted). Not a failure: the action stays PENDING and the sync decides.
+  const bool ownEarlierTry =
+      r.attempts > 1 && ((a.name == "createPinCodeCredential" && r.status == 409) ||
+                         (a.name == "updatePinCodeCredential" && r.status == 423) ||
+                         (a.name == "deletePinCodeCredential" && r.status == 404));
+  if (r.ok() || ownEarlierTry) {
     a.acceptedMs = millisOf(clock_.now());
     updateAction(a, ActionStatus::kPending);
   } else if (r.outcome == NukiResult::Outcome::kTimeout) {

@@ -68,6 +68,10 @@ struct Device {
   std::string batteryStatus = "UNKNOWN";
   std::vector<PinCredential> pins;   // as the last sync showed them, sorted by id
   std::deque<std::string> seenLogs;  // recently processed log ids
+  // When the codes were last read and matched `pins` (stored with the device's next save). A
+  // poll that finds them changed knows only that a sync happened since then, so it may judge
+  // only the actions accepted before.
+  int64_t codesReadMs = 0;
 };
 
 class Adapter {
@@ -84,6 +88,12 @@ class Adapter {
     // by a task given to `post` (run after the events already queued on the io loop). Answers
     // and Nuki calls wait for the commit (afterDurable). Unset: every event commits at once.
     std::function<void(std::function<void()>)> post;
+    // An action still waiting for its Nuki call at start-up (accepted before a crash) that is
+    // older than this times out instead of going out late (SPEC §5's retry budget).
+    Duration actionBudget = std::chrono::minutes(10);
+    // Called when the database refuses a write: memory and disk no longer agree, so the only
+    // safe way on is a restart from what is durable. Unset: log and abort().
+    std::function<void(const std::string& why)> onStorageFailure;
   };
 
   Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random& random, Options options);
@@ -175,6 +185,7 @@ class Adapter {
   std::vector<Action*> unresolvedActions(const std::string& deviceId);
   Action& newAction(Device& d, const nlohmann::json& body);
   void queueAction(Device& d, Action& a, Db::Transaction& tx);
+  void storageFailed(const std::string& why);
 
   Db& db_;
   Clock& clock_;

@@ -94,6 +94,9 @@ Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
 }
 
 void Northbound::handle(Request& req, http::Respond respond) {
+  // The key is checked before routing: without it nothing, not even which paths exist, is told.
+  if (req.path() != "/nuki/webhook" && !crypto::constantTimeEqual(req.bearerToken(), apiKey_))
+    return respond(error(401, "UNAUTHORIZED", "Authorization: Bearer <api-key> required"));
   auto m = router_.match(req);
   if (!m.pathKnown) return respond(error(404, "NOT_FOUND", "no such path"));
   if (!m.handler) {
@@ -101,8 +104,6 @@ void Northbound::handle(Request& req, http::Respond respond) {
     r.headers.emplace_back("Allow", m.allow);
     return respond(std::move(r));
   }
-  if (req.path() != "/nuki/webhook" && !crypto::constantTimeEqual(req.bearerToken(), apiKey_))
-    return respond(error(401, "UNAUTHORIZED", "Authorization: Bearer <api-key> required"));
   // Answers leave only once what the request wrote is durable (group commit).
   respond = [this, respond](Response r) {
     adapter_.afterDurable([respond, r = std::move(r)]() mutable { respond(std::move(r)); });

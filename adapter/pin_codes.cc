@@ -194,18 +194,24 @@ PinParseResult parsePinParameters(const nlohmann::json& p, const PinCredential* 
       out.problem = {PinError::kScheduleInvalid, "at most one temporary schedule per code"};
     } else if (v->size() == 1) {
       const auto& s = (*v)[0];
-      if (!s.is_object() || !s.contains("startDatetime") || !s.contains("endDatetime") ||
-          !s["startDatetime"].is_string() || !s["endDatetime"].is_string()) {
+      auto isText = [&](const char* k) { return !s.contains(k) || s[k].is_string(); };
+      if (!s.is_object() || !isText("startDatetime") || !isText("endDatetime")) {
         out.badRequest = "a temporary schedule is {\"startDatetime\",\"endDatetime\"} (RFC 3339)";
         return out;
       }
-      auto start = parseRfc3339(s["startDatetime"].get<std::string>());
-      auto end = parseRfc3339(s["endDatetime"].get<std::string>());
-      if (!start || !end) {
-        out.badRequest = "startDatetime and endDatetime must be RFC 3339 date-times";
-        return out;
+      // K7: both ends are required, and must be instants.
+      std::optional<Time> start, end;
+      if (s.contains("startDatetime")) start = parseRfc3339(s["startDatetime"].get<std::string>());
+      if (s.contains("endDatetime")) end = parseRfc3339(s["endDatetime"].get<std::string>());
+      if (!s.contains("startDatetime") || !s.contains("endDatetime")) {
+        out.problem = {PinError::kScheduleInvalid,
+                       "a temporary schedule needs both startDatetime and endDatetime"};
+      } else if (!start || !end) {
+        out.problem = {PinError::kScheduleInvalid,
+                       "startDatetime and endDatetime must be RFC 3339 date-times"};
+      } else {
+        pin.temporary = TemporarySchedule{*start, *end};
       }
-      pin.temporary = TemporarySchedule{*start, *end};
     }
   }
   if (auto* v = field("recurringSchedules")) {
@@ -269,6 +275,10 @@ PinProblem checkPinFormat(const PinCredential& pin) {
               "a recurring schedule lasts at least a minute and ends by 23:59 the same local "
               "day (or is the whole day: 00:00 for 1440 minutes)"};
     if (r.days == 0) return {PinError::kScheduleInvalid, "a recurring schedule needs a day"};
+    // Nuki stores every whole day as "no recurring window": it would come back without one.
+    if (wholeDay && r.days == 127)
+      return {PinError::kScheduleInvalid,
+              "a recurring schedule of every whole day is no restriction: leave it out"};
   }
   return {};
 }

@@ -261,6 +261,92 @@ TEST_F(AdapterTest, A409OnARetriedCreateStaysPendingButOnAFirstTryFails) {
   EXPECT_EQ(adapter->action(b.actionId)->reason, "409");
 }
 
+TEST_F(AdapterTest, ARetriedUpdateOrDeleteThatTheLostFirstTryAppliedStaysPending) {
+  auths = {auth("a1", 345678, "Alice"), auth("a2", 456789, "Bob")};
+  start();
+  const auto& pins = adapter->devices().at("1").pins;
+  ASSERT_EQ(pins.size(), 2u);
+  const std::string alice = pins[0].name == "Alice" ? pins[0].id : pins[1].id;
+  const std::string bob = pins[0].name == "Bob" ? pins[0].id : pins[1].id;
+  // Retried after a lost answer, Nuki says 423 (the first try's update awaits delivery) and
+  // 404 (the first try deleted it): not failures. On a first try they are.
+  EXPECT_CALL(nuki, updateAuth(1, _, _, _)).WillOnce(Invoke([](uint64_t, auto&, auto&, auto done) {
+    done(refused(423, 2));
+  }));
+  EXPECT_CALL(nuki, deleteAuth(1, _, _)).WillOnce(Invoke([](uint64_t, auto&, auto done) {
+    done(refused(404, 3));
+  }));
+  auto u = submit("BETA_PIN_CODE_CREDENTIALS", "updatePinCodeCredential",
+                  {{"id", alice}, {"name", "Alice 2"}});
+  auto d = submit("BETA_PIN_CODE_CREDENTIALS", "deletePinCodeCredential", {{"id", bob}});
+  EXPECT_EQ(adapter->action(u.actionId)->status, ActionStatus::kPending);
+  EXPECT_EQ(adapter->action(d.actionId)->status, ActionStatus::kPending);
+
+  auths = {auth("a1", 345678, "Alice 2")};
+  clock.advanceBy(std::chrono::seconds(60));  // the poll sees the sync
+  EXPECT_EQ(adapter->action(u.actionId)->status, ActionStatus::kResolved);
+  EXPECT_EQ(adapter->action(d.actionId)->status, ActionStatus::kResolved);
+
+  EXPECT_CALL(nuki, updateAuth(1, _, _, _)).WillOnce(Invoke([](uint64_t, auto&, auto&, auto done) {
+    done(refused(423, 1));
+  }));
+  auto first = submit("BETA_PIN_CODE_CREDENTIALS", "updatePinCodeCredential",
+                      {{"id", alice}, {"name", "Alice 3"}});
+  EXPECT_EQ(adapter->action(first.actionId)->status, ActionStatus::kFailed);
+  EXPECT_EQ(adapter->action(first.actionId)->reason, "423");
+}
+
+TEST_F(AdapterTest, SchedulesNukiCannotKeepAreRefusedAsScheduleInvalid) {
+  start();
+  auto code = [&](json params) {
+    params["name"] = "S";
+    return submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential", params).code;
+  };
+  // Every whole day would come back from Nuki as no recurring window at all.
+  EXPECT_EQ(
+      code({{"pinCode", "345678"},
+            {"recurringSchedules",
+             {{{"rrule", "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU"}, {"duration", 1440}}}}}),
+      "SCHEDULE_INVALID");
+  EXPECT_EQ(code({{"pinCode", "345678"},
+                  {"recurringSchedules",
+                   {{{"rrule", "RRULE:FREQ=WEEKLY;BYDAY=MO"}, {"duration", 1440}}}}}),
+            "");
+  // K7: a temporary window needs both ends, as instants; K1 still comes first.
+  EXPECT_EQ(code({{"pinCode", "456789"},
+                  {"temporarySchedules", {{{"startDatetime", "2026-01-01T00:00:00Z"}}}}}),
+            "SCHEDULE_INVALID");
+  EXPECT_EQ(code({{"pinCode", "456789"},
+                  {"temporarySchedules",
+                   {{{"startDatetime", "2026-01-01T00:00:00Z"}, {"endDatetime", "tomorrow"}}}}}),
+            "SCHEDULE_INVALID");
+  EXPECT_EQ(code({{"pinCode", "45678"},
+                  {"temporarySchedules", {{{"endDatetime", "2026-01-01T00:00:00Z"}}}}}),
+            "PIN_FORMAT");
+  EXPECT_EQ(
+      submit(
+          "BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+          {{"pinCode", "456789"}, {"name", "S"}, {"temporarySchedules", {{{"startDatetime", 5}}}}})
+          .status,
+      400)
+      << "a wrong JSON type stays a malformed request";
+}
+
+TEST_F(AdapterTest, AnIdempotencyKeyBelongsToOneDevice) {
+  locks.push_back(lock(2));
+  start();
+  const json body = {{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}};
+  auto a = adapter->submit("1", body, "key-1");
+  ASSERT_EQ(a.status, 202);
+  EXPECT_EQ(adapter->submit("1", body, "key-1").actionId, a.actionId);
+  auto b = adapter->submit("2", body, "key-1");
+  EXPECT_EQ(b.status, 409);
+  EXPECT_EQ(b.code, "IDEMPOTENCY_KEY_REUSED");
+  // The key is durable with its action: a restarted adapter answers the same.
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
+  EXPECT_EQ(adapter->submit("1", body, "key-1").actionId, a.actionId);
+}
+
 TEST_F(AdapterTest, PinRulesCountTheAdaptersOwnUnsyncedChanges) {
   auths = {auth("a1", 345678, "Alice")};
   start();
@@ -353,6 +439,120 @@ TEST_F(AdapterTest, StateSurvivesARestartAndQueuedActionsGoOutAgain) {
   adapter->start();
   EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kPending);
   EXPECT_EQ(sent, (std::vector<std::string>{"1 UpdateAction PENDING"})) << "no second discovery";
+}
+
+TEST_F(AdapterTest, AnActionQueuedPastTheBudgetBeforeACrashTimesOutInsteadOfGoingOutLate) {
+  start();
+  EXPECT_CALL(nuki, lockAction(1, false, _))
+      .WillOnce(Invoke([](uint64_t, bool, auto) { /* never answered */ }));
+  auto s = submit("LOCK", "setLocked", {{"lock", false}});
+  adapter.reset();                                  // killed before Nuki Web answered …
+  clock.advanceBy(std::chrono::hours(3));           // … and down for hours
+  EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);  // an unlock hours late is not sent
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
+  sent.clear();
+  adapter->start();
+  EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kTimeout);
+  EXPECT_EQ(sent, (std::vector<std::string>{"1 UpdateAction TIMEOUT"}));
+}
+
+TEST_F(AdapterTest, ALogSeenBeforeACrashDoesNotCompleteALaterAction) {
+  start();
+  NukiLog l;
+  l.id = "log-1";
+  l.smartlockId = 1;
+  l.action = 2;  // lock
+  l.trigger = 4;
+  l.state = 0;
+  l.date = clock.now();
+  auto logBody = [&] {
+    return json{{"feature", "DEVICE_LOGS"},
+                {"smartlockLog",
+                 {{"id", l.id},
+                  {"smartlockId", 1},
+                  {"deviceType", 4},
+                  {"authId", ""},
+                  {"name", "Nuki Web"},
+                  {"action", 2},
+                  {"trigger", 4},
+                  {"state", 0},
+                  {"autoUnlock", false},
+                  {"date", "2026-01-01T00:00:00.000Z"}}}};
+  };
+  ASSERT_EQ(nukiEvent(logBody()), 200);  // a lock by someone else, no action waiting
+  adapter.reset();                       // then a crash
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
+  adapter->start();
+  ON_CALL(nuki, lockAction(1, true, _)).WillByDefault(Invoke([](uint64_t, bool, auto done) {
+    done(ok());
+  }));
+  // The polls return the old log: it must not complete the new lock action.
+  ON_CALL(nuki, listLogs(1, _, _)).WillByDefault(Invoke([&](uint64_t, int, auto done) {
+    done(ok(), std::vector<NukiLog>{l});
+  }));
+  ON_CALL(nuki, getSmartlock(1, _)).WillByDefault(Invoke([](uint64_t, auto done) {
+    done(ok(), lock(1, 1));
+  }));
+  auto s = submit("LOCK", "setLocked", {{"lock", true}});
+  clock.advanceBy(std::chrono::seconds(61));
+  EXPECT_EQ(adapter->action(s.actionId)->completion, -1);
+  EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kPending);
+  // Its own log does.
+  l.id = "log-2";
+  clock.advanceBy(std::chrono::seconds(60));
+  EXPECT_EQ(adapter->action(s.actionId)->completion, 0);
+  EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kResolved);
+}
+
+TEST_F(AdapterTest, APollJudgesOnlyActionsAcceptedBeforeTheSyncItSees) {
+  // Polling only (no Nuki webhooks): a poll that finds the codes changed knows a sync happened
+  // since it last read them, not when.
+  auths = {auth("a1", 345678, "Alice")};
+  Adapter::Options options;  // no public URL
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
+  adapter->start();
+  ON_CALL(nuki, createAuth(_, _, _))
+      .WillByDefault(Invoke([](uint64_t, const NukiAuthFields&, auto done) { done(ok()); }));
+  // A sync brings in a local change; no poll reads the codes before the create is accepted.
+  auths = {auth("a1", 345678, "Alice"), auth("a9", 567891, "Local")};
+  clock.advanceBy(std::chrono::seconds(30));
+  auto c = submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                  {{"pinCode", "456789"}, {"name", "New"}});
+  sent.clear();
+  clock.advanceBy(std::chrono::seconds(60));  // the poll reads the codes
+  EXPECT_EQ(adapter->action(c.actionId)->status, ActionStatus::kPending)
+      << "the sync the poll saw may have come before the create";
+  EXPECT_EQ(sent, (std::vector<std::string>{"1 SetState pinCodeCredentials=2"}));
+  // The next sync does not show it: now it was dropped.
+  auths = {auth("a1", 345678, "Alice")};
+  clock.advanceBy(std::chrono::seconds(60));
+  EXPECT_EQ(adapter->action(c.actionId)->reason, "DROPPED_BY_LOCK");
+}
+
+TEST_F(AdapterTest, AWriteTheDatabaseRefusesStopsTheAdapterBeforeAnythingIsAnswered) {
+  std::vector<std::function<void()>> posted;
+  std::string failure;
+  Adapter::Options options;
+  options.post = [&](std::function<void()> f) { posted.push_back(std::move(f)); };
+  options.onStorageFailure = [&](const std::string& why) { failure = why; };
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
+  adapter->start();
+  for (size_t i = 0; i < posted.size(); ++i)
+    posted[i]();  // discovery's group commits
+  posted.clear();
+  ASSERT_EQ(failure, "");
+  // The disk refuses the action's row.
+  db.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON adapter_actions BEGIN SELECT RAISE(ABORT, 'disk "
+      "says no'); END");
+  EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);  // nothing goes out to Nuki Web
+  bool answered = false;
+  EXPECT_THROW(submit("LOCK", "setLocked", {{"lock", true}}), std::exception);
+  adapter->afterDurable([&] { answered = true; });
+  for (auto& f : posted)
+    f();
+  EXPECT_NE(failure.find("rolled back"), std::string::npos) << failure;
+  EXPECT_FALSE(answered) << "nothing of the rolled-back burst may be answered";
 }
 
 TEST_F(AdapterTest, PollingFindsNewLocks) {

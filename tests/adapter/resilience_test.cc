@@ -204,6 +204,9 @@ TEST(Resilience, NorthboundErrorsAreClear) {
   Fixture f;
   TestClient anonymous(f.e.adapterPort());
   EXPECT_EQ(anonymous.get("/v1/devices").status, 401);
+  // Without the key nothing is told, not even which paths or methods exist.
+  EXPECT_EQ(anonymous.get("/v1/nothing").status, 401);
+  EXPECT_EQ(anonymous.del("/v1/devices").status, 401);
   EXPECT_EQ(f.e.api().get("/v1/devices/nope").status, 404);
   EXPECT_EQ(f.e.api().get("/v1/actions/nope").status, 404);
   EXPECT_EQ(f.e.api().get("/v1/nothing").status, 404);
