@@ -158,6 +158,7 @@ void Adapter::saveDevice(const Device& d) {
   j["pins"] = std::move(pins);
   j["seenLogs"] = d.seenLogs;
   j["codesReadMs"] = d.codesReadMs;
+  if (d.unreadSyncMs) j["unreadSyncMs"] = d.unreadSyncMs;
   if (!saveDeviceStmt_)
     saveDeviceStmt_ =
         db_.prepare("INSERT OR REPLACE INTO adapter_devices (id, body) VALUES (?, ?)");
@@ -228,6 +229,7 @@ void Adapter::load() {
       for (const auto& l : j.at("seenLogs"))
         d.seenLogs.push_back(l.get<std::string>());
       d.codesReadMs = j.value("codesReadMs", int64_t(0));
+      d.unreadSyncMs = j.value("unreadSyncMs", int64_t(0));
       devices_.emplace(d.id, std::move(d));
     }
   }
@@ -575,7 +577,10 @@ void Adapter::poll(std::function<void()> done) {
                              });
                            });
           }
-          if (pinWaiting || fullScan) {
+          if (d.unreadSyncMs != 0) {
+            ++*remaining;
+            onSync(deviceId, d.unreadSyncMs, finish);
+          } else if (pinWaiting || fullScan) {
             ++*remaining;
             const int64_t observed = millisOf(clock_.now());
             nuki_.listAuths(smartlockId, [this, deviceId, finish, alive, observed](
@@ -635,10 +640,21 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
       tx.commit();
       break;
     }
-    case NukiEvent::kMasterData:
-      // R-PIN-SYNC: the sync is complete; read the new web view and apply it.
-      onSync(d.id, millisOf(clock_.now()));
+    case NukiEvent::kMasterData: {
+      // R-PIN-SYNC: the sync is complete; read the new web view and apply it. The signal is
+      // stored before Nuki Web hears 200: if the read fails or the adapter dies, a poll reads
+      // the codes as after a sync.
+      const int64_t now = millisOf(clock_.now());
+      if (d.unreadSyncMs == 0) {
+        joinBatch();
+        Db::Transaction tx(db_);
+        d.unreadSyncMs = now;
+        saveDevice(d);
+        tx.commit();
+      }
+      onSync(d.id, now);
       break;
+    }
     case NukiEvent::kAuths:  // the web view is read at DEVICE_MASTERDATA
     case NukiEvent::kOther:
       break;
@@ -646,24 +662,29 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
   return 200;
 }
 
-void Adapter::onSync(const std::string& deviceId, int64_t observedMs) {
+void Adapter::onSync(const std::string& deviceId, int64_t observedMs, std::function<void()> done) {
   auto it = devices_.find(deviceId);
-  if (it == devices_.end()) return;
+  if (it == devices_.end()) {
+    if (done) done();
+    return;
+  }
   nuki_.listAuths(it->second.smartlockId,
-                  [this, deviceId, observedMs, alive = std::weak_ptr<bool>(alive_)](
+                  [this, deviceId, observedMs, done, alive = std::weak_ptr<bool>(alive_)](
                       const NukiResult& r, std::vector<NukiAuth> auths) {
                     if (alive.expired()) return;
                     auto dit = devices_.find(deviceId);
-                    if (dit == devices_.end()) return;
-                    if (!r.ok()) {
+                    if (dit != devices_.end() && !r.ok())
                       log::warn("nuki: cannot read the codes of lock " + deviceId +
                                 " after a sync; polling retries");
-                      return;
+                    if (dit != devices_.end() && r.ok()) {
+                      joinBatch();
+                      Db::Transaction tx(db_);
+                      reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
+                      dit->second.unreadSyncMs = 0;
+                      saveDevice(dit->second);
+                      tx.commit();
                     }
-                    joinBatch();
-                    Db::Transaction tx(db_);
-                    reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
-                    tx.commit();
+                    if (done) done();
                   });
 }
 

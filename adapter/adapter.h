@@ -72,6 +72,8 @@ struct Device {
   // poll that finds them changed knows only that a sync happened since then, so it may judge
   // only the actions accepted before.
   int64_t codesReadMs = 0;
+  // A sync's DEVICE_MASTERDATA arrived but its codes are not read yet (0: none).
+  int64_t unreadSyncMs = 0;
 };
 
 class Adapter {
@@ -164,7 +166,7 @@ class Adapter {
   void addDevice(const NukiLock& lock, std::vector<NukiAuth> auths);
   void onLockReport(Device& d, const NukiLock& report, bool hasState);
   void onLog(Device& d, const NukiLog& log);
-  void onSync(const std::string& deviceId, int64_t observedMs);
+  void onSync(const std::string& deviceId, int64_t observedMs, std::function<void()> done = {});
   void reconcile(Device& d, const std::vector<NukiAuth>& auths, bool syncSignal,
                  int64_t observedMs);
   void poll(std::function<void()> done);

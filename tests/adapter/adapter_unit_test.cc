@@ -417,6 +417,34 @@ TEST_F(AdapterTest, ASyncResolvesShownChangesAndRejectsDroppedOnes) {
   EXPECT_TRUE(std::any_of(pins.begin(), pins.end(), [&](auto& p) { return p.id == shown.pinId; }));
 }
 
+TEST_F(AdapterTest, ASyncWhoseCodesCannotBeReadIsReadByTheNextPoll) {
+  start();
+  ON_CALL(nuki, createAuth(_, _, _))
+      .WillByDefault(Invoke([](uint64_t, const NukiAuthFields&, auto done) { done(ok()); }));
+  auto dropped = submit("BETA_PIN_CODE_CREDENTIALS", "createPinCodeCredential",
+                        {{"pinCode", "456789"}, {"name", "Gone"}});
+  // The sync did not show the code (the list is unchanged), and reading it right after the
+  // sync fails once.
+  EXPECT_CALL(nuki, listAuths(1, _))
+      .WillOnce(Invoke([](uint64_t, auto done) { done(refused(503, 5), {}); }))
+      .WillRepeatedly(Invoke([this](uint64_t, auto done) { done(ok(), auths); }));
+  ASSERT_EQ(nukiEvent({{"feature", "DEVICE_MASTERDATA"},
+                       {"smartlockId", 1},
+                       {"accountId", 1},
+                       {"type", 4},
+                       {"authId", 1},
+                       {"name", "Door"},
+                       {"favorite", false},
+                       {"serverState", 0},
+                       {"adminPinState", 0}}),
+            200);
+  EXPECT_EQ(adapter->action(dropped.actionId)->status, ActionStatus::kPending);
+  // A restart on the way changes nothing: the signal was stored.
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
+  adapter->start();
+  EXPECT_EQ(adapter->action(dropped.actionId)->reason, "DROPPED_BY_LOCK");
+}
+
 TEST_F(AdapterTest, AForgedNukiWebhookIsRefused) {
   start();
   EXPECT_EQ(adapter->nukiWebhook(R"({"feature":"DEVICE_STATUS"})", std::string(64, 'a')), 401);
