@@ -114,6 +114,7 @@ std::optional<Fault> Faults::fromJson(const nlohmann::json& j, Time now, std::st
     f.effect = Fault::kStatus;
     f.status = int(status);
     if (!integer("retryAfter", f.retryAfterSeconds, 0, 86400)) return std::nullopt;
+    f.retryAfterSeconds = f.retryAfter();
   }
   if (j.contains("latencyMs")) {
     ++effects;

@@ -15,6 +15,9 @@
 
 namespace nukihil::sim {
 
+// Seconds of Retry-After on an injected 429 that does not give `retryAfter`.
+inline constexpr int64_t kDefaultRetryAfter = 1;
+
 struct Fault {
   int64_t id = 0;
   std::string route = "*";           // glob on the path: '*' matches any run of characters
@@ -25,9 +28,15 @@ struct Fault {
   int64_t remaining = -1;  // times it may still fire; -1: unlimited
   enum Effect : uint8_t { kStatus, kLatency, kReset, kResetAfter } effect = kStatus;
   int status = 503;
-  int64_t retryAfterSeconds = -1;  // 429: the Retry-After header (-1: none)
+  int64_t retryAfterSeconds = -1;  // the Retry-After header (-1: none; a 429 defaults to 1)
   int64_t latencyMs = 0;
   uint64_t fired = 0;
+
+  // The Retry-After to send, -1 for none. SPEC §4: "429 with Retry-After", so a 429 always
+  // carries one.
+  int64_t retryAfter() const {
+    return retryAfterSeconds < 0 && status == 429 ? kDefaultRetryAfter : retryAfterSeconds;
+  }
 };
 
 class Faults {

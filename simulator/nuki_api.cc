@@ -155,6 +155,23 @@ Error lockOfAuth(World& w, uint32_t account, const std::string& raw, ObjectId& i
   return Error::none();
 }
 
+// {id} of /smartlock/{smartlockId}/auth/{id}, on a lock `lock` the caller owns: 400 if
+// malformed, 403 if the auth belongs to another account's lock (SPEC §2), as the bulk routes
+// answer.
+std::optional<Response> authIdOn(World& w, const Request& req, uint32_t lock, ObjectId& id) {
+  const auto& raw = req.param("id");
+  auto parsed = ObjectId::parse(raw);
+  if (!parsed) return nukiError(Error::badParam("id", raw));
+  id = *parsed;
+  if (id.lock != w.lock(lock).nukiId) {
+    auto owner = w.lockByNukiId(id.lock);
+    if (owner && w.lock(*owner).account != callerOf(req))
+      return nukiError(
+          Error::make(403, "FORBIDDEN", "Smartlock authorization belongs to another account"));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void addNukiRoutes(Simulator& sim, http::Router& r) {
@@ -268,10 +285,10 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
   r.add("GET", "/smartlock/{smartlockId}/auth/{id}", [&w](const Request& req) {
     uint32_t index;
     if (auto bad = lockOf(w, req, index)) return *bad;
-    auto id = ObjectId::parse(req.param("id"));
-    if (!id) return nukiError(Error::badParam("id", req.param("id")));
+    ObjectId id;
+    if (auto bad = authIdOn(w, req, index, id)) return *bad;
     const Lock& l = w.lock(index);
-    const Auth* a = w.webAuth(l, *id);
+    const Auth* a = w.webAuth(l, id);
     if (!a) return nukiError(Error::make(404, "NOT_FOUND", "Smartlock authorization not found"));
     return nukiJson(200, wire::auth(w, l, *a).dump());
   });
@@ -279,22 +296,22 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
   r.add("POST", "/smartlock/{smartlockId}/auth/{id}", [&w](const Request& req) {
     uint32_t index;
     if (auto bad = lockOf(w, req, index)) return *bad;
-    auto id = ObjectId::parse(req.param("id"));
-    if (!id) return nukiError(Error::badParam("id", req.param("id")));
+    ObjectId id;
+    if (auto bad = authIdOn(w, req, index, id)) return *bad;
     nlohmann::json body;
     Error e;
     AuthInput in;
     if (!wire::parseBody(req.body, body, e) || !wire::authInput(body, in, e)) return nukiError(e);
-    if (auto err = w.updateAuth(index, *id, in)) return nukiError(err);
+    if (auto err = w.updateAuth(index, id, in)) return nukiError(err);
     return Response::empty(204);
   });
 
   r.add("DELETE", "/smartlock/{smartlockId}/auth/{id}", [&w](const Request& req) {
     uint32_t index;
     if (auto bad = lockOf(w, req, index)) return *bad;
-    auto id = ObjectId::parse(req.param("id"));
-    if (!id) return nukiError(Error::badParam("id", req.param("id")));
-    if (auto err = w.deleteAuth(index, *id)) return nukiError(err);
+    ObjectId id;
+    if (auto bad = authIdOn(w, req, index, id)) return *bad;
+    if (auto err = w.deleteAuth(index, id)) return nukiError(err);
     return Response::empty(204);
   });
 
@@ -322,15 +339,18 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
     if (!typesFilter(req, types, bad)) return *bad;
     auto page = queryInt(req, "page", bad);
     auto size = queryInt(req, "size", bad);
+    auto accountUserId = queryInt(req, "accountUserId", bad);
     if (bad) return *bad;
     if (page && *page < 0) return nukiError(Error::badParam("page", std::to_string(*page)));
     if (size && (*size <= 0 || *size > 10000))
       return nukiError(Error::badParam("size", std::to_string(*size)));
     const int64_t p = page.value_or(0), s = size.value_or(100);
     std::vector<std::pair<const Lock*, const Auth*>> all;
+    // As GET /smartlock/auth: no auth of ours is linked to an account user.
+    const bool none = accountUserId && *accountUserId > 0;
     for (uint32_t index : w.account(callerOf(req)).locks) {
       const Lock& l = w.lock(index);
-      if (l.removed) continue;
+      if (l.removed || none) continue;
       for (const auto& a : l.webView)
         if (types.empty() || types.count(a->type)) all.emplace_back(&l, a.get());
     }

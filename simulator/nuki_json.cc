@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "runtime/http.h"
+
 namespace nukihil::sim::wire {
 
 namespace {
@@ -229,40 +231,56 @@ std::string detailMessage(std::string_view message) {
 }
 
 std::string restletStatus(int status) {
+  // Restlet's description and reference of the statuses nukisim sends (422, and 429/5xx when a
+  // fault is injected); any other status gets its standard reason phrase.
+  struct Known {
+    int status;
+    const char* reasonPhrase;
+    const char* description;
+    const char* uri;
+  };
+  static constexpr Known kKnown[] = {
+      {422, "Unprocessable Entity",
+       "The server understands the content type of the request entity and the syntax of the "
+       "request entity is correct but was unable to process the contained instructions",
+       "http://www.webdav.org/specs/rfc2518.html#STATUS_422"},
+      {429, "Too Many Requests", "The user has sent too many requests in a given amount of time",
+       "https://tools.ietf.org/html/rfc6585#section-4"},
+      {500, "Internal Server Error",
+       "The server encountered an unexpected condition which prevented it from fulfilling the "
+       "request",
+       "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.1"},
+      {501, "Not Implemented",
+       "The server does not support the functionality required to fulfill the request",
+       "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.2"},
+      {502, "Bad Gateway",
+       "The server, while acting as a gateway or proxy, received an invalid response from the "
+       "upstream server it accessed in attempting to fulfill the request",
+       "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.3"},
+      {503, "Service Unavailable",
+       "The server is currently unable to handle the request due to a temporary overloading or "
+       "maintenance of the server",
+       "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.4"},
+      {504, "Gateway Timeout",
+       "The server, while acting as a gateway or proxy, could not get a response in time from "
+       "the upstream server that it accessed in attempting to complete the request",
+       "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.5"},
+  };
   Json j;
   j["code"] = status;
-  switch (status) {
-    case 422:
-      j["description"] =
-          "The server understands the content type of the request entity and the syntax of the "
-          "request entity is correct but was unable to process the contained instructions";
-      j["homeRef"] = "/";
-      j["reasonPhrase"] = "Unprocessable Entity";
-      j["uri"] = "http://www.webdav.org/specs/rfc2518.html#STATUS_422";
-      break;
-    case 503:
-      j["description"] =
-          "The server is currently unable to handle the request due to a temporary overloading "
-          "or maintenance of the server";
-      j["homeRef"] = "/";
-      j["reasonPhrase"] = "Service Unavailable";
-      j["uri"] = "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.4";
-      break;
-    case 429:
-      j["description"] = "The user has sent too many requests in a given amount of time";
-      j["homeRef"] = "/";
-      j["reasonPhrase"] = "Too Many Requests";
-      j["uri"] = "https://tools.ietf.org/html/rfc6585#section-4";
-      break;
-    default:
-      j["description"] =
-          "The server encountered an unexpected condition which prevented it from fulfilling "
-          "the request";
-      j["homeRef"] = "/";
-      j["reasonPhrase"] = "Internal Server Error";
-      j["uri"] = "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.5.1";
-      break;
+  for (const auto& k : kKnown) {
+    if (k.status != status) continue;
+    j["description"] = k.description;
+    j["homeRef"] = "/";
+    j["reasonPhrase"] = k.reasonPhrase;
+    j["uri"] = k.uri;
+    return j.dump();
   }
+  const std::string phrase(http::reasonPhrase(status));
+  j["description"] = phrase;
+  j["homeRef"] = "/";
+  j["reasonPhrase"] = phrase;
+  j["uri"] = "https://www.rfc-editor.org/rfc/rfc9110#status." + std::to_string(status);
   return j.dump();
 }
 

@@ -27,7 +27,7 @@ std::string masterDataBody(const World& w, const Lock& l);
 
 // Error bodies (SPEC §2).
 std::string detailMessage(std::string_view message);
-std::string restletStatus(int status);  // 422/5xx bodies as Restlet writes them
+std::string restletStatus(int status);  // 422, 429 and 5xx bodies as Restlet writes them
 std::string lockedBody();               // 423
 
 // Strict decoding. Each getter returns false and sets `error` (a 400 naming the parameter) if

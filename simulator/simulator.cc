@@ -53,6 +53,24 @@ namespace {
 bool isControlPath(std::string_view target) {
   return target.rfind("/sim/", 0) == 0;
 }
+
+// The request target as the journal keeps it: printable ASCII, any other byte percent-encoded
+// (a raw target may hold bytes that are not UTF-8, and the journal is served as JSON).
+std::string journalTarget(std::string_view target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(target.size());
+  for (const unsigned char c : target) {
+    if (c > 0x20 && c < 0x7f) {
+      out.push_back(char(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
 }  // namespace
 
 Simulator::Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options)
@@ -156,35 +174,35 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
     return (*m.handler)(req, std::move(respond));
   }
 
-  // The Nuki API.
+  // The Nuki API. Every request is journaled with its answer, also those refused before a
+  // handler runs (404 unknown path, 405, 401).
+  auto entry = std::make_shared<JournalEntry>();
+  entry->atMs = millisOf(clock_.now());
+  entry->kind = JournalEntry::kApi;
+  entry->method = req.method;
+  entry->path = journalTarget(req.target);
+  auto journaled = [this, entry, respond = std::move(respond)](http::Response r) {
+    entry->status = r.delivery == http::Delivery::kNormal ? r.status : 0;
+    if (r.delivery != http::Delivery::kNormal) entry->error = "connection reset (fault)";
+    journal_.append(std::move(*entry));
+    respond(std::move(r));
+  };
+
   const std::string path(req.path());
   auto m = impl_->nuki.match(req);
-  if (!m.pathKnown) return respond(nukiJson(404, wire::detailMessage("Not found")));
+  if (!m.pathKnown) return journaled(nukiJson(404, wire::detailMessage("Not found")));
   if (!m.handler) {
     auto r = nukiJson(405, wire::detailMessage("Method not allowed"));
     r.headers.emplace_back("Allow", m.allow);
-    return respond(std::move(r));
+    return journaled(std::move(r));
   }
   auto account = world_.accountByToken(req.bearerToken());
   if (!account)
-    return respond(nukiJson(401, wire::detailMessage("Your access token is not authorized")));
+    return journaled(nukiJson(401, wire::detailMessage("Your access token is not authorized")));
   req.context = *account;
 
-  JournalEntry entry;
-  entry.atMs = millisOf(clock_.now());
-  entry.kind = JournalEntry::kApi;
-  entry.method = req.method;
-  entry.path = req.target;
-
   Fault* fault = faults_.pick(req.method, path, clock_.now(), random_);
-  if (fault) entry.fault = nlohmann::json(Faults::toJson(*fault)).dump();
-  auto journaled = [this, entry = std::move(entry),
-                    respond = std::move(respond)](http::Response r) mutable {
-    entry.status = r.delivery == http::Delivery::kNormal ? r.status : 0;
-    if (r.delivery != http::Delivery::kNormal) entry.error = "connection reset (fault)";
-    journal_.append(std::move(entry));
-    respond(std::move(r));
-  };
+  if (fault) entry->fault = nlohmann::json(Faults::toJson(*fault)).dump();
 
   if (fault) {
     switch (fault->effect) {
@@ -195,8 +213,8 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
       }
       case Fault::kStatus: {
         auto r = nukiJson(fault->status, wire::restletStatus(fault->status));
-        if (fault->retryAfterSeconds >= 0)
-          r.headers.emplace_back("Retry-After", std::to_string(fault->retryAfterSeconds));
+        if (fault->retryAfter() >= 0)
+          r.headers.emplace_back("Retry-After", std::to_string(fault->retryAfter()));
         return journaled(std::move(r));
       }
       case Fault::kResetAfter: {

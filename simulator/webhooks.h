@@ -74,10 +74,12 @@ class Webhooks : public WorldObserver {
   void clear() {
     hooks_.clear();
     listening_.clear();
+    newEpoch();
   }
   // Replaces every registration (snapshot restore).
   void restoreAll(std::map<int32_t, Webhook> hooks) {
     hooks_ = std::move(hooks);
+    newEpoch();
     listening_.clear();
     for (const auto& [id, h] : hooks_) {
       if (listening_.size() <= h.account) listening_.resize(h.account + 1, 0);
@@ -102,6 +104,10 @@ class Webhooks : public WorldObserver {
   void emit(const Lock& lock, WebhookFeature feature, const char* name, const std::string& body);
   void completed(int32_t hookId, uint64_t smartlockId, uint64_t attemptSeq, uint64_t journalSeq,
                  const http::ClientResponse& r);
+  // Ends the current epoch: deliveries still in flight belong to a world that is gone (reset
+  // or restored), and their completions must not touch the streams that replaced it, even
+  // where hook and lock ids are the same again.
+  void newEpoch() { alive_ = std::make_shared<bool>(true); }
 
   World& world_;
   Scheduler& scheduler_;
@@ -111,6 +117,7 @@ class Webhooks : public WorldObserver {
   Options options_;
   std::map<int32_t, Webhook> hooks_;
   std::vector<uint32_t> listening_;  // per account: how many webhooks
+  // Held weakly by every delivery in flight; replaced by newEpoch (and gone with this object).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

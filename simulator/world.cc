@@ -326,7 +326,6 @@ void World::goOffline(uint32_t index) {
 
 void World::goOnline(uint32_t index) {
   Lock& l = locks_[index];
-  l.webOnline = true;
   // First the lock reports that it is back, with what happened while it was away…
   report(l);
   while (l.reportedLogs < l.logs.size()) {
@@ -500,6 +499,12 @@ void World::motorDone(uint32_t index, uint32_t generation) {
     appendLog(l, std::move(e));
   }
   report(l);
+  // The motor was freed while this blocked run was under way: having reported the block, the
+  // lock returns to its last stable state (SPEC §3).
+  if (l.state == kMotorBlocked && !l.jammed) {
+    l.state = l.stableState;
+    report(l);
+  }
   pump(index);
 }
 
@@ -580,8 +585,13 @@ void World::deliver(Lock& l, Command& c) {
   }
 }
 
+// Tells Nuki Web what the lock shows now. DEVICE_STATUS goes out only when something it
+// carries changed (SPEC §4: motor state, battery or serverState).
 void World::report(Lock& l) {
   if (!online(l)) return;
+  if (l.webOnline && l.webState == l.state && l.webTrigger == l.trigger &&
+      l.webLastAction == l.lastAction && l.webBattery == l.battery)
+    return;
   l.webOnline = true;
   l.webState = l.state;
   l.webTrigger = l.trigger;

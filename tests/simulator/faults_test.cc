@@ -38,6 +38,31 @@ TEST(Faults, StatusWithRetryAfterOnMatchingRoutesOnly) {
   EXPECT_EQ(f.api.post(f.lockPath + "/action/lock").status, 204);
 }
 
+TEST(Faults, A429WithoutRetryAfterStillSendsOne) {
+  Fixture f;
+  f.fault({{"route", "/smartlock/*/action/*"}, {"status", 429}});
+  auto r = f.api.post(f.lockPath + "/action/lock");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers["retry-after"], "1");
+  EXPECT_EQ(r.json()["reasonPhrase"], "Too Many Requests");
+  EXPECT_EQ(f.h.admin().get("/sim/v1/faults").json()[0]["retryAfter"], 1);
+}
+
+TEST(Faults, AnInjectedStatusCarriesItsOwnReasonPhrase) {
+  Fixture f;
+  for (auto [status, phrase] :
+       {std::pair{500, "Internal Server Error"}, std::pair{502, "Bad Gateway"},
+        std::pair{503, "Service Unavailable"}, std::pair{504, "Gateway Timeout"},
+        std::pair{404, "Not Found"}}) {
+    f.fault({{"route", "/smartlock/*"}, {"status", status}, {"count", 1}});
+    auto r = f.api.get(f.lockPath);
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.json()["code"], status);
+    EXPECT_EQ(r.json()["reasonPhrase"], phrase) << status;
+    EXPECT_FALSE(r.headers.count("retry-after")) << "Retry-After only for 429 unless given";
+  }
+}
+
 TEST(Faults, MethodsCountAndWindow) {
   Fixture f;
   f.fault({{"route", "*"}, {"methods", {"PUT"}}, {"status", 503}, {"count", 2}});

@@ -121,6 +121,50 @@ TEST_F(MotorTest, JammedMotorEndsBlockedWithACompletionStateAndFreeingRestores) 
   EXPECT_EQ(world.lock(l).webState, kLocked);
 }
 
+TEST_F(MotorTest, FreeingTheMotorDuringABlockedRunReturnsToTheLastStableStateAfterIt) {
+  const uint32_t l = addLock();
+  world.submitMotorAction(l, kActionLock, "Owner");
+  advance(3);
+  ASSERT_EQ(world.lock(l).state, kLocked);
+  world.setJammed(l, true);
+  world.submitMotorAction(l, kActionUnlock, "Owner");
+  advance(1);
+  ASSERT_EQ(world.lock(l).state, kUnlocking);
+  world.setJammed(l, false);  // freed while the blocked run is under way
+  EXPECT_EQ(world.lock(l).state, kUnlocking);
+  advance(2);
+  // The run started on a jammed motor: it fails and is reported so, then the freed motor is
+  // back in its last stable state.
+  auto logs = observer.of("log");
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[1].logState, 1) << "motor blocked";
+  EXPECT_EQ(world.lock(l).state, kLocked);
+  EXPECT_EQ(world.lock(l).webState, kLocked);
+  EXPECT_EQ(statesOf(observer),
+            (std::vector<uint8_t>{kLocking, kLocked, kUnlocking, kMotorBlocked, kLocked}));
+  world.submitMotorAction(l, kActionUnlock, "Owner");
+  advance(3);
+  EXPECT_EQ(world.lock(l).state, kUnlocked);
+}
+
+// README decision: the queue is FIFO across kinds, so an action behind an auth change still in
+// transit starts when that change is delivered.
+TEST_F(MotorTest, AnActionQueuedBehindACodeInTransitStartsOnceTheCodeIsDelivered) {
+  const uint32_t l = addLock();
+  ASSERT_FALSE(world.createKeypadCode(l, code(345678)));
+  advance(1);
+  ASSERT_FALSE(world.submitMotorAction(l, kActionLock, "Owner"));
+  advance(3);
+  EXPECT_EQ(world.lock(l).state, kUnlocked) << "waits for the code ahead of it";
+  EXPECT_TRUE(deviceCodes(l).empty());
+  advance(1);  // t = 5 s: the code is delivered, then the action starts
+  EXPECT_EQ(deviceCodes(l), (std::vector<uint32_t>{345678}));
+  EXPECT_EQ(world.lock(l).state, kLocking);
+  advance(3);
+  EXPECT_EQ(world.lock(l).state, kLocked);
+  EXPECT_TRUE(world.lock(l).queue.empty());
+}
+
 TEST_F(MotorTest, OutOfRangeActionIsRefused) {
   const uint32_t l = addLock();
   auto e = world.submitMotorAction(l, 6, "Owner");
@@ -149,6 +193,25 @@ TEST_F(MotorTest, BatteryIsCriticalAtTwentyOrBelow) {
   EXPECT_EQ(observer.of("status").back().battery, 20);
   EXPECT_EQ(world.setBattery(l, 101).status, 400);
   EXPECT_EQ(world.setBattery(l, -1).status, 400);
+}
+
+// SPEC §4: DEVICE_STATUS when motor state, battery or serverState changed, not otherwise.
+TEST_F(MotorTest, AStatusIsReportedOnlyWhenSomethingChanged) {
+  const uint32_t l = addLock();
+  world.setBattery(l, 100);  // the charge it has
+  EXPECT_TRUE(observer.of("status").empty());
+  world.setBattery(l, 80);
+  world.setBattery(l, 80);
+  ASSERT_EQ(observer.of("status").size(), 1u);
+  EXPECT_EQ(observer.of("status")[0].battery, 80);
+  ASSERT_FALSE(world.manual(l, true));
+  ASSERT_FALSE(world.manual(l, true));  // already locked by hand: logged, nothing to report
+  EXPECT_EQ(observer.of("log").size(), 2u);
+  ASSERT_EQ(observer.of("status").size(), 2u);
+  EXPECT_EQ(observer.of("status")[1].state, kLocked);
+  world.setJammed(l, true);
+  world.setJammed(l, false);
+  EXPECT_EQ(observer.of("status").size(), 2u);
 }
 
 }  // namespace

@@ -64,6 +64,24 @@ TEST(NukiApi, ATokenSeesOnlyItsOwnAccount) {
   EXPECT_EQ(none.get("/smartlock").json()["detailMessage"], "Your access token is not authorized");
 }
 
+// SPEC §4: the journal holds the Nuki API requests served, in order, also those refused before
+// a handler runs.
+TEST(NukiApi, RequestsRefusedBeforeRoutingAreJournaledToo) {
+  Fixture f;
+  TestClient none(f.h.port());
+  EXPECT_EQ(none.get("/smartlock").status, 401);
+  EXPECT_EQ(f.api.get("/nowhere?x=1").status, 404);
+  EXPECT_EQ(f.api.del("/account").status, 405);
+  EXPECT_EQ(f.api.get("/account").status, 200);
+  std::vector<std::string> journal;
+  const auto entries = f.h.admin().get("/sim/v1/journal?since=0").json()["entries"];
+  for (auto& e : entries)
+    journal.push_back(e["method"].get<std::string>() + " " + e["path"].get<std::string>() + " -> " +
+                      std::to_string(e["status"].get<int>()));
+  EXPECT_EQ(journal, (std::vector<std::string>{"GET /smartlock -> 401", "GET /nowhere?x=1 -> 404",
+                                               "DELETE /account -> 405", "GET /account -> 200"}));
+}
+
 TEST(NukiApi, ActionsWithBodyAndShortcuts) {
   Fixture f;
   EXPECT_EQ(f.api.post(f.p(f.pro) + "/action", {{"action", 2}, {"option", 0}}).status, 204);
@@ -136,6 +154,32 @@ TEST(NukiApi, AuthListsCarryTheSystemAuthsAndFilterByType) {
   EXPECT_TRUE(page["pagination"].contains("prevPage"));
   EXPECT_FALSE(page["pagination"].contains("nextPage"));
   EXPECT_EQ(f.api.get("/smartlock/auth/paged?size=0").status, 400);
+  // accountUserId filters the paged list as it filters the plain one.
+  EXPECT_EQ(f.api.get("/smartlock/auth/paged?accountUserId=0").json()["pagination"]["totalItems"],
+            6);
+  auto linked = f.api.get("/smartlock/auth/paged?accountUserId=5&types=13").json();
+  EXPECT_EQ(linked["results"].size(), 0u);
+  EXPECT_EQ(linked["pagination"]["totalItems"], 0);
+  EXPECT_EQ(f.api.get("/smartlock/auth/paged?accountUserId=x").status, 400);
+}
+
+// SPEC §2: 403 for an auth of another account, on the per-lock routes as on the bulk ones.
+TEST(NukiApi, AnAuthOfAnotherAccountIsForbiddenOnEveryRoute) {
+  Fixture f;
+  auto other = f.h.createAccount("Other");
+  TestClient o(f.h.port(), other.token);
+  const uint64_t theirs = f.h.createLock(other.accountId);
+  const std::string id = f.createAndSync(f.pro, {345678})[0]["id"];
+  const std::string path = f.p(theirs) + "/auth/" + id;  // their lock, our auth
+  EXPECT_EQ(o.get(path).status, 403);
+  EXPECT_EQ(o.post(path, {{"name", "Mine"}}).status, 403);
+  EXPECT_EQ(o.del(path).status, 403);
+  EXPECT_EQ(o.post("/smartlock/auth", json::array({{{"id", id}, {"name", "Mine"}}})).status, 403);
+  EXPECT_EQ(o.del("/smartlock/auth", json::array({id}).dump()).status, 403);
+  // Nothing happened to it; an unknown auth on one's own lock is still 404.
+  EXPECT_EQ(f.api.get(f.p(f.pro) + "/auth/" + id).json()["name"], "C345678");
+  EXPECT_FALSE(f.api.get(f.p(f.pro) + "/auth/" + id).json().contains("operationId"));
+  EXPECT_EQ(o.get(f.p(theirs) + "/auth/ffffffffffffffffffffffff").status, 404);
 }
 
 TEST(NukiApi, BulkCreateIsAllOrNothing) {

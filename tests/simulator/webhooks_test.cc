@@ -2,7 +2,11 @@
 // virtual time.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include "runtime/crypto.h"
+#include "runtime/http_client.h"
+#include "runtime/http_server.h"
 #include "tests/support/sim_harness.h"
 
 namespace nukihil::test {
@@ -192,6 +196,86 @@ TEST(NukiWebhooks, OfflineAndBackIsReportedWithServerState) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].json()["serverState"], 4);
   EXPECT_EQ(got[1].json()["serverState"], 0);
+}
+
+// A delivery still in flight when the world is restored or reset belongs to the world that is
+// gone: its answer must not touch the stream that replaced it, even one with the same webhook
+// and lock ids (a reset with the same seed builds the same ids again). The test runs the event
+// loop itself, so the old answer arrives exactly when it wants it to.
+void anAnswerFromBeforeLeavesTheNewStreamsAlone(bool restore) {
+  boost::asio::io_context io;
+  VirtualClock clock;
+  WorkTracker inFlight;  // deliveries sent and not yet answered
+  http::ClientOptions co;
+  co.tracker = &inFlight;
+  http::HttpClient client(io, co);
+  // The receiver holds the first delivery's answer; later ones get `status` at once.
+  std::vector<http::Respond> held;
+  std::vector<nlohmann::json> bodies;
+  int status = 500;
+  http::HttpServer receiver(io, {}, [&](http::Request& req, http::Respond respond) {
+    bodies.push_back(nlohmann::json::parse(req.body));
+    if (bodies.size() == 1)
+      held.push_back(std::move(respond));
+    else
+      respond(http::Response::empty(status));
+  });
+  receiver.start();
+  auto runUntil = [&](const std::function<bool()>& done) {
+    while (!done())
+      if (io.run_one_for(std::chrono::seconds(10)) == 0) break;  // a safety net, never a pace
+  };
+  sim::Simulator sim(clock, &client, sim::SimulatorOptions{});
+  const std::string url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/nuki";
+  auto build = [&] {  // the same seed builds the same ids
+    auto& w = sim.world();
+    sim::LockSpec spec;
+    spec.account = w.addAccount("Hooks");
+    auto [lock, e] = w.addLock(spec);
+    EXPECT_FALSE(e);
+    EXPECT_FALSE(sim.webhooks().add(spec.account, url, {"DEVICE_STATUS"}).second);
+    EXPECT_FALSE(w.submitMotorAction(lock, sim::kActionLock, "Owner"));
+  };
+  build();
+  const auto before = sim.snapshot();  // the action queued, nothing reported yet
+  clock.advanceBy(Duration::zero());   // DEVICE_STATUS "locking" goes out and is held
+  runUntil([&] { return held.size() == 1; });
+  ASSERT_EQ(held.size(), 1u);
+  if (restore) {
+    ASSERT_FALSE(sim.restore(before));
+  } else {
+    sim.reset();
+    build();
+  }
+  // The new world's first delivery fails (500) and waits for its retry in 5 s…
+  clock.advanceBy(Duration::zero());
+  runUntil([&] { return bodies.size() == 2 && inFlight.inFlight() == 1; });
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_EQ(bodies[1]["state"]["state"], 4);
+  // …when the old world's delivery is answered 200.
+  held[0](http::Response::empty(200));
+  runUntil([&] { return inFlight.idle(); });
+  ASSERT_TRUE(inFlight.idle());
+  // The retry still goes out: the old answer did not take the new head of the stream.
+  status = 200;
+  clock.advanceBy(std::chrono::seconds(5));
+  runUntil([&] { return bodies.size() == 3 && inFlight.idle(); });
+  ASSERT_EQ(bodies.size(), 3u);
+  EXPECT_EQ(bodies[2], bodies[1]);
+  clock.advanceBy(std::chrono::seconds(3));  // and then "locked"
+  runUntil([&] { return bodies.size() == 4 && inFlight.idle(); });
+  ASSERT_EQ(bodies.size(), 4u);
+  EXPECT_EQ(bodies[3]["state"]["state"], 1);
+  receiver.stop();
+  runUntil([&] { return receiver.connectionCount() == 0; });
+}
+
+TEST(NukiWebhooks, AnAnswerFromBeforeARestoreLeavesTheNewStreamsAlone) {
+  anAnswerFromBeforeLeavesTheNewStreamsAlone(/*restore=*/true);
+}
+
+TEST(NukiWebhooks, AnAnswerFromBeforeAResetLeavesTheNewStreamsAlone) {
+  anAnswerFromBeforeLeavesTheNewStreamsAlone(/*restore=*/false);
 }
 
 }  // namespace
