@@ -137,6 +137,18 @@ class AdapterTest : public ::testing::Test {
   }
   // Feeds a Nuki webhook body through the intake with a valid signature.
   int nukiEvent(const json& body);
+  // Lock 1's DEVICE_MASTERDATA: "a sync is complete".
+  static json masterData() {
+    return {{"feature", "DEVICE_MASTERDATA"},
+            {"smartlockId", 1},
+            {"accountId", 1},
+            {"type", 4},
+            {"authId", 1},
+            {"name", "Door"},
+            {"favorite", false},
+            {"serverState", 0},
+            {"adminPinState", 0}};
+  }
 
   VirtualClock clock;
   Random random{3};
@@ -396,16 +408,7 @@ TEST_F(AdapterTest, ASyncResolvesShownChangesAndRejectsDroppedOnes) {
   sent.clear();
   // The web view after the sync: the first code, and the second's digits under another name.
   auths = {auth("a1", 345678, "Shown"), auth("a2", 456789, "Local one")};
-  nukiEvent({{"feature", "DEVICE_MASTERDATA"},
-             {"deleted", false},
-             {"smartlockId", 1},
-             {"accountId", 1},
-             {"type", 4},
-             {"authId", 1},
-             {"name", "Door"},
-             {"favorite", false},
-             {"serverState", 0},
-             {"adminPinState", 0}});
+  ASSERT_EQ(nukiEvent(masterData()), 200);
   EXPECT_EQ(sent,
             (std::vector<std::string>{
                 "1 SetState pinCodeCredentials=1 @act", "1 UpdateAction RESOLVED",
@@ -428,16 +431,7 @@ TEST_F(AdapterTest, ASyncWhoseCodesCannotBeReadIsReadByTheNextPoll) {
   EXPECT_CALL(nuki, listAuths(1, _))
       .WillOnce(Invoke([](uint64_t, auto done) { done(refused(503, 5), {}); }))
       .WillRepeatedly(Invoke([this](uint64_t, auto done) { done(ok(), auths); }));
-  ASSERT_EQ(nukiEvent({{"feature", "DEVICE_MASTERDATA"},
-                       {"smartlockId", 1},
-                       {"accountId", 1},
-                       {"type", 4},
-                       {"authId", 1},
-                       {"name", "Door"},
-                       {"favorite", false},
-                       {"serverState", 0},
-                       {"adminPinState", 0}}),
-            200);
+  ASSERT_EQ(nukiEvent(masterData()), 200);
   EXPECT_EQ(adapter->action(dropped.actionId)->status, ActionStatus::kPending);
   // A restart on the way changes nothing: the signal was stored.
   adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, Adapter::Options{});
