@@ -3,14 +3,12 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <optional>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-
+#include <optional>
 
 namespace nukihil::http {
 
@@ -49,9 +47,9 @@ BlockingClient::BlockingClient(std::string host, uint16_t port, std::string toke
 
 BlockingClient::~BlockingClient() = default;
 
-BlockingResponse BlockingClient::request(const std::string& method, const std::string& target,
-                               const std::string& body,
-                               const std::vector<std::pair<std::string, std::string>>& headers) {
+BlockingResponse BlockingClient::request(
+    const std::string& method, const std::string& target, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
   BlockingResponse out;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = impl_->stream.has_value();
