@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "runtime/blocking_client.h"
@@ -184,16 +185,18 @@ TEST(AdapterProcess, KilledWithSigkillMidFlightLosesNothingItAccepted) {
 }
 
 TEST(AdapterProcess, ExplainsBadArguments) {
+  // Runs nuki-adapter with space-separated `args`: its exit code and all it printed.
   auto run = [](const std::string& args) {
-    // `timeout`: a binary that wrongly starts serving must not hang the suite.
-    const std::string cmd = "timeout 10 " + std::string(NUKI_ADAPTER_BINARY) + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[512];
-    while (p && std::fgets(buf, sizeof buf, p))
-      out += buf;
-    const int status = p ? ::pclose(p) : -1;
-    return std::make_pair(WEXITSTATUS(status), out);
+    std::vector<std::string> argv = {NUKI_ADAPTER_BINARY};
+    std::istringstream words(args);
+    for (std::string w; words >> w;)
+      argv.push_back(w);
+    scenarios::ChildProcess p;
+    p.spawn(argv, scenarios::ChildProcess::Stderr::kCapture);
+    // Bounded: a binary that wrongly starts serving must not hang the suite.
+    auto e = p.wait(std::chrono::seconds(10));
+    EXPECT_TRUE(e && e->exited) << args << " did not exit by itself:\n" << p.err();
+    return std::make_pair(e ? e->code : -1, p.out() + p.err());
   };
   auto help = run("--help");
   EXPECT_EQ(help.first, 0);

@@ -1,13 +1,10 @@
 // The nukisim binary as a user runs it: help, argument errors, the start-up banner, fleet
 // files, SIGTERM, and byte-identical answers for the same seed and the same calls.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "scenarios/child_process.h"
 #include "tests/support/sim_harness.h"
 
 #ifndef NUKISIM_BINARY
@@ -31,109 +29,15 @@ using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// A child process running nukisim with its stdout and stderr on pipes.
-class Process {
+// nukisim as a child process, its stdout and stderr on pipes.
+class Process : public scenarios::ChildProcess {
  public:
   explicit Process(const std::vector<std::string>& args) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
-    std::vector<std::string> all = {NUKISIM_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(err[1], STDERR_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
+    std::vector<std::string> argv = {NUKISIM_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    spawn(argv, Stderr::kCapture);
   }
-  ~Process() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) ::close(out_);
-    if (err_ >= 0) ::close(err_);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
-
-  // The first line on stdout (without the newline), if it comes within `timeout`.
-  std::optional<std::string> firstLine(milliseconds timeout) {
-    const auto deadline = Steady::now() + timeout;
-    while (stdout_.find('\n') == std::string::npos) {
-      if (Steady::now() >= deadline || !pump(milliseconds(20))) {
-        if (stdout_.find('\n') != std::string::npos) break;
-        if (Steady::now() >= deadline || outClosed_) return std::nullopt;
-      }
-    }
-    return stdout_.substr(0, stdout_.find('\n'));
-  }
-
-  struct Exit {
-    bool exited = false;  // normal exit (not by a signal)
-    int code = -1;        // exit code, or the signal number if !exited
-  };
-  // Waits (real time, bounded) for the process to end, collecting its output. nullopt: still
-  // running after `timeout`.
-  std::optional<Exit> wait(milliseconds timeout) {
-    const auto deadline = Steady::now() + timeout;
-    for (;;) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        while (pump(milliseconds(50))) {
-        }
-        Exit e;
-        e.exited = WIFEXITED(status);
-        e.code = e.exited ? WEXITSTATUS(status) : WTERMSIG(status);
-        return e;
-      }
-      if (Steady::now() >= deadline) return std::nullopt;
-      pump(milliseconds(10));
-    }
-  }
-
-  const std::string& out() const { return stdout_; }
-  const std::string& err() const { return stderr_; }
-
- private:
-  // Reads what is available on stdout and stderr; false when both are closed or nothing came.
-  bool pump(milliseconds timeout) {
-    pollfd fds[2] = {{outClosed_ ? -1 : out_, POLLIN, 0}, {errClosed_ ? -1 : err_, POLLIN, 0}};
-    if (outClosed_ && errClosed_) return false;
-    if (::poll(fds, 2, int(timeout.count())) <= 0) return false;
-    bool any = false;
-    char buf[4096];
-    for (int i = 0; i < 2; ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        (i == 0 ? stdout_ : stderr_).append(buf, size_t(n));
-        any = true;
-      } else {
-        (i == 0 ? outClosed_ : errClosed_) = true;
-      }
-    }
-    return any || !(outClosed_ && errClosed_);
-  }
-
-  pid_t pid_ = -1;
-  int out_ = -1, err_ = -1;
-  bool outClosed_ = false, errClosed_ = false, exited_ = false;
-  std::string stdout_, stderr_;
+  bool started() const { return pid() > 0; }
 };
 
 // Runs nukisim to completion (bounded); fails the test if it hangs.
