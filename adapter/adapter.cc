@@ -636,7 +636,9 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
     case NukiEvent::kLogs: {
       joinBatch();
       Db::Transaction tx(db_);
-      if (event->log) onLog(d, *event->log);
+      // A web-triggered motor log is saved at once: after a crash it must not complete a
+      // later action of the same kind.
+      if (event->log && onLog(d, *event->log)) saveDevice(d);
       tx.commit();
       break;
     }
@@ -754,21 +756,20 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
 
 // A log entry: a web-triggered motor action finishing marks the oldest lock action of that
 // kind as completed; its outcome follows with the next state report.
-void Adapter::onLog(Device& d, const NukiLog& log) {
-  if (std::find(d.seenLogs.begin(), d.seenLogs.end(), log.id) != d.seenLogs.end()) return;
+bool Adapter::onLog(Device& d, const NukiLog& log) {
+  if (std::find(d.seenLogs.begin(), d.seenLogs.end(), log.id) != d.seenLogs.end()) return false;
   d.seenLogs.push_back(log.id);
   while (d.seenLogs.size() > kSeenLogs)
     d.seenLogs.pop_front();
-  if (log.trigger != 4 || (log.action != 1 && log.action != 2)) return;
-  // Saved at once: after a crash this log must not complete a later action of the same kind.
-  saveDevice(d);
+  if (log.trigger != 4 || (log.action != 1 && log.action != 2)) return false;
   for (auto* a : unresolvedActions(d.id)) {
     if (a->isPin() || a->status != ActionStatus::kPending || a->completion >= 0) continue;
     if ((log.action == 2) != a->lock) continue;
     a->completion = log.state;
     saveAction(*a);
-    return;
+    break;
   }
+  return true;
 }
 
 // R-PIN-SYNC / R-PIN-DROPPED / R-PIN-LOCAL: apply a web view of the lock's keypad codes.

@@ -165,7 +165,9 @@ class Adapter {
                 std::set<std::string> skipReports = {});
   void addDevice(const NukiLock& lock, std::vector<NukiAuth> auths);
   void onLockReport(Device& d, const NukiLock& report, bool hasState);
-  void onLog(Device& d, const NukiLog& log);
+  // Takes one log entry; true if it was a web-triggered motor action not seen before (the
+  // device's seen-log list must then be saved).
+  bool onLog(Device& d, const NukiLog& log);
   void onSync(const std::string& deviceId, int64_t observedMs, std::function<void()> done = {});
   void reconcile(Device& d, const std::vector<NukiAuth>& auths, bool syncSignal,
                  int64_t observedMs);

@@ -137,6 +137,23 @@ class AdapterTest : public ::testing::Test {
   }
   // Feeds a Nuki webhook body through the intake with a valid signature.
   int nukiEvent(const json& body);
+  // Lock 1's DEVICE_STATUS after a web lock action, in motor state `state`, battery at 90.
+  static json status(int state) {
+    return {{"feature", "DEVICE_STATUS"},
+            {"smartlockId", 1},
+            {"state",
+             {{"mode", 2},
+              {"state", state},
+              {"trigger", 4},
+              {"lastAction", 2},
+              {"batteryCritical", false},
+              {"batteryCharge", 90},
+              {"doorState", 0},
+              {"nightMode", false},
+              {"ringToOpenTimer", 0}}},
+            {"serverState", 0},
+            {"adminPinState", 0}};
+  }
   // Lock 1's DEVICE_MASTERDATA: "a sync is complete".
   static json masterData() {
     return {{"feature", "DEVICE_MASTERDATA"},
@@ -197,21 +214,7 @@ TEST_F(AdapterTest, LockActionFollowsTheLogsAndTheState) {
   answer(ok());
   EXPECT_EQ(adapter->action(s.actionId)->status, ActionStatus::kPending);
   // Nuki reports: locking, the log of the web action, locked.
-  EXPECT_EQ(nukiEvent({{"feature", "DEVICE_STATUS"},
-                       {"smartlockId", 1},
-                       {"state",
-                        {{"mode", 2},
-                         {"state", 4},
-                         {"trigger", 4},
-                         {"lastAction", 2},
-                         {"batteryCritical", false},
-                         {"batteryCharge", 90},
-                         {"doorState", 0},
-                         {"nightMode", false},
-                         {"ringToOpenTimer", 0}}},
-                       {"serverState", 0},
-                       {"adminPinState", 0}}),
-            200);
+  EXPECT_EQ(nukiEvent(status(4)), 200);  // locking
   nukiEvent({{"feature", "DEVICE_LOGS"},
              {"smartlockLog",
               {{"id", "000000000000000000000001"},
@@ -223,20 +226,7 @@ TEST_F(AdapterTest, LockActionFollowsTheLogsAndTheState) {
                {"state", 0},
                {"autoUnlock", false},
                {"date", "2025-01-01T00:00:03.000Z"}}}});
-  nukiEvent({{"feature", "DEVICE_STATUS"},
-             {"smartlockId", 1},
-             {"state",
-              {{"mode", 2},
-               {"state", 1},
-               {"trigger", 4},
-               {"lastAction", 2},
-               {"batteryCritical", false},
-               {"batteryCharge", 90},
-               {"doorState", 0},
-               {"nightMode", false},
-               {"ringToOpenTimer", 0}}},
-             {"serverState", 0},
-             {"adminPinState", 0}});
+  nukiEvent(status(1));  // locked
   EXPECT_EQ(sent,
             (std::vector<std::string>{"1 QueueAction setLocked", "1 UpdateAction PENDING",
                                       "1 SetState isLocked=true @act", "1 UpdateAction RESOLVED"}));
