@@ -681,9 +681,8 @@ void Adapter::onSync(const std::string& deviceId, int64_t observedMs, std::funct
                     if (dit != devices_.end() && r.ok()) {
                       joinBatch();
                       Db::Transaction tx(db_);
+                      dit->second.unreadSyncMs = 0;  // saved by reconcile
                       reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
-                      dit->second.unreadSyncMs = 0;
-                      saveDevice(dit->second);
                       tx.commit();
                     }
                     if (done) done();
