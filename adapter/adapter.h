@@ -107,6 +107,9 @@ class Adapter {
   // `ready` runs once the first discovery is done (with "" or why it failed; polling goes on
   // and retries either way).
   void start(std::function<void(const std::string& error)> ready = {});
+  // Before start(): replaces Options::publicUrl, for a caller that learns its own URL only once
+  // it listens (adapter::Service).
+  void setPublicUrl(std::string url) { options_.publicUrl = std::move(url); }
 
   // ---- Northbound
   struct Submitted {

@@ -6,19 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <filesystem>
-#include <mutex>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
-#include "adapter/adapter.h"
-#include "adapter/northbound.h"
-#include "adapter/nuki_client.h"
-#include "adapter/outbox.h"
-#include "adapter/standard_webhooks.h"
-#include "runtime/blocking_client.h"
-#include "runtime/http_client.h"
-#include "runtime/http_server.h"
-#include "simulator/simulator.h"
+#include "adapter/service.h"
+#include "simulator/server.h"
 
 namespace nukihil::scenarios {
 
@@ -38,57 +31,33 @@ const char* EmbeddedWorld::webhookSecret() {
 }
 
 struct EmbeddedWorld::Impl {
+  explicit Impl(Options o)
+      : options(std::move(o)), clock(options.start), adapterRandom(options.adapterSeed) {}
+
   Options options;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
   VirtualClock clock;
-  std::unique_ptr<http::HttpClient> client;
-  std::unique_ptr<sim::Simulator> sim;
-  std::unique_ptr<http::HttpServer> simServer;
+  std::unique_ptr<sim::Server> sim;
   std::unique_ptr<WebhookRecorder> receiver;
-  // The adapter, as the nuki-adapter tool wires it.
   std::string dbPath;
-  Random adapterRandom{1};
-  std::unique_ptr<adapter::Db> db;
-  std::unique_ptr<adapter::Outbox> outbox;
-  std::unique_ptr<adapter::OutboxSink> sink;
-  std::unique_ptr<adapter::NukiClient> nuki;
-  std::unique_ptr<adapter::Adapter> adapter;
-  std::unique_ptr<adapter::Northbound> northbound;
-  std::unique_ptr<http::HttpServer> adapterServer;
-  uint16_t adapterPort = 0;
+  Random adapterRandom;
+  std::unique_ptr<adapter::Service> adapter;  // null while not running
+  uint16_t adapterPort = 0;                   // kept across restarts
   std::string nukiToken;
   std::thread thread;
 };
 
-EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>()) {
+EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
   auto& I = *impl_;
-  I.options = options;
-  http::ClientOptions co;
-  co.tracker = &I.clock.work();
-  co.defaultTimeout = std::chrono::milliseconds(3000);
-  I.client = std::make_unique<http::HttpClient>(I.io, co);
-  sim::SimulatorOptions so;
-  so.seed = options.seed;
-  I.sim = std::make_unique<sim::Simulator>(I.clock, I.client.get(), so);
-  http::ServerOptions sso;
-  sso.bodyLimitFor = [this](std::string_view t) { return impl_->sim->bodyLimitFor(t); };
-  sso.errorResponse = [this](int s, std::string_view t, std::string_view why) {
-    return impl_->sim->transportError(s, t, why);
-  };
-  I.simServer = std::make_unique<http::HttpServer>(I.io, sso,
-                                                   [this](http::Request& r, http::Respond respond) {
-                                                     impl_->sim->handle(r, std::move(respond));
-                                                   });
-  I.simServer->start();
-
-  const auto secret = *adapter::WebhookSecret::parse(kSecret);
-  http::ServerOptions ro;
-  ro.bodyLimit = 1 << 20;
+  sim::ServerOptions so;
+  so.simulator.seed = I.options.seed;
+  I.sim = std::make_unique<sim::Server>(I.io, I.clock, std::move(so));
+  I.sim->start();
   I.receiver = std::make_unique<WebhookRecorder>(I.io, kSecret,
                                                  [this] { return secondsOf(impl_->clock.now()); });
 
-  I.dbPath = options.dbPath;
+  I.dbPath = I.options.dbPath;
   if (I.dbPath.empty()) {
     I.dbPath = (std::filesystem::temp_directory_path() /
                 ("nukihil-embedded-" + std::to_string(::getpid()) + "-" +
@@ -102,9 +71,10 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>()) 
   // The account whose locks the adapter serves.
   onLoop([this] {
     auto& J = *impl_;
-    const uint32_t index = J.sim->world().addAccount("Embedded");
-    accountId_ = J.sim->world().account(index).accountId;
-    nukiToken_ = J.sim->world().account(index).apiToken;
+    auto& world = J.sim->simulator().world();
+    const uint32_t index = world.addAccount("Embedded");
+    accountId_ = world.account(index).accountId;
+    nukiToken_ = world.account(index).apiToken;
     J.nukiToken = nukiToken_;
     return 0;
   });
@@ -113,15 +83,9 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>()) 
 EmbeddedWorld::~EmbeddedWorld() {
   onLoop([this] {
     auto& I = *impl_;
-    if (I.adapterServer) I.adapterServer->stop();
-    I.simServer->stop();
+    I.adapter.reset();  // stops its server first
+    I.sim->stop();
     I.receiver->stop();
-    I.adapter.reset();
-    I.northbound.reset();
-    I.nuki.reset();
-    I.outbox.reset();
-    I.sink.reset();
-    I.db.reset();
     return 0;
   });
   post([this] {
@@ -129,11 +93,8 @@ EmbeddedWorld::~EmbeddedWorld() {
     impl_->io.stop();
   });
   impl_->thread.join();
-  impl_->adapterServer.reset();
-  impl_->simServer.reset();
-  impl_->receiver.reset();
   impl_->sim.reset();
-  impl_->client.reset();
+  impl_->receiver.reset();
   for (const char* suffix : {"", "-wal", "-shm"})
     std::filesystem::remove(impl_->dbPath + suffix);
 }
@@ -143,7 +104,7 @@ void EmbeddedWorld::post(std::function<void()> f) {
 }
 
 adapter::Adapter& EmbeddedWorld::adapter() {
-  return *impl_->adapter;
+  return impl_->adapter->adapter();
 }
 
 void EmbeddedWorld::advance(int64_t seconds) {
@@ -164,13 +125,13 @@ Time EmbeddedWorld::now() {
 }
 
 uint16_t EmbeddedWorld::simPort() const {
-  return impl_->simServer->port();
+  return impl_->sim->port();
 }
 const std::string& EmbeddedWorld::simAdminToken() const {
-  return impl_->sim->adminToken();
+  return impl_->sim->simulator().adminToken();
 }
 sim::Simulator& EmbeddedWorld::simulator() {
-  return *impl_->sim;
+  return impl_->sim->simulator();
 }
 
 bool EmbeddedWorld::adapterRunning() const {
@@ -178,59 +139,43 @@ bool EmbeddedWorld::adapterRunning() const {
 }
 
 void EmbeddedWorld::startAdapter() {
-  auto& I = *impl_;
   std::promise<std::string> ready;
   auto future = ready.get_future();
-  post([this, &ready] {
+  onLoop([this, &ready] {
     auto& J = *impl_;
-    J.db = std::make_unique<adapter::Db>(J.dbPath);
-    adapter::Outbox::Options oo;
-    oo.url = "http://127.0.0.1:" + std::to_string(J.receiver->port()) + "/platform";
-    oo.secret = *adapter::WebhookSecret::parse(kSecret);
-    J.outbox = std::make_unique<adapter::Outbox>(*J.db, J.clock, *J.client, J.adapterRandom, oo);
-    J.sink = std::make_unique<adapter::OutboxSink>(*J.outbox);
-    adapter::NukiClient::Options no;
-    no.baseUrl = "http://127.0.0.1:" + std::to_string(J.simServer->port());
-    no.token = J.nukiToken;
-    J.nuki = std::make_unique<adapter::NukiClient>(*J.client, J.clock, J.adapterRandom, no);
-    http::ServerOptions so;
-    so.port = J.adapterPort;  // the same port again after a restart
-    J.adapterServer = std::make_unique<http::HttpServer>(
-        J.io, so, [this](http::Request& r, http::Respond respond) {
-          impl_->northbound->handle(r, std::move(respond));
-        });
-    J.adapterServer->start();
-    J.adapterPort = J.adapterServer->port();
-    adapter::Adapter::Options ao;
-    if (J.options.nukiWebhooks) ao.publicUrl = "http://127.0.0.1:" + std::to_string(J.adapterPort);
-    ao.pollInterval = std::chrono::seconds(J.options.pollSeconds);
-    ao.post = [this](std::function<void()> f) { asio::post(impl_->io, std::move(f)); };
-    J.adapter =
-        std::make_unique<adapter::Adapter>(*J.db, J.clock, *J.nuki, *J.sink, J.adapterRandom, ao);
-    J.northbound = std::make_unique<adapter::Northbound>(*J.adapter, *J.outbox, kApiKey);
-    J.outbox->start();
-    J.adapter->start([&ready](const std::string& error) { ready.set_value(error); });
+    adapter::ServiceOptions o;
+    o.dbPath = J.dbPath;
+    o.nukiUrl = J.sim->url();
+    o.nukiToken = J.nukiToken;
+    o.apiKey = kApiKey;
+    o.webhookUrl = J.receiver->url();
+    o.webhookSecret = *adapter::WebhookSecret::parse(kSecret);
+    o.ownPublicUrl = J.options.nukiWebhooks;
+    o.pollInterval = std::chrono::seconds(J.options.pollSeconds);
+    o.port = J.adapterPort;  // the same port again after a restart
+    J.adapter = std::make_unique<adapter::Service>(J.io, J.clock, J.adapterRandom, std::move(o));
+    try {
+      J.adapter->start([&ready](const std::string& error) { ready.set_value(error); });
+    } catch (...) {
+      J.adapter.reset();
+      throw;
+    }
+    J.adapterPort = J.adapter->port();
+    return 0;
   });
   // Discovery runs over loopback while the virtual clock stands still.
   const std::string error = future.get();
-  adapterPort_ = I.adapterPort;
+  adapterPort_ = impl_->adapterPort;
   if (!error.empty()) throw std::runtime_error("the adapter did not start: " + error);
 }
 
 void EmbeddedWorld::killAdapter() {
   onLoop([this] {
-    auto& J = *impl_;
-    J.adapterServer->stop();
-    J.adapter.reset();
-    J.northbound.reset();
-    J.nuki.reset();
-    J.outbox.reset();
-    J.sink.reset();
-    J.db.reset();
+    impl_->adapter->kill();
     return 0;
   });
   onLoop([this] {
-    impl_->adapterServer.reset();
+    impl_->adapter.reset();
     return 0;
   });
 }

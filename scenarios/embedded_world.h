@@ -1,8 +1,9 @@
-// The embedded running mode (DESIGN "Running modes"): nukisim, the adapter and a platform
-// webhook recorder in one process, on one virtual clock, talking HTTP over loopback, all on one
-// io thread of their own. Drivers (scenario runners, benchmarks, tests) call it from another
-// thread: the Nuki control plane and API and the adapter's /v1 API over HTTP, the recorder's
-// webhooks through webhooks(). The adapter can be killed and started again on its database.
+// The embedded running mode (DESIGN "Running modes"): nukisim (sim::Server), the adapter
+// (adapter::Service) — each assembled as its tool ships it — and a platform webhook recorder in
+// one process, on one virtual clock, talking HTTP over loopback, all on one io thread of their
+// own. Drivers (scenario runners, benchmarks, tests) call it from another thread: the Nuki
+// control plane and API and the adapter's /v1 API over HTTP, the recorder's webhooks through
+// webhooks(). The adapter can be killed and started again on its database.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -28,7 +29,11 @@ namespace nukihil::scenarios {
 class EmbeddedWorld {
  public:
   struct Options {
-    uint64_t seed = 7;
+    uint64_t seed = 7;                         // the simulator's
+    Time start = VirtualClock::kDefaultStart;  // where the virtual clock starts
+    // The adapter's random numbers (outbox ids, jitter), one generator for the world's life:
+    // an adapter started again goes on drawing from it.
+    uint64_t adapterSeed = 1;
     bool nukiWebhooks = true;  // the adapter registers its decentral webhook (else: polling)
     int pollSeconds = 60;
     std::string dbPath;  // empty: a temporary file, removed at the end

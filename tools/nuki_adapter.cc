@@ -2,17 +2,14 @@
 // (SPEC §5), against the real Nuki Web or nukisim.
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <random>
 
-#include "adapter/adapter.h"
-#include "adapter/northbound.h"
+#include "adapter/service.h"
 #include "runtime/http_client.h"
-#include "runtime/http_server.h"
 #include "runtime/log.h"
 
 namespace asio = boost::asio;
@@ -90,84 +87,51 @@ int main(int argc, char** argv) {
   asio::io_context io;
   RealClock clock(io);
   Random random((uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
-  std::unique_ptr<adapter::Db> database;
+  adapter::ServiceOptions options;
+  options.dbPath = db;
+  options.nukiUrl = nukiUrl;
+  options.nukiToken = nukiToken;
+  options.apiKey = apiKey;
+  options.webhookUrl = webhookUrl;
+  options.webhookSecret = *secret;
+  options.publicUrl = publicUrl;
+  options.pollInterval = std::chrono::seconds(pollSeconds);
+  options.caFile = caFile;
+  options.address = address;
+  options.port = port;
+  options.groupCommit = !std::getenv("NUKIHIL_NO_GROUP_COMMIT");
+  options.verbose = verbose;
+  std::unique_ptr<adapter::Service> service;
   try {
-    database = std::make_unique<adapter::Db>(db);
-  } catch (const std::exception& e) {
-    return fail("cannot open the database " + db + ": " + e.what());
+    service = std::make_unique<adapter::Service>(io, clock, random, options);
+  } catch (const adapter::ServiceError& e) {
+    if (e.step() == adapter::ServiceError::Step::kHttpClient)
+      return fail("TLS setup failed (--ca-file?): " + e.detail());
+    return fail(e.what());
   }
-  http::ClientOptions co;
-  co.caFile = caFile;
-  co.userAgent = "nuki-adapter";
-  std::unique_ptr<http::HttpClient> client;
   try {
-    client = std::make_unique<http::HttpClient>(io, co);
-  } catch (const std::exception& e) {
-    return fail(std::string("TLS setup failed (--ca-file?): ") + e.what());
-  }
-  adapter::Outbox::Options oo;
-  oo.url = webhookUrl;
-  oo.secret = *secret;
-  adapter::Outbox outbox(*database, clock, *client, random, oo);
-  adapter::NukiClient::Options no;
-  no.baseUrl = nukiUrl;
-  no.token = nukiToken;
-  adapter::NukiClient nuki(*client, clock, random, no);
-  adapter::Adapter::Options ao;
-  ao.publicUrl = publicUrl;
-  ao.pollInterval = std::chrono::seconds(pollSeconds);
-  if (!std::getenv("NUKIHIL_NO_GROUP_COMMIT"))
-    ao.post = [&io](std::function<void()> f) { asio::post(io, std::move(f)); };
-  adapter::OutboxSink sink(outbox);
-  std::unique_ptr<adapter::Adapter> core;
-  try {
-    core = std::make_unique<adapter::Adapter>(*database, clock, nuki, sink, random, ao);
-  } catch (const std::exception& e) {
-    return fail("cannot load the saved state from " + db + ": " + e.what());
-  }
-  adapter::Northbound api(*core, outbox, apiKey);
-
-  http::ServerOptions so;
-  so.address = address;
-  so.port = port;
-  so.serverName = "nuki-adapter";
-  so.bodyLimit = 64 * 1024;
-  so.errorResponse = [](int status, std::string_view, std::string_view why) {
-    return adapter::Northbound::transportError(status, why);
-  };
-  http::HttpServer server(io, so, [&api, verbose](http::Request& req, http::Respond respond) {
-    if (verbose) {
-      respond = [respond, line = req.method + " " + std::string(req.path())](http::Response r) {
-        log::info(line + " -> " + std::to_string(r.status));
-        respond(std::move(r));
-      };
-    }
-    api.handle(req, std::move(respond));
-  });
-  try {
-    server.start();
+    service->start([](const std::string& error) {
+      if (error.empty())
+        log::info("adapter: devices discovered");
+      else
+        std::cerr << "nuki-adapter: first discovery failed (" << error
+                  << "); retrying by polling\n";
+    });
   } catch (const std::exception& e) {
     return fail("cannot listen on " + address + ":" + std::to_string(port) + ": " + e.what());
   }
-  nlohmann::json banner{{"url", "http://" + address + ":" + std::to_string(server.port())},
+  nlohmann::json banner{{"url", service->url()},
                         {"nukiUrl", nukiUrl},
                         {"publicUrl", publicUrl},
                         {"webhookUrl", webhookUrl},
                         {"db", db}};
   std::cout << banner.dump() << std::endl;
-  outbox.start();
-  core->start([](const std::string& error) {
-    if (error.empty())
-      log::info("adapter: devices discovered");
-    else
-      std::cerr << "nuki-adapter: first discovery failed (" << error << "); retrying by polling\n";
-  });
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     std::cerr << "nuki-adapter: shutting down\n";
-    server.stop([&io] { io.stop(); });
+    service->stop([&io] { io.stop(); });
     auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(5));
     timer->async_wait([&io, timer](const boost::system::error_code& tec) {
       if (!tec) io.stop();

@@ -8,10 +8,8 @@
 #include <random>
 #include <sstream>
 
-#include "runtime/http_client.h"
-#include "runtime/http_server.h"
 #include "runtime/log.h"
-#include "simulator/simulator.h"
+#include "simulator/server.h"
 
 namespace asio = boost::asio;
 using namespace nukihil;
@@ -130,16 +128,13 @@ int main(int argc, char** argv) {
   } else {
     clock = std::make_unique<RealClock>(io, timeScale);
   }
-  options.realDelay = [&io](std::chrono::milliseconds d, std::function<void()> f) {
-    auto timer = std::make_shared<asio::steady_timer>(io, d);
-    timer->async_wait([timer, f = std::move(f)](const boost::system::error_code&) { f(); });
-  };
 
-  http::ClientOptions clientOptions;
-  clientOptions.tracker = &clock->work();
-  clientOptions.userAgent = "nukisim-webhooks";
-  http::HttpClient client(io, clientOptions);
-  sim::Simulator simulator(*clock, &client, options);
+  sim::ServerOptions serverOptions;
+  serverOptions.simulator = options;
+  serverOptions.address = address;
+  serverOptions.port = port;
+  sim::Server server(io, *clock, serverOptions);
+  sim::Simulator& simulator = server.simulator();
 
   if (!fleetFile.empty()) {
     std::ifstream in(fleetFile);
@@ -150,22 +145,6 @@ int main(int argc, char** argv) {
     if (auto e = simulator.loadFleet(fleet)) return fail(fleetFile + ": " + e.message);
   }
 
-  http::ServerOptions serverOptions;
-  serverOptions.address = address;
-  serverOptions.port = port;
-  serverOptions.serverName = "nukisim";
-  serverOptions.bodyLimit = options.apiBodyLimit;
-  serverOptions.bodyLimitFor = [&simulator](std::string_view t) {
-    return simulator.bodyLimitFor(t);
-  };
-  serverOptions.errorResponse = [&simulator](int status, std::string_view target,
-                                             std::string_view why) {
-    return simulator.transportError(status, target, why);
-  };
-  http::HttpServer server(io, serverOptions,
-                          [&simulator](http::Request& req, http::Respond respond) {
-                            simulator.handle(req, std::move(respond));
-                          });
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -173,7 +152,7 @@ int main(int argc, char** argv) {
   }
 
   nlohmann::json banner;
-  const std::string url = "http://" + address + ":" + std::to_string(server.port());
+  const std::string url = server.url();
   banner["url"] = url;
   banner["controlPlane"] = url + "/sim/v1";
   banner["adminToken"] = simulator.adminToken();

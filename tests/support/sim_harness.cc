@@ -5,10 +5,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include "runtime/http_client.h"
 #include "runtime/http_server.h"
+#include "simulator/server.h"
 
 namespace nukihil::test {
 
@@ -23,9 +22,7 @@ struct SimHarness::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
   std::unique_ptr<Clock> clock;
-  std::unique_ptr<http::HttpClient> client;
-  std::unique_ptr<sim::Simulator> sim;
-  std::unique_ptr<http::HttpServer> server;
+  std::unique_ptr<sim::Server> server;
   std::unique_ptr<http::HttpServer> receiver;
   std::mutex mu;
   std::vector<ReceivedWebhook> got;
@@ -41,30 +38,15 @@ SimHarness::SimHarness(Options options) : impl_(std::make_unique<Impl>()) {
     I.clock = std::make_unique<VirtualClock>();
   else
     I.clock = std::make_unique<RealClock>(I.io, VirtualClock::kDefaultStart, 1.0);
-  http::ClientOptions co;
-  co.tracker = &I.clock->work();
-  co.defaultTimeout = std::chrono::milliseconds(2000);
-  I.client = std::make_unique<http::HttpClient>(I.io, co);
-  options.sim.seed = options.seed;
-  if (!options.sim.realDelay) {
-    options.sim.realDelay = [this](std::chrono::milliseconds d, std::function<void()> f) {
-      auto timer = std::make_shared<asio::steady_timer>(impl_->io, d);
-      timer->async_wait([timer, f = std::move(f)](const boost::system::error_code&) { f(); });
-    };
-  }
-  I.sim = std::make_unique<sim::Simulator>(*I.clock, I.client.get(), options.sim);
-  sim_ = I.sim.get();
-  http::ServerOptions so;
-  so.bodyLimit = options.sim.apiBodyLimit;
-  so.bodyLimitFor = [this](std::string_view t) { return sim_->bodyLimitFor(t); };
-  so.errorResponse = [this](int s, std::string_view t, std::string_view why) {
-    return sim_->transportError(s, t, why);
-  };
+  // nukisim as it ships, with shorter timeouts for tests.
+  sim::ServerOptions so;
+  so.simulator = std::move(options.sim);
+  so.simulator.seed = options.seed;
   so.readTimeout = std::chrono::milliseconds(1500);
   so.idleTimeout = std::chrono::milliseconds(3000);
-  I.server = std::make_unique<http::HttpServer>(
-      I.io, so,
-      [this](http::Request& req, http::Respond respond) { sim_->handle(req, std::move(respond)); });
+  so.webhookClientTimeout = std::chrono::milliseconds(2000);
+  I.server = std::make_unique<sim::Server>(I.io, *I.clock, std::move(so));
+  sim_ = &I.server->simulator();
   I.server->start();
   port_ = I.server->port();
 
@@ -110,8 +92,6 @@ SimHarness::~SimHarness() {
   // Destroy in order on this thread now that the loop is gone.
   impl_->server.reset();
   impl_->receiver.reset();
-  impl_->sim.reset();
-  impl_->client.reset();
 }
 
 void SimHarness::post(std::function<void()> f) {

@@ -1,6 +1,6 @@
-// Test support: a real nukisim (Simulator + Beast server) on a loopback port, running on its
-// own thread, plus a blocking HTTP client and a webhook receiver, for tests that talk to the
-// simulator as a user would.
+// Test support: a real nukisim (sim::Server, as the nukisim tool builds it, with shorter
+// timeouts) on a loopback port, running on its own thread, plus a blocking HTTP client and a
+// webhook receiver, for tests that talk to the simulator as a user would.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,0 +1,249 @@
+// adapter::Service, nuki-adapter's one assembly (the tool and the embedded world build it),
+// against a sim::Server on one virtual clock: it serves /v1 behind the API key with the
+// adapter's error shape (the transport's own 413 included), reaches Nuki Web with its token,
+// registers its decentral webhook at its own URL, delivers signed platform webhooks, owns its
+// database alone, and says clearly why it cannot be built.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "adapter/service.h"
+#include "runtime/blocking_client.h"
+#include "runtime/run_on.h"
+#include "scenarios/webhook_recorder.h"
+#include "simulator/server.h"
+#include "tests/support/raw_conn.h"
+
+namespace nukihil::test {
+namespace {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+constexpr const char* kApiKey = "service-test-key-0123456789";
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kAdmin = "service-test-admin";
+
+// nukisim, a platform receiver and (once started) the adapter on one loop and virtual clock.
+struct Stack {
+  Stack() {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(db + suffix);
+    sim::ServerOptions so;
+    so.simulator.adminToken = kAdmin;
+    sim = std::make_unique<sim::Server>(io, clock, std::move(so));
+    sim->start();
+    auto& world = sim->simulator().world();
+    const uint32_t account = world.addAccount("Service");
+    accountId = world.account(account).accountId;
+    token = world.account(account).apiToken;
+    thread = std::thread([this] { io.run(); });
+    http::BlockingClient admin("127.0.0.1", sim->port(), kAdmin);
+    auto lock = admin.request("POST", "/sim/v1/smartlocks",
+                              json{{"accountId", accountId}, {"model", "3.0 Pro"}}.dump());
+    EXPECT_EQ(lock.status, 201) << lock.body;
+  }
+  ~Stack() {
+    onLoop([this] {
+      service.reset();
+      other.reset();
+      sim->stop();
+      receiver.stop();
+      return 0;
+    });
+    asio::post(io, [this] {
+      guard.reset();
+      io.stop();
+    });
+    thread.join();
+    sim.reset();
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(db + suffix);
+  }
+
+  template <class F>
+  auto onLoop(F&& f) -> decltype(f()) {
+    return runOn([this](std::function<void()> g) { asio::post(io, std::move(g)); },
+                 std::forward<F>(f));
+  }
+
+  adapter::ServiceOptions options() {
+    adapter::ServiceOptions o;
+    o.dbPath = db;
+    o.nukiUrl = sim->url();
+    o.nukiToken = token;
+    o.apiKey = kApiKey;
+    o.webhookUrl = receiver.url();
+    o.webhookSecret = *adapter::WebhookSecret::parse(kSecret);
+    o.ownPublicUrl = true;
+    return o;
+  }
+  // Builds and starts the service on the loop; returns what `ready` said.
+  std::string start(adapter::ServiceOptions o) {
+    std::promise<std::string> ready;
+    auto future = ready.get_future();
+    onLoop([&] {
+      service = std::make_unique<adapter::Service>(io, clock, random, std::move(o));
+      service->start([&ready](const std::string& error) { ready.set_value(error); });
+      return 0;
+    });
+    return future.get();
+  }
+
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+  VirtualClock clock;
+  Random random{5};
+  std::unique_ptr<sim::Server> sim;
+  scenarios::WebhookRecorder receiver{io, kSecret, [this] { return secondsOf(clock.now()); }};
+  std::unique_ptr<adapter::Service> service, other;
+  int64_t accountId = 0;
+  std::string token;
+  std::string db = (std::filesystem::temp_directory_path() /
+                    ("nukihil-service-test-" + std::to_string(::getpid()) + ".db"))
+                       .string();
+  std::thread thread;
+};
+
+TEST(AdapterService, AnswersHealthAndDevicesBehindTheApiKey) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  const uint16_t port = s.onLoop([&] { return s.service->port(); });
+  EXPECT_NE(port, 0);
+  EXPECT_EQ(s.onLoop([&] { return s.service->url(); }), "http://127.0.0.1:" + std::to_string(port));
+
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  auto health = api.request("GET", "/v1/health");
+  ASSERT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(health.headers["server"], "nuki-adapter");
+  const json h = json::parse(health.body);
+  EXPECT_EQ(h["status"], "ok");
+  EXPECT_EQ(h["devices"], 1) << "discovered through the Nuki URL and token";
+  EXPECT_EQ(h["nukiWebhook"], "registered");
+
+  // The decentral webhook is registered at the service's own URL.
+  http::BlockingClient nuki("127.0.0.1", s.sim->port(), s.token);
+  const json hooks = json::parse(nuki.request("GET", "/api/decentralWebhook").body);
+  ASSERT_EQ(hooks.size(), 1u) << hooks.dump();
+  EXPECT_EQ(hooks[0]["webhookUrl"], "http://127.0.0.1:" + std::to_string(port) + "/nuki/webhook");
+
+  http::BlockingClient stranger("127.0.0.1", port);
+  EXPECT_EQ(stranger.request("GET", "/v1/health").status, 401);
+
+  // Discovery's platform webhooks arrive, signed with the secret.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (s.receiver.count() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(5));
+  auto got = s.receiver.webhooks();
+  ASSERT_FALSE(got.empty());
+  for (const auto& w : got)
+    EXPECT_TRUE(w.signatureOk) << w.body.dump();
+}
+
+TEST(AdapterService, TooLargeBodyGets413InTheAdaptersErrorShape) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  const uint16_t port = s.onLoop([&] { return s.service->port(); });
+  RawConn c(port);
+  ASSERT_TRUE(c.connected());
+  c.send("POST /v1/devices/1/actions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+         std::string(kApiKey) +
+         "\r\nContent-Type: application/json\r\nContent-Length: 65537\r\n\r\n");
+  ASSERT_TRUE(c.readToClose(milliseconds(3000))) << c.received();
+  const std::string& in = c.received();
+  ASSERT_GE(in.size(), 12u);
+  EXPECT_EQ(in.substr(9, 3), "413") << in;
+  const auto end = in.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  const json body = json::parse(in.substr(end + 4), nullptr, false);
+  EXPECT_EQ(body["error"]["code"], "BODY_TOO_LARGE") << in;
+}
+
+TEST(AdapterService, ASecondServiceOnTheSameDatabaseIsRefused) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  try {
+    s.onLoop([&] {
+      s.other = std::make_unique<adapter::Service>(s.io, s.clock, s.random, s.options());
+      return 0;
+    });
+    ADD_FAILURE() << "a second service opened " << s.db;
+  } catch (const adapter::ServiceError& e) {
+    EXPECT_EQ(e.step(), adapter::ServiceError::Step::kDatabase);
+    EXPECT_EQ(std::string(e.what()).rfind("cannot open the database " + s.db + ": ", 0), 0u)
+        << e.what();
+  }
+}
+
+TEST(AdapterService, KilledItLeavesItsDatabaseToTheNextOne) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  const uint16_t port = s.onLoop([&] { return s.service->port(); });
+  s.onLoop([&] {
+    s.service->kill();
+    return 0;
+  });
+  s.onLoop([&] {
+    s.service.reset();
+    return 0;
+  });
+  auto o = s.options();
+  o.port = port;
+  ASSERT_EQ(s.start(o), "");
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  auto health = api.request("GET", "/v1/health");
+  ASSERT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(json::parse(health.body)["devices"], 1);
+}
+
+TEST(AdapterService, ConstructorErrorsSayWhatFailed) {
+  Stack s;
+  auto build = [&](adapter::ServiceOptions o) -> std::optional<adapter::ServiceError> {
+    try {
+      s.onLoop([&] {
+        adapter::Service service(s.io, s.clock, s.random, std::move(o));
+        return 0;
+      });
+    } catch (const adapter::ServiceError& e) {
+      return e;
+    }
+    return std::nullopt;
+  };
+  auto badUrl = s.options();
+  badUrl.webhookUrl = "nowhere";
+  auto e = build(badUrl);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->step(), adapter::ServiceError::Step::kOptions);
+  EXPECT_NE(std::string(e->what()).find("nowhere"), std::string::npos) << e->what();
+
+  auto noDir = s.options();
+  noDir.dbPath = "/nonexistent-nukihil-dir/adapter.db";
+  e = build(noDir);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->step(), adapter::ServiceError::Step::kDatabase);
+
+  const std::string ca = s.db + ".not-a-ca.pem";
+  std::ofstream(ca) << "not a certificate\n";
+  auto badCa = s.options();
+  badCa.caFile = ca;
+  e = build(badCa);
+  std::filesystem::remove(ca);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->step(), adapter::ServiceError::Step::kHttpClient);
+  EXPECT_FALSE(e->detail().empty());
+  EXPECT_NE(std::string(e->what()).find(ca), std::string::npos) << e->what();
+}
+
+}  // namespace
+}  // namespace nukihil::test
