@@ -85,9 +85,10 @@ class Service {
   // them). `io`, `clock` and `random` must outlive the Service; everything runs on the thread
   // that runs `io`. Throws ServiceError if a part cannot be built (nothing is left running).
   Service(boost::asio::io_context& io, Clock& clock, Random& random, ServiceOptions options);
-  // Stops accepting (if neither stop() nor kill() was called) and destroys the parts, the
-  // Adapter first (which commits a group commit in progress). Destroy it on the io thread, or
-  // once `io` no longer runs.
+  // Stops accepting (if neither stop() nor kill() was called) and destroys the parts in the
+  // reverse order of building: server, API, Adapter (which commits a group commit in
+  // progress), Nuki client, outbox, database, HTTP client. Destroy it on the io thread, or once
+  // `io` no longer runs.
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
