@@ -79,6 +79,25 @@ Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
                               {"delivered", outbox_.deliveredCount()},
                               {"streams", streams}});
   });
+  // One device's stream with its undelivered webhooks, as they will be sent.
+  r.add("GET", "/v1/outbox/{deviceId}", [this](const Request& req) {
+    const std::string device = req.param("deviceId");
+    if (!adapter_.deviceJson(device)) return error(404, "NOT_FOUND", "no device " + device);
+    json pending = json::array();
+    for (const auto& [id, body] : outbox_.pendingOf(device)) {
+      json envelope = json::parse(body, nullptr, false);
+      pending.push_back({{"webhookId", id}, {"body", envelope}});
+    }
+    json j{{"deviceId", device}, {"pending", pending}, {"parked", false}};
+    for (const auto& s : outbox_.status())
+      if (s.deviceId == device) {
+        j["parked"] = s.parked;
+        j["attempts"] = s.attempts;
+        if (s.nextAttempt) j["nextAttempt"] = formatRfc3339(*s.nextAttempt);
+        if (!s.lastError.empty()) j["lastError"] = s.lastError;
+      }
+    return jsonResponse(200, j);
+  });
   r.add("POST", "/v1/outbox/{deviceId}/resume", [this](const Request& req) {
     if (!outbox_.resume(req.param("deviceId")))
       return error(409, "NOT_PARKED", "the stream of " + req.param("deviceId") + " is not parked");

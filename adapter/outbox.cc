@@ -458,6 +458,16 @@ uint64_t Outbox::deliveredCount() const {
   return impl_->delivered;
 }
 
+std::vector<std::pair<std::string, std::string>> Outbox::pendingOf(
+    std::string_view deviceId) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto it = impl_->streams.find(deviceId);
+  if (it == impl_->streams.end()) return out;
+  for (const auto& item : it->second.items)
+    out.emplace_back(item.id, item.body);
+  return out;
+}
+
 size_t Outbox::pendingCount() const {
   return impl_->pending;
 }

@@ -96,6 +96,8 @@ class Outbox {
   };
   // Devices with anything pending or parked, by device id.
   std::vector<StreamStatus> status() const;
+  // The undelivered webhooks of one device, in order: (webhook-id, the exact body).
+  std::vector<std::pair<std::string, std::string>> pendingOf(std::string_view deviceId) const;
   // Un-parks a device's stream and tries its head at once, with a fresh parkAfter window.
   // False if that stream is not parked.
   bool resume(std::string_view deviceId);

@@ -2,11 +2,14 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -46,16 +49,83 @@ struct EmbeddedWorld::Impl {
   uint16_t adapterPort = 0;                   // kept across restarts
   std::string nukiToken;
   std::thread thread;
+  // Restarts.
+  std::mutex mu;
+  Restart restart;
+  bool cutNukiCall = false;  // on the io thread
+  std::atomic<int> driverCalls{0};
+  uint32_t accountIndex = 0;
+
+  adapter::ServiceOptions adapterOptions() const {
+    adapter::ServiceOptions o;
+    o.dbPath = dbPath;
+    o.nukiUrl = sim->url();
+    o.nukiToken = nukiToken;
+    o.apiKey = kApiKey;
+    o.webhookUrl = receiver->url();
+    o.webhookSecret = *adapter::WebhookSecret::parse(kSecret);
+    o.ownPublicUrl = options.nukiWebhooks;
+    o.pollInterval = std::chrono::seconds(options.pollSeconds);
+    o.port = adapterPort;  // the same port again after a restart
+    o.verbose = options.verbose;
+    return o;
+  }
+
+  // On the io thread: kill the adapter and start it again, holding the virtual clock until the
+  // new one is ready; first waits (in real time) for the driver's calls to the adapter.
+  void restartNow(WorkGuard hold) {
+    if (driverCalls.load() > 0) {
+      auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(1));
+      timer->async_wait(
+          [this, timer, hold = std::move(hold)](const boost::system::error_code&) mutable {
+            restartNow(std::move(hold));
+          });
+      return;
+    }
+    if (adapter) adapter->kill();
+    asio::post(io, [this, hold = std::move(hold)]() mutable {
+      adapter.reset();
+      adapter = std::make_unique<adapter::Service>(io, clock, adapterRandom, adapterOptions());
+      auto held = std::make_shared<WorkGuard>(std::move(hold));
+      adapter->start([held](const std::string&) { held->reset(); });
+      {
+        std::lock_guard lock(mu);
+        restart.done = true;
+        restart.at = clock.now();
+      }
+    });
+  }
 };
 
 EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
   auto& I = *impl_;
   sim::ServerOptions so;
   so.simulator.seed = I.options.seed;
+  // `restartAdapter during nextNukiCall`: the adapter's next request is handled, its answer
+  // lost, and the adapter killed while it waits for it.
+  so.TEST_onRequest = [this](const http::Request& req, http::Respond& respond) {
+    auto& J = *impl_;
+    if (!J.cutNukiCall || req.header(kHarnessHeader)) return;
+    J.cutNukiCall = false;
+    WorkGuard hold(&J.clock.work());
+    respond = [this, respond,
+               hold = std::make_shared<WorkGuard>(std::move(hold))](http::Response r) mutable {
+      auto& K = *impl_;
+      {
+        std::lock_guard lock(K.mu);
+        K.restart.cutSeq = K.sim->simulator().journal().nextSeq() - 1;
+      }
+      r.delivery = http::Delivery::kResetAfterHandling;
+      respond(std::move(r));
+      WorkGuard g = std::move(*hold);
+      asio::post(K.io, [this, g = std::move(g)]() mutable { impl_->restartNow(std::move(g)); });
+    };
+  };
   I.sim = std::make_unique<sim::Server>(I.io, I.clock, std::move(so));
   I.sim->start();
   I.receiver = std::make_unique<WebhookRecorder>(I.io, kSecret,
                                                  [this] { return secondsOf(impl_->clock.now()); });
+  if (I.options.tamper) I.receiver->setTamper(I.options.tamper);
 
   I.dbPath = I.options.dbPath;
   if (I.dbPath.empty()) {
@@ -69,14 +139,48 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
   I.thread = std::thread([this] { impl_->io.run(); });
 
   // The account whose locks the adapter serves.
-  onLoop([this] {
+  std::string refused = onLoop([this] {
     auto& J = *impl_;
-    auto& world = J.sim->simulator().world();
-    const uint32_t index = world.addAccount("Embedded");
+    auto& sim = J.sim->simulator();
+    auto& world = sim.world();
+    uint32_t index = 0;
+    if (J.options.fleet.is_null()) {
+      index = world.addAccount("Embedded");
+    } else {
+      index = uint32_t(world.accounts().size());
+      if (auto e = sim.loadFleet(J.options.fleet)) return e.message;
+      if (world.accounts().size() <= index) return std::string("the fleet has no account");
+    }
     accountId_ = world.account(index).accountId;
     nukiToken_ = world.account(index).apiToken;
     J.nukiToken = nukiToken_;
-    return 0;
+    J.accountIndex = index;
+    return std::string();
+  });
+  if (!refused.empty()) {
+    onLoop([this] {
+      impl_->sim->stop();
+      impl_->receiver->stop();
+      return 0;
+    });
+    post([this] {
+      impl_->guard.reset();
+      impl_->io.stop();
+    });
+    impl_->thread.join();
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(impl_->dbPath + suffix);
+    throw std::invalid_argument("nukisim refused the fleet: " + refused);
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> EmbeddedWorld::locks() {
+  return onLoop([this] {
+    auto& world = impl_->sim->simulator().world();
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (uint32_t i : world.account(impl_->accountIndex).locks)
+      out.emplace_back(world.lock(i).name, world.lock(i).smartlockId);
+    return out;
   });
 }
 
@@ -108,12 +212,15 @@ adapter::Adapter& EmbeddedWorld::adapter() {
 }
 
 void EmbeddedWorld::advance(int64_t seconds) {
+  advanceTo(now() + std::chrono::seconds(seconds));
+}
+
+void EmbeddedWorld::advanceTo(Time target) {
   std::promise<void> done;
   auto future = done.get_future();
-  post([this, seconds, &done] {
+  post([this, target, &done] {
     auto& clock = impl_->clock;
-    if (!clock.advanceTo(clock.now() + std::chrono::seconds(seconds),
-                         [&done] { done.set_value(); }))
+    if (!clock.advanceTo(std::max(target, clock.now()), [&done] { done.set_value(); }))
       done.set_exception(
           std::make_exception_ptr(std::logic_error("an advance is already running")));
   });
@@ -143,17 +250,8 @@ void EmbeddedWorld::startAdapter() {
   auto future = ready.get_future();
   onLoop([this, &ready] {
     auto& J = *impl_;
-    adapter::ServiceOptions o;
-    o.dbPath = J.dbPath;
-    o.nukiUrl = J.sim->url();
-    o.nukiToken = J.nukiToken;
-    o.apiKey = kApiKey;
-    o.webhookUrl = J.receiver->url();
-    o.webhookSecret = *adapter::WebhookSecret::parse(kSecret);
-    o.ownPublicUrl = J.options.nukiWebhooks;
-    o.pollInterval = std::chrono::seconds(J.options.pollSeconds);
-    o.port = J.adapterPort;  // the same port again after a restart
-    J.adapter = std::make_unique<adapter::Service>(J.io, J.clock, J.adapterRandom, std::move(o));
+    J.adapter =
+        std::make_unique<adapter::Service>(J.io, J.clock, J.adapterRandom, J.adapterOptions());
     try {
       J.adapter->start([&ready](const std::string& error) { ready.set_value(error); });
     } catch (...) {
@@ -178,6 +276,75 @@ void EmbeddedWorld::killAdapter() {
     impl_->adapter.reset();
     return 0;
   });
+}
+
+void EmbeddedWorld::restartAdapter(const std::string& during) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->restart = Restart{};
+  }
+  if (during.empty()) {
+    // Between steps nothing is in flight: a plain kill and start, at the same instant.
+    killAdapter();
+    startAdapter();
+    const Time at = now();
+    std::lock_guard lock(impl_->mu);
+    impl_->restart.done = true;
+    impl_->restart.at = at;
+    return;
+  }
+  onLoop([this, during] {
+    auto& J = *impl_;
+    if (during == "nextNukiCall") {
+      J.cutNukiCall = true;
+    } else {
+      J.receiver->cutNext([this] {
+        auto& K = *impl_;
+        WorkGuard hold(&K.clock.work());
+        asio::post(
+            K.io, [this, hold = std::move(hold)]() mutable { impl_->restartNow(std::move(hold)); });
+      });
+    }
+    return 0;
+  });
+}
+
+EmbeddedWorld::Restart EmbeddedWorld::lastRestart() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->restart;
+}
+
+EmbeddedWorld::AdapterCall::AdapterCall(EmbeddedWorld& w) : w_(w) {
+  ++w_.impl_->driverCalls;
+}
+EmbeddedWorld::AdapterCall::~AdapterCall() {
+  --w_.impl_->driverCalls;
+}
+
+std::vector<sim::JournalEntry> EmbeddedWorld::journal(uint64_t since) {
+  return onLoop([this, since] {
+    std::vector<sim::JournalEntry> out;
+    for (const auto& e : impl_->sim->simulator().journal().entries())
+      if (e.seq >= since) out.push_back(e);
+    return out;
+  });
+}
+
+uint64_t EmbeddedWorld::journalNext() {
+  return onLoop([this] { return impl_->sim->simulator().journal().nextSeq(); });
+}
+
+std::vector<std::pair<std::string, std::string>> EmbeddedWorld::outboxPending(
+    const std::string& deviceId) {
+  return onLoop([this, &deviceId] {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (impl_->adapter) out = impl_->adapter->outbox().pendingOf(deviceId);
+    return out;
+  });
+}
+
+std::vector<RecordedWebhook> EmbeddedWorld::webhookAttempts() {
+  return impl_->receiver->attempts();
 }
 
 std::vector<RecordedWebhook> EmbeddedWorld::webhooks() {

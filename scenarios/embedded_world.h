@@ -16,6 +16,7 @@
 #include "runtime/clock.h"
 #include "runtime/run_on.h"
 #include "scenarios/webhook_recorder.h"
+#include "simulator/journal.h"
 
 namespace nukihil::adapter {
 class Adapter;
@@ -36,7 +37,14 @@ class EmbeddedWorld {
     uint64_t adapterSeed = 1;
     bool nukiWebhooks = true;  // the adapter registers its decentral webhook (else: polling)
     int pollSeconds = 60;
-    std::string dbPath;  // empty: a temporary file, removed at the end
+    std::string dbPath;    // empty: a temporary file, removed at the end
+    bool verbose = false;  // the adapter logs its requests
+    // A fleet (nukisim's fleet-file format) to load instead of an empty account "Embedded":
+    // its first account is the adapter's. The constructor throws std::invalid_argument with
+    // nukisim's message if the fleet is refused.
+    nlohmann::json fleet;
+    // Faults between the adapter and the recorder (the harness's own tests).
+    WebhookRecorder::Tamper tamper;
   };
   explicit EmbeddedWorld(Options options);
   ~EmbeddedWorld();
@@ -45,7 +53,7 @@ class EmbeddedWorld {
 
   uint16_t simPort() const;
   const std::string& simAdminToken() const;
-  // A Nuki account made at start; its token is the adapter's.
+  // The Nuki account whose locks the adapter serves; its token is the adapter's.
   int64_t accountId() const { return accountId_; }
   const std::string& nukiToken() const { return nukiToken_; }
   static const char* apiKey();
@@ -62,7 +70,47 @@ class EmbeddedWorld {
   // Moves virtual time on by `seconds`, running every due event and waiting for all HTTP in
   // flight (the same as POST /sim/v1/clock/advance, without HTTP).
   void advance(int64_t seconds);
+  void advanceTo(Time target);  // no earlier than now
   Time now();
+
+  // Kills and starts the adapter again on the world's thread, at the current virtual instant:
+  // the clock does not move on until the new adapter is ready. `during`: "" (now),
+  // "nextNukiCall" (when the adapter's next Nuki Web request has been handled by nukisim, its
+  // answer lost) or "nextWebhook" (when the receiver has taken the adapter's next webhook, its
+  // answer lost). The kill waits for the driver's own calls to the adapter (AdapterCall).
+  void restartAdapter(const std::string& during = {});
+  struct Restart {
+    Time at{};
+    uint64_t cutSeq = 0;  // journal seq of the Nuki call the kill cut short (0: none)
+    bool done = false;
+  };
+  // The last restart armed or done.
+  Restart lastRestart();
+  // Marks a driver's HTTP call to the adapter in flight (a restart waits for it to end).
+  class AdapterCall {
+   public:
+    explicit AdapterCall(EmbeddedWorld& w);
+    ~AdapterCall();
+    AdapterCall(const AdapterCall&) = delete;
+    AdapterCall& operator=(const AdapterCall&) = delete;
+
+   private:
+    EmbeddedWorld& w_;
+  };
+  // A header the driver's own Nuki API requests carry, so that they are not taken for the
+  // adapter's.
+  static constexpr const char* kHarnessHeader = "X-Nukihil-Harness";
+
+  // nukisim's journal from `since` on, and the seq the next entry will get.
+  std::vector<sim::JournalEntry> journal(uint64_t since);
+  uint64_t journalNext();
+  // The adapter's undelivered webhooks for a device: (webhook-id, body). Empty while it is down.
+  std::vector<std::pair<std::string, std::string>> outboxPending(const std::string& deviceId);
+  // Every delivery attempt the receiver saw (refused ones too).
+  std::vector<RecordedWebhook> webhookAttempts();
+
+  // The account's locks in the order they were made: (name, smartlockId).
+  std::vector<std::pair<std::string, uint64_t>> locks();
 
   std::vector<RecordedWebhook> webhooks();
   // The recorded webhooks from position `from` on (for drivers that poll as they go).

@@ -55,14 +55,15 @@ Server::Server(asio::io_context& io, Clock& clock, ServerOptions options)
     auto s = weak.lock();
     return s ? s->transportError(status, target, why) : http::Response::empty(status);
   };
-  I.server =
-      std::make_unique<http::HttpServer>(io, ho, [weak](http::Request& req, http::Respond respond) {
+  I.server = std::make_unique<http::HttpServer>(
+      io, ho, [weak, hook = I.options.TEST_onRequest](http::Request& req, http::Respond respond) {
         auto s = weak.lock();
         if (!s) {
           http::Response gone = http::Response::empty(503);
           gone.delivery = http::Delivery::kResetBeforeHandling;
           return respond(std::move(gone));
         }
+        if (hook) hook(req, respond);
         s->handle(req, std::move(respond));
       });
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/http.h"
 #include "simulator/simulator.h"
 
 namespace boost::asio {
@@ -32,6 +33,10 @@ struct ServerOptions {
   // The webhook client's default deadline; each delivery sets its own
   // (simulator.webhooks.timeout), so this only bounds requests that set none.
   std::chrono::milliseconds webhookClientTimeout{10000};
+  // For harnesses (the embedded world's `restartAdapter during nextNukiCall`): called with every
+  // request before the simulator handles it; it may wrap `respond` (to see or drop the answer).
+  // Unset in nukisim.
+  std::function<void(const http::Request&, http::Respond&)> TEST_onRequest;
 };
 
 class Server {

@@ -1,0 +1,897 @@
+#include "scenarios/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "runtime/blocking_client.h"
+#include "runtime/time_zone.h"
+#include "scenarios/embedded_world.h"
+
+namespace nukihil::scenarios {
+
+using model::ExpectedWebhook;
+using model::Scenario;
+using model::SpecModel;
+using model::Step;
+using model::StepKind;
+using nlohmann::json;
+
+const char* verdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kPassed:
+      return "passed";
+    case Verdict::kFailed:
+      return "failed";
+    case Verdict::kError:
+      return "error";
+    case Verdict::kSkipped:
+      return "skipped";
+  }
+  return "?";
+}
+
+std::string ruleTitle(const std::string& id) {
+  static const std::map<std::string, std::string> titles = {
+      {"K1", "a PIN code has exactly 6 digits"},
+      {"K2", "no digit 0"},
+      {"K3", "does not start with 12"},
+      {"K4", "unique on the lock"},
+      {"K5", "at most 100 codes per lock"},
+      {"K6", "name of 1–20 characters"},
+      {"K7", "one well-formed schedule (temporary and/or recurring)"},
+      {"R-DISCOVER", "a new lock: config, then every state field"},
+      {"R-ACT-ONLINE", "lock/unlock on an online lock"},
+      {"R-ACT-JAMMED", "lock/unlock on a jammed lock; freeing it"},
+      {"R-ACT-OFFLINE", "lock/unlock on an offline lock waits for it"},
+      {"R-ACT-FAILED", "Nuki refuses, or stays unreachable past the retry budget"},
+      {"R-PIN-ACCEPTED", "a PIN change shows at the first sync that shows it"},
+      {"R-PIN-DROPPED", "a change the lock dropped is REJECTED"},
+      {"R-PIN-SYNC", "one sync explaining several changes, in order"},
+      {"R-PIN-INVALID", "an invalid PIN change: typed error, no webhook"},
+      {"R-PIN-LOCAL", "codes changed outside the adapter"},
+      {"R-CONN", "reachability changes"},
+      {"R-BATT", "battery percentage and status"},
+      {"R-MANUAL", "keypad or knob moves the lock"},
+      {"R-KEYPAD", "a code works at the keypad from delivery on, inside its schedule"},
+      {"R-DELIVERY", "every webhook arrives, in order, across outages and restarts"},
+  };
+  auto it = titles.find(id);
+  return it == titles.end() ? std::string() : it->second;
+}
+
+std::string describeStep(const Step& st) {
+  const json& r = st.raw;
+  std::string s = model::stepKindName(st.kind);
+  if (!st.lock.empty()) s += " " + st.lock;
+  switch (st.kind) {
+    case StepKind::kSetLocked:
+      s += st.parameters.value("lock", false) ? " lock" : " unlock";
+      break;
+    case StepKind::kCreatePin:
+    case StepKind::kUpdatePin:
+    case StepKind::kDeletePin:
+      if (st.parameters.contains("id")) s += " " + st.parameters["id"].dump();
+      if (st.parameters.contains("pinCode")) s += " " + st.parameters["pinCode"].dump();
+      if (st.parameters.contains("name")) s += " " + st.parameters["name"].dump();
+      break;
+    case StepKind::kBattery:
+      s += " " + std::to_string(st.number) + "%";
+      break;
+    case StepKind::kKeypad:
+    case StepKind::kRemoveCodeOnLock:
+      s += " " + std::to_string(st.number);
+      break;
+    case StepKind::kKnob:
+      s += st.lockIt ? " lock" : " unlock";
+      break;
+    case StepKind::kAddCodeOnLock:
+      s += " " + std::to_string(st.code.code) + " \"" + st.code.name + "\"";
+      break;
+    case StepKind::kNukiRequest:
+      s += " " + st.method + " " + st.path;
+      break;
+    case StepKind::kAdvance:
+      s += " " + std::to_string(st.seconds) + " s";
+      break;
+    case StepKind::kAdvanceTo:
+      if (st.time)
+        s += " " + formatRfc3339(*st.time);
+      else
+        s += " " + r.value("localTime", "");
+      break;
+    case StepKind::kFault:
+      s += " " + st.fault.dump();
+      break;
+    case StepKind::kReceiverDown:
+      s += " (" + std::to_string(st.status) + ")";
+      break;
+    case StepKind::kRestartAdapter:
+      s += st.kill ? " (kill)" : " (graceful)";
+      if (!st.during.empty()) s += " during " + st.during;
+      break;
+    case StepKind::kExpectAction:
+      s += " " + st.ref + " " + st.actionStatus + (st.reason ? " " + *st.reason : "");
+      break;
+    case StepKind::kExpectDevice:
+    case StepKind::kExpectLock:
+    case StepKind::kExpectOutbox:
+      s += " " + st.fields.dump();
+      break;
+    default:
+      break;
+  }
+  if (!st.as.empty()) s += " as " + st.as;
+  return s;
+}
+
+namespace {
+
+json parseBody(const std::string& body) {
+  return json::parse(body, nullptr, false);
+}
+
+ObservedWebhook observedOf(const RecordedWebhook& w) {
+  ObservedWebhook o;
+  o.id = w.id;
+  o.type = w.type();
+  if (w.body.is_object() && w.body.contains("content")) o.content = w.body["content"];
+  if (o.content.is_object()) o.content.erase("deviceId");
+  if (w.body.is_object() && w.body.contains("occurredAt") && w.body["occurredAt"].is_string()) {
+    o.occurredAt = w.body["occurredAt"].get<std::string>();
+    if (auto t = parseRfc3339(o.occurredAt)) o.occurredMs = millisOf(*t);
+  }
+  return o;
+}
+
+// What the system did where SPEC leaves it open, from nukisim's journal and the world's
+// restarts.
+class RunOracle final : public model::Oracle {
+ public:
+  std::vector<model::ObservedCall> all;
+  std::map<size_t, Restart> restarts;
+  std::vector<model::ObservedCall> calls(int64_t from, int64_t to) const override {
+    std::vector<model::ObservedCall> out;
+    for (const auto& c : all)
+      if (c.atMs >= from && c.atMs <= to) out.push_back(c);
+    return out;
+  }
+  std::optional<Restart> restart(size_t step) const override {
+    auto it = restarts.find(step);
+    return it == restarts.end() ? std::nullopt : std::optional<Restart>(it->second);
+  }
+};
+
+class Run {
+ public:
+  Run(std::shared_ptr<const Scenario> s, const RunOptions& o, uint64_t seed)
+      : scenario_(std::move(s)), options_(o), seed_(seed), model_(scenario_) {}
+
+  ScenarioResult go();
+
+ private:
+  bool setUp();
+  bool runStep(const Step& st);
+  void finish();
+  json execute(const Step& st, bool& executed);
+  json adapterCall(const std::string& method, const std::string& target, const json& body,
+                   const std::vector<std::pair<std::string, std::string>>& headers = {});
+  json simCall(const std::string& method, const std::string& target, const json& body = json());
+  void readJournal();
+  void collectWebhooks();
+  std::string lockPath(const std::string& lock) const {
+    return "/sim/v1/smartlocks/" + std::to_string(smartlockIds_.at(lock));
+  }
+  std::string deviceId(const std::string& lock) const {
+    return std::to_string(smartlockIds_.at(lock));
+  }
+  json resolveIds(const json& params);
+  std::string resolveNukiPath(const Step& st);
+  bool compareWebhooks(bool atEnd);
+  void fail(std::string message, std::optional<Divergence> d = std::nullopt);
+  void error(std::string message);
+  std::vector<std::string> stepsLeadingTo(size_t step, const std::string& lock) const;
+
+  std::shared_ptr<const Scenario> scenario_;
+  RunOptions options_;
+  uint64_t seed_;
+  SpecModel model_;
+  std::unique_ptr<EmbeddedWorld> world_;
+  std::unique_ptr<http::BlockingClient> sim_, nuki_, api_;
+  std::map<std::string, uint64_t> smartlockIds_;  // lock name → id
+  std::map<std::string, std::string> lockOfDevice_;
+  RunOracle oracle_;
+  uint64_t journalNext_ = 1;
+  std::set<uint64_t> harnessSeqs_;
+  Bindings bindings_;
+  std::map<std::string, std::vector<ObservedWebhook>> observed_;  // lock → de-duplicated
+  std::vector<std::string> webhookProblems_;
+  ScenarioResult result_;
+  bool stopped_ = false;
+  size_t currentStep_ = SIZE_MAX;
+  std::map<size_t, bool> restartArmed_;  // step → done
+};
+
+void Run::fail(std::string message, std::optional<Divergence> d) {
+  if (stopped_) return;
+  stopped_ = true;
+  result_.verdict = Verdict::kFailed;
+  result_.message = std::move(message);
+  result_.divergence = std::move(d);
+}
+
+void Run::error(std::string message) {
+  if (stopped_) return;
+  stopped_ = true;
+  result_.verdict = Verdict::kError;
+  result_.message = message;
+  result_.problems.push_back(std::move(message));
+}
+
+json Run::adapterCall(const std::string& method, const std::string& target, const json& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers) {
+  EmbeddedWorld::AdapterCall inFlight(*world_);
+  auto r = api_->request(method, target, body.is_null() ? std::string() : body.dump(), headers);
+  json j = parseBody(r.body);
+  json out = json{{"status", r.status}};
+  if (r.status == 0) out["transport"] = r.error;
+  if (!j.is_discarded()) out["body"] = j;
+  return out;
+}
+
+json Run::simCall(const std::string& method, const std::string& target, const json& body) {
+  auto r = sim_->request(method, target, body.is_null() ? std::string() : body.dump());
+  json j = parseBody(r.body);
+  json out = json{{"status", r.status}};
+  if (!j.is_discarded()) out["body"] = j;
+  return out;
+}
+
+bool Run::setUp() {
+  const Scenario& s = *scenario_;
+  EmbeddedWorld::Options wo;
+  wo.seed = seed_;
+  wo.start = s.start;
+  wo.adapterSeed = seed_ * 0x9E3779B97F4A7C15ULL + 1;
+  wo.nukiWebhooks = s.nukiWebhooks;
+  wo.pollSeconds = s.pollSeconds;
+  wo.verbose = options_.verbose;
+  wo.tamper = options_.TEST_tamper;
+  json locks = json::array();
+  const json settings = s.raw.value("settings", json::object());
+  for (const auto& l : s.locks) {
+    json entry = settings;
+    for (const auto& [k, v] : l.fleet.items())
+      entry[k] = v;
+    locks.push_back(entry);
+  }
+  wo.fleet = json{{"accounts", json::array({json{{"name", "Scenario"}, {"smartlocks", locks}}})}};
+  try {
+    world_ = std::make_unique<EmbeddedWorld>(wo);
+  } catch (const std::exception& e) {
+    error(std::string("the fleet could not be set up: ") + e.what());
+    return false;
+  }
+  for (const auto& [name, id] : world_->locks()) {
+    smartlockIds_[name] = id;
+    lockOfDevice_[std::to_string(id)] = name;
+  }
+  sim_ = std::make_unique<http::BlockingClient>("127.0.0.1", world_->simPort(),
+                                                world_->simAdminToken());
+  nuki_ =
+      std::make_unique<http::BlockingClient>("127.0.0.1", world_->simPort(), world_->nukiToken());
+  try {
+    world_->startAdapter();
+  } catch (const std::exception& e) {
+    error(std::string("the adapter did not start: ") + e.what());
+    return false;
+  }
+  api_ = std::make_unique<http::BlockingClient>("127.0.0.1", world_->adapterPort(),
+                                                EmbeddedWorld::apiKey());
+  world_->advance(0);  // quiescence at the start instant: discovery precedes step 1
+  readJournal();
+  model_.start();
+  collectWebhooks();
+  return compareWebhooks(false);
+}
+
+void Run::readJournal() {
+  for (const auto& e : world_->journal(journalNext_)) {
+    journalNext_ = std::max(journalNext_, e.seq + 1);
+    if (e.kind != sim::JournalEntry::kApi) continue;
+    model::ObservedCall c;
+    c.seq = e.seq;
+    c.atMs = e.atMs;
+    c.method = e.method;
+    c.path = e.path.substr(0, e.path.find('?'));
+    c.status = e.status;
+    c.fromHarness = harnessSeqs_.count(e.seq) > 0;
+    const std::string prefix = "/smartlock/";
+    if (c.path.rfind(prefix, 0) == 0) {
+      size_t end = prefix.size();
+      while (end < c.path.size() && std::isdigit(static_cast<unsigned char>(c.path[end])))
+        ++end;
+      auto it = lockOfDevice_.find(c.path.substr(prefix.size(), end - prefix.size()));
+      if (it != lockOfDevice_.end()) c.lock = it->second;
+    }
+    oracle_.all.push_back(std::move(c));
+  }
+}
+
+void Run::collectWebhooks() {
+  const auto all = world_->webhooks();
+  Deduplicated d = deduplicate(world_->webhookAttempts());
+  webhookProblems_ = d.problems;
+  observed_.clear();
+  for (const auto& w : d.webhooks) {
+    auto it = lockOfDevice_.find(w.deviceId());
+    if (it == lockOfDevice_.end()) {
+      webhookProblems_.push_back("webhook " + w.id + " is for no device of this scenario (" +
+                                 w.deviceId() + ")");
+      continue;
+    }
+    observed_[it->second].push_back(observedOf(w));
+  }
+}
+
+std::vector<std::string> Run::stepsLeadingTo(size_t step, const std::string& lock) const {
+  std::vector<std::string> out;
+  if (step == SIZE_MAX) return {"discovery (before steps[0])"};
+  for (size_t i = 0; i <= step && i < scenario_->steps.size(); ++i) {
+    const Step& st = scenario_->steps[i];
+    if (i == step || st.lock == lock || st.lock.empty())
+      out.push_back(st.label() + ": " + describeStep(st));
+  }
+  if (out.size() > 8) out.erase(out.begin(), out.end() - 8);
+  return out;
+}
+
+bool Run::compareWebhooks(bool atEnd) {
+  if (!webhookProblems_.empty()) {
+    Divergence d;
+    d.rule = "R-DELIVERY";
+    d.message = webhookProblems_.front();
+    fail("R-DELIVERY: " + webhookProblems_.front(), d);
+    return false;
+  }
+  for (const auto& l : scenario_->locks) {
+    const auto& expected = model_.expected().at(l.name);
+    std::vector<ObservedWebhook> seen = observed_[l.name];
+    size_t mustHave = 0;
+    bool exact = true;
+    if (atEnd) {
+      // SPEC §7: received plus still pending in the outbox must equal the prediction.
+      std::set<std::string> ids;
+      for (const auto& o : seen)
+        ids.insert(o.id);
+      for (const auto& [id, body] : world_->outboxPending(deviceId(l.name))) {
+        if (ids.count(id)) continue;
+        RecordedWebhook w;
+        w.id = id;
+        w.raw = body;
+        w.body = parseBody(body);
+        ObservedWebhook o = observedOf(w);
+        o.pending = true;
+        seen.push_back(o);
+      }
+      mustHave = expected.size();
+    } else {
+      const auto delivery = model_.delivery(l.name);
+      mustHave = delivery.delivered;
+      exact = delivery.exact;
+    }
+    auto d = compareDevice(l.name, expected, seen, mustHave, exact, bindings_);
+    if (d) {
+      const size_t step = d->expected ? d->expected->step : currentStep_;
+      result_.divergenceSteps = stepsLeadingTo(step, l.name);
+      fail(d->rule + " (" + l.name + ", webhook " + std::to_string(d->index + 1) +
+               "): " + d->message,
+           d);
+      return false;
+    }
+  }
+  return true;
+}
+
+// "@name" in a PIN action's id: the adapter's id of that PIN.
+json Run::resolveIds(const json& params) {
+  json p = params;
+  if (p.contains("id") && p["id"].is_string()) {
+    const std::string id = p["id"];
+    if (!id.empty() && id[0] == '@') {
+      const std::string name = id.substr(1);
+      // The model knows which PIN the name stands for; the bindings know its id.
+      auto ref = model_.pinRefOf(name);
+      auto bound = ref ? bindings_.pinId(*ref) : std::nullopt;
+      p["id"] = bound ? *bound : "unbound-" + name;
+    }
+  }
+  return p;
+}
+
+// {lock} and {@name} in a nukiRequest path.
+std::string Run::resolveNukiPath(const Step& st) {
+  std::string path = st.path;
+  for (size_t pos; (pos = path.find("{lock}")) != std::string::npos;)
+    path.replace(pos, 6, deviceId(st.lock));
+  for (size_t pos; (pos = path.find("{@")) != std::string::npos;) {
+    const size_t end = path.find('}', pos);
+    const std::string name = path.substr(pos + 2, end - pos - 2);
+    std::string authId = "000000000000000000000000";
+    if (auto code = model_.pinCodeOf(name)) {
+      // Nuki's id of the auth with that code: in the web view, or on the lock.
+      auto web = nuki_->request("GET", "/smartlock/" + deviceId(st.lock) + "/auth", {},
+                                {{EmbeddedWorld::kHarnessHeader, "1"}});
+      json list = parseBody(web.body);
+      bool found = false;
+      if (list.is_array())
+        for (const auto& a : list)
+          if (a.is_object() && a.contains("code") && a["code"].is_number_integer() &&
+              std::to_string(a["code"].get<int64_t>()) == *code) {
+            authId = a.value("id", authId);
+            found = true;
+          }
+      if (!found) {
+        json device = simCall("GET", lockPath(st.lock) + "/device").value("body", json());
+        for (const auto& c : device.value("codes", json::array()))
+          if (c.contains("code") && std::to_string(c["code"].get<int64_t>()) == *code)
+            authId = c.value("id", authId);
+      }
+      readJournal();  // these reads are the harness's own
+      for (const auto& c : oracle_.all)
+        if (c.seq >= journalNext_ - 1 && c.method == "GET") harnessSeqs_.insert(c.seq);
+    }
+    path.replace(pos, end - pos + 1, authId);
+  }
+  return path;
+}
+
+json Run::execute(const Step& st, bool& executed) {
+  executed = true;
+  auto status = [](const json& r) { return json{{"status", r.value("status", 0)}}; };
+  switch (st.kind) {
+    case StepKind::kSetLocked:
+    case StepKind::kCreatePin:
+    case StepKind::kUpdatePin:
+    case StepKind::kDeletePin: {
+      const char* action = st.kind == StepKind::kSetLocked   ? "setLocked"
+                           : st.kind == StepKind::kCreatePin ? "createPinCodeCredential"
+                           : st.kind == StepKind::kUpdatePin ? "updatePinCodeCredential"
+                                                             : "deletePinCodeCredential";
+      json body{{"trait", st.kind == StepKind::kSetLocked ? "LOCK" : "BETA_PIN_CODE_CREDENTIALS"},
+                {"action", action},
+                {"parameters", resolveIds(st.parameters)}};
+      std::vector<std::pair<std::string, std::string>> headers;
+      if (!st.idempotencyKey.empty()) headers.push_back({"Idempotency-Key", st.idempotencyKey});
+      json r = adapterCall("POST", "/v1/devices/" + deviceId(st.lock) + "/actions", body, headers);
+      json out{{"status", r.value("status", 0)}};
+      const json b = r.value("body", json());
+      if (out["status"] != 202 && b.is_object() && b.contains("error"))
+        out["error"] = b["error"].value("code", "");
+      if (out["status"] == 202 && b.is_object()) {
+        out["actionId"] = b.value("actionId", "");
+        if (b.contains("pinId")) out["pinId"] = b["pinId"];
+      }
+      return out;
+    }
+    case StepKind::kOffline:
+    case StepKind::kOnline:
+      return status(simCall("POST", lockPath(st.lock) + "/connectivity",
+                            {{"online", st.kind == StepKind::kOnline}}));
+    case StepKind::kBattery:
+      return status(simCall("POST", lockPath(st.lock) + "/battery", {{"charge", st.number}}));
+    case StepKind::kJam:
+    case StepKind::kFree:
+      return status(
+          simCall("POST", lockPath(st.lock) + "/jam", {{"jammed", st.kind == StepKind::kJam}}));
+    case StepKind::kKeypad: {
+      json r = simCall("POST", lockPath(st.lock) + "/keypad", {{"code", st.number}});
+      const json b = r.value("body", json::object());
+      if (r.value("status", 0) != 200) return status(r);
+      return json{{"granted", b.value("granted", false)}, {"reason", b.value("reason", json())}};
+    }
+    case StepKind::kKnob:
+      return status(simCall("POST", lockPath(st.lock) + "/manual",
+                            {{"action", st.lockIt ? "lock" : "unlock"}}));
+    case StepKind::kAddCodeOnLock:
+      return status(simCall("POST", lockPath(st.lock) + "/device-codes", st.code.nuki));
+    case StepKind::kRemoveCodeOnLock:
+      return status(
+          simCall("DELETE", lockPath(st.lock) + "/device-codes/" + std::to_string(st.number)));
+    case StepKind::kNukiRequest: {
+      const std::string path = resolveNukiPath(st);
+      const uint64_t before = world_->journalNext();
+      auto r = nuki_->request(st.method, path, st.body.is_null() ? std::string() : st.body.dump(),
+                              {{EmbeddedWorld::kHarnessHeader, "1"}});
+      // The journal entry of this request is the harness's own, not the adapter's.
+      for (const auto& e : world_->journal(before)) {
+        if (e.kind == sim::JournalEntry::kApi && e.method == st.method &&
+            e.path.substr(0, e.path.find('?')) == path.substr(0, path.find('?'))) {
+          harnessSeqs_.insert(e.seq);
+          break;
+        }
+      }
+      return json{{"status", r.status}};
+    }
+    case StepKind::kSync:
+      return status(simCall("POST", lockPath(st.lock) + "/sync"));
+    case StepKind::kAdvance:
+      world_->advance(st.seconds);
+      executed = false;
+      return json();
+    case StepKind::kAdvanceTo: {
+      Time target;
+      if (st.time) {
+        target = *st.time;
+      } else {
+        const TimeZone* z = TimeZone::find(scenario_->lock(st.lock)->timezone);
+        const Time now = world_->now();
+        const LocalTime local = z->toLocal(now);
+        target = z->fromLocal(local.day, st.localMinute);
+        for (int64_t d = 1; target <= now; ++d)
+          target = z->fromLocal(local.day + d, st.localMinute);
+      }
+      world_->advanceTo(target);
+      executed = false;
+      return json();
+    }
+    case StepKind::kFault: {
+      json r = simCall("POST", "/sim/v1/faults", st.fault);
+      if (r.value("status", 0) / 100 != 2)
+        error("nukisim refused the fault of " + st.label() + ": " + r.value("body", json()).dump());
+      executed = false;
+      return json();
+    }
+    case StepKind::kClearFaults:
+      simCall("DELETE", "/sim/v1/faults");
+      executed = false;
+      return json();
+    case StepKind::kReceiverDown:
+      world_->setReceiverStatus(st.status);
+      executed = false;
+      return json();
+    case StepKind::kReceiverUp:
+      world_->setReceiverStatus(204);
+      executed = false;
+      return json();
+    case StepKind::kRestartAdapter:
+      world_->restartAdapter(st.during);
+      if (!st.during.empty()) restartArmed_[st.index] = false;
+      executed = false;
+      return json();
+    case StepKind::kResumeOutbox:
+      return status(adapterCall("POST", "/v1/outbox/" + deviceId(st.lock) + "/resume", json()));
+    case StepKind::kExpectAction: {
+      auto alias = model_.aliases().find(st.ref);
+      const std::string ref = alias == model_.aliases().end() ? st.ref : alias->second;
+      auto id = bindings_.actionId(ref);
+      if (!id) {
+        executed = false;
+        return json();
+      }
+      json r = adapterCall("GET", "/v1/actions/" + *id, json());
+      const json b = r.value("body", json::object());
+      json out{{"status", b.value("status", "?")}};
+      if (b.contains("reason")) out["reason"] = b["reason"];
+      return out;
+    }
+    case StepKind::kExpectDevice: {
+      json r = adapterCall("GET", "/v1/devices/" + deviceId(st.lock), json());
+      const json t = r.value("body", json::object()).value("traits", json::object());
+      auto state = [&](const char* trait) {
+        return t.value(trait, json::object()).value("state", json::object());
+      };
+      json out = json::object();
+      for (const auto& [k, v] : st.fields.items()) {
+        if (k == "isLocked" || k == "isJammed") out[k] = state("LOCK").value(k, json());
+        if (k == "isOnline") out[k] = state("BETA_CONNECTIVITY").value(k, json());
+        if (k == "percentage") out[k] = state("BATTERY_LEVEL").value(k, json());
+        if (k == "batteryStatus") out[k] = state("BATTERY_LEVEL").value("status", json());
+        if (k == "pinCodes") {
+          std::vector<std::string> codes;
+          for (const auto& p :
+               state("BETA_PIN_CODE_CREDENTIALS").value("pinCodeCredentials", json::array()))
+            codes.push_back(p.value("pinCode", ""));
+          std::sort(codes.begin(), codes.end());
+          out[k] = codes;
+        }
+      }
+      return out;
+    }
+    case StepKind::kExpectLock: {
+      const json b = simCall("GET", lockPath(st.lock) + "/device").value("body", json::object());
+      json out = json::object();
+      for (const auto& [k, v] : st.fields.items()) {
+        if (k == "state") out[k] = b.value("state", json());
+        if (k == "online") out[k] = b.value("online", json());
+        if (k == "codes") {
+          std::vector<int64_t> codes;
+          for (const auto& c : b.value("codes", json::array()))
+            codes.push_back(c.value("code", int64_t(0)));
+          std::sort(codes.begin(), codes.end());
+          out[k] = codes;
+        }
+      }
+      return out;
+    }
+    case StepKind::kExpectOutbox: {
+      const json b = adapterCall("GET", "/v1/outbox", json()).value("body", json::object());
+      size_t pending = 0;
+      bool parked = false;
+      for (const auto& s : b.value("streams", json::array()))
+        if (s.value("deviceId", "") == deviceId(st.lock)) {
+          pending = s.value("pending", size_t(0));
+          parked = s.value("parked", false);
+        }
+      json out = json::object();
+      if (st.fields.contains("pending")) out["pending"] = pending;
+      if (st.fields.contains("parked")) out["parked"] = parked;
+      return out;
+    }
+  }
+  return json();
+}
+
+// Does the file's `expect` of a step agree with the model? "" if so, else why not.
+std::string expectationProblem(const Step& st, const model::Prediction& p) {
+  auto says = [&](const json& want) -> std::string {
+    return "the file expects " + want.dump() + ", SPEC gives " + p.answer.dump() +
+           (p.note.empty() ? "" : " (" + p.note + ")");
+  };
+  auto subset = [&](const json& want, const json& have) {
+    for (const auto& [k, v] : want.items())
+      if (!have.contains(k) || have[k] != v) {
+        // A reason left out is no reason.
+        if (k == "reason" && v.is_null() && !have.contains(k)) continue;
+        return false;
+      }
+    return true;
+  };
+  switch (st.kind) {
+    case StepKind::kSetLocked:
+    case StepKind::kCreatePin:
+    case StepKind::kUpdatePin:
+    case StepKind::kDeletePin:
+    case StepKind::kKeypad:
+    case StepKind::kNukiRequest:
+      if (!st.expect.is_null() && !subset(st.expect, p.answer)) return says(st.expect);
+      return "";
+    case StepKind::kExpectAction: {
+      json want{{"status", st.actionStatus}};
+      if (st.reason) want["reason"] = *st.reason;
+      const bool ok = p.answer.value("status", "") == st.actionStatus &&
+                      (!st.reason || p.answer.value("reason", "") == *st.reason);
+      if (!ok) {
+        bool alt = false;
+        for (const auto& a : p.alternatives)
+          alt = alt || (a.value("status", "") == st.actionStatus &&
+                        (!st.reason || a.value("reason", "") == *st.reason));
+        if (!alt) return says(want);
+      }
+      return "";
+    }
+    case StepKind::kExpectDevice:
+    case StepKind::kExpectLock:
+    case StepKind::kExpectOutbox:
+      if (!p.allows(st.fields)) return says(st.fields);
+      return "";
+    default:
+      return "";
+  }
+}
+
+bool Run::runStep(const Step& st) {
+  currentStep_ = st.index;
+  StepRecord rec;
+  rec.index = st.index;
+  rec.label = st.label();
+  rec.text = describeStep(st);
+  rec.lock = st.lock;
+  rec.atMs = millisOf(world_->now());
+  // A name whose action was refused cannot be used.
+  for (const std::string& name : model_.namesUsedBy(st)) {
+    if (model_.refused(name)) {
+      error(st.label() + " uses '" + name + "', whose action was refused (SPEC §7 Names)");
+      result_.steps.push_back(rec);
+      return false;
+    }
+  }
+  bool executed = false;
+  json answer = execute(st, executed);
+  if (stopped_) {
+    result_.steps.push_back(rec);
+    return false;
+  }
+  if (st.kind != StepKind::kAdvance && st.kind != StepKind::kAdvanceTo) world_->advance(0);
+  // A restart armed by an earlier step that has happened now.
+  for (auto& [step, done] : restartArmed_) {
+    if (done) continue;
+    auto r = world_->lastRestart();
+    if (r.done) {
+      done = true;
+      oracle_.restarts[step] = model::Oracle::Restart{millisOf(r.at), r.cutSeq, true};
+    }
+  }
+  readJournal();
+  model::Prediction p = model_.apply(st, oracle_);
+  rec.predicted = p.answer;
+  rec.note = p.note;
+  if (!p.error.empty()) {
+    rec.ok = false;
+    result_.steps.push_back(rec);
+    error(st.label() + ": " + p.error);
+    return false;
+  }
+  // The file against SPEC: an expectation the model contradicts is an error of the file.
+  if (auto why = expectationProblem(st, p); !why.empty()) {
+    rec.ok = false;
+    result_.steps.push_back(rec);
+    error(st.label() + ": the expectation contradicts SPEC: " + why);
+    return false;
+  }
+  // Names bind when the action is answered 202.
+  if (model::isTraitAction(st.kind) && answer.value("status", 0) == 202) {
+    const std::string ref = SpecModel::actionRef(st);
+    auto alias = model_.aliases().find(ref);
+    const std::string canonical = alias == model_.aliases().end() ? ref : alias->second;
+    const std::string id = answer.value("actionId", "");
+    if (auto known = bindings_.actionId(canonical); known && *known != id) {
+      rec.ok = false;
+      result_.steps.push_back(rec);
+      fail(st.label() + ": the repeated Idempotency-Key gave a new actionId " + id +
+           " (the first request got " + *known + ")");
+      return false;
+    }
+    bindings_.bindAction(canonical, id);
+    if (answer.contains("pinId") && st.kind == StepKind::kCreatePin)
+      bindings_.bindPin(canonical, answer["pinId"].get<std::string>());
+  }
+  if (executed) {
+    json shown = answer;
+    shown.erase("actionId");
+    shown.erase("pinId");
+    rec.answer = shown;
+    if (!p.allows(shown)) {
+      rec.ok = false;
+      result_.steps.push_back(rec);
+      std::string rule = p.rule.empty() ? std::string() : p.rule + ": ";
+      fail(rule + st.label() + " " + describeStep(st) + ": answered " + shown.dump() +
+           ", SPEC gives " + p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")"));
+      result_.divergenceSteps = stepsLeadingTo(st.index, st.lock);
+      return false;
+    }
+  }
+  result_.steps.push_back(rec);
+  // What the system did against SPEC, seen through the oracle.
+  if (!model_.violations().empty()) {
+    const auto& v = model_.violations().front();
+    Divergence d;
+    d.rule = v.rule;
+    d.message = v.message;
+    result_.divergenceSteps = stepsLeadingTo(v.step == SIZE_MAX ? st.index : v.step, st.lock);
+    fail(v.rule + ": " + v.message, d);
+    return false;
+  }
+  collectWebhooks();
+  return compareWebhooks(false);
+}
+
+void Run::finish() {
+  if (!stopped_) {
+    for (const auto& [step, done] : restartArmed_)
+      if (!done)
+        error(scenario_->steps[step].label() + ": the adapter was never restarted — no " +
+              (scenario_->steps[step].during == "nextWebhook" ? "webhook" : "Nuki Web call") +
+              " followed it");
+  }
+  if (!stopped_) {
+    collectWebhooks();
+    compareWebhooks(true);
+  }
+  // expectWebhooks: the file's view of each device's sequence after discovery.
+  if (!stopped_) {
+    for (const auto& [lock, entries] : scenario_->expectWebhooks) {
+      std::vector<ExpectedWebhook> after;
+      for (const auto& e : model_.expected().at(lock))
+        if (e.step != SIZE_MAX) after.push_back(e);
+      std::string why;
+      if (entries.size() != after.size()) {
+        why = "expectWebhooks." + lock + " lists " + std::to_string(entries.size()) +
+              " webhooks; SPEC predicts " + std::to_string(after.size()) + ":";
+        for (const auto& e : after)
+          why += " " + e.describe() + ";";
+        error("the file's expectWebhooks contradict SPEC: " + why);
+        break;
+      }
+      for (size_t k = 0; k < entries.size(); ++k) {
+        if (!entryMatches(entries[k], after[k], model_.aliases(), why)) {
+          error("the file's expectWebhooks." + lock + "[" + std::to_string(k) +
+                "] contradicts SPEC: " + why);
+          break;
+        }
+      }
+      if (stopped_) break;
+    }
+  }
+  // The record for reports.
+  for (const auto& l : scenario_->locks) {
+    DeviceRecord d;
+    d.lock = l.name;
+    if (smartlockIds_.count(l.name)) d.deviceId = deviceId(l.name);
+    if (model_.expected().count(l.name)) d.expected = model_.expected().at(l.name);
+    d.observed = observed_[l.name];
+    if (world_ && smartlockIds_.count(l.name)) {
+      std::set<std::string> ids;
+      for (const auto& o : d.observed)
+        ids.insert(o.id);
+      for (const auto& [id, body] : world_->outboxPending(deviceId(l.name))) {
+        if (ids.count(id)) continue;
+        RecordedWebhook w;
+        w.id = id;
+        w.body = parseBody(body);
+        ObservedWebhook o = observedOf(w);
+        o.pending = true;
+        d.undelivered.push_back(o);
+      }
+    }
+    if (result_.divergence && result_.divergence->lock == l.name)
+      d.divergenceIndex = result_.divergence->index;
+    result_.devices.push_back(std::move(d));
+  }
+  result_.coverage = model_.coverage();
+  result_.branches = model_.branches();
+  if (world_) result_.endMs = millisOf(world_->now());
+}
+
+ScenarioResult Run::go() {
+  const auto t0 = std::chrono::steady_clock::now();
+  result_.file = scenario_->file;
+  result_.name = scenario_->name;
+  result_.seed = seed_;
+  result_.intended = scenario_->rules;
+  result_.startMs = millisOf(scenario_->start);
+  result_.endMs = result_.startMs;
+  if (setUp()) {
+    for (const auto& st : scenario_->steps)
+      if (!runStep(st)) break;
+  }
+  finish();
+  if (result_.verdict == Verdict::kPassed)
+    result_.message = "every answer and webhook as SPEC says";
+  result_.wallMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  world_.reset();
+  return result_;
+}
+
+}  // namespace
+
+ScenarioResult runScenario(std::shared_ptr<const Scenario> scenario, const RunOptions& options) {
+  const uint64_t seed = scenario->seed.value_or(options.seed.value_or(1));
+  ScenarioResult first = Run(scenario, options, seed).go();
+  auto folder = [](const std::string& file) {
+    const size_t slash = file.find_last_of('/');
+    if (slash == std::string::npos) return std::string(".");
+    const std::string dir = file.substr(0, slash);
+    const size_t up = dir.find_last_of('/');
+    return up == std::string::npos ? dir : dir.substr(up + 1);
+  };
+  first.suite = folder(scenario->file);
+  first.replay = options.commandPrefix + " " + scenario->file + " --seed " + std::to_string(seed);
+  if (first.verdict != Verdict::kFailed || !options.replayFailures) return first;
+  // SPEC §7: a failure is reported only after replaying it once to the same result.
+  ScenarioResult again = Run(scenario, options, seed).go();
+  if (again.verdict == first.verdict && again.message == first.message) {
+    first.replayed = true;
+    first.wallMs += again.wallMs;
+    return first;
+  }
+  first.verdict = Verdict::kError;
+  first.problems.push_back("the failure did not replay with the same seed: first \"" +
+                           first.message + "\", then \"" + again.message +
+                           "\" (the run is not deterministic)");
+  first.message = first.problems.back();
+  return first;
+}
+
+}  // namespace nukihil::scenarios

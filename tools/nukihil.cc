@@ -1,0 +1,379 @@
+// nukihil: runs QA scenario files (SPEC §7) against nukisim and nuki-adapter and compares the
+// adapter's platform webhooks with the spec model; records platform webhooks for developers.
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "runtime/clock.h"
+#include "runtime/log.h"
+#include "scenarios/model/scenario.h"
+#include "scenarios/report_html.h"
+#include "scenarios/reports.h"
+#include "scenarios/runner.h"
+#include "scenarios/webhook_recorder.h"
+
+namespace fs = std::filesystem;
+using namespace nukihil;
+using nlohmann::json;
+
+namespace {
+
+bool colour() {
+  static const bool on = ::isatty(2) && !std::getenv("NO_COLOR");
+  return on;
+}
+std::string paint(const char* code, const std::string& text) {
+  return colour() ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+}
+std::string badge(scenarios::Verdict v) {
+  switch (v) {
+    case scenarios::Verdict::kPassed:
+      return paint("32", "PASS ");
+    case scenarios::Verdict::kFailed:
+      return paint("31;1", "FAIL ");
+    case scenarios::Verdict::kError:
+      return paint("35;1", "ERROR");
+    case scenarios::Verdict::kSkipped:
+      return paint("33", "SKIP ");
+  }
+  return "?";
+}
+
+// Files and folders → scenario files (*.json), in a stable order.
+std::vector<std::string> collect(const std::vector<std::string>& paths,
+                                 std::vector<std::string>& missing) {
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::recursive_directory_iterator(p, ec))
+        if (e.is_regular_file() && e.path().extension() == ".json")
+          found.push_back(e.path().string());
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(p, ec)) {
+      files.push_back(p);
+    } else {
+      missing.push_back(p);
+    }
+  }
+  return files;
+}
+
+std::string readFile(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = bool(in);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool writeFile(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return bool(out);
+}
+
+struct RunArgs {
+  std::vector<std::string> paths;
+  std::string junit, html, json;
+  std::optional<uint64_t> seed;
+  std::string filter;
+  unsigned jobs = 1;
+  bool noReplay = false;
+  bool verbose = false;
+};
+
+// Validates every file; the problems, or the scenarios.
+std::vector<std::shared_ptr<const model::Scenario>> validateAll(
+    const std::vector<std::string>& files, std::vector<model::Problem>& problems) {
+  std::vector<std::shared_ptr<const model::Scenario>> out;
+  std::map<std::string, std::map<std::string, std::string>> names;  // folder → name → file
+  for (const auto& f : files) {
+    bool ok = false;
+    const std::string text = readFile(f, ok);
+    if (!ok) {
+      problems.push_back(model::Problem{f, "", "", "cannot read the file", 0, 0});
+      continue;
+    }
+    auto r = model::parseScenario(text, f);
+    problems.insert(problems.end(), r.problems.begin(), r.problems.end());
+    if (!r.scenario) continue;
+    const std::string folder = fs::path(f).parent_path().string();
+    auto [it, fresh] = names[folder].emplace(r.scenario->name, f);
+    if (!fresh)
+      problems.push_back(model::Problem{f, "name", "",
+                                        "another scenario of this suite (" + it->second +
+                                            ") has the name \"" + r.scenario->name + "\"",
+                                        0, 0});
+    out.push_back(std::make_shared<const model::Scenario>(std::move(*r.scenario)));
+  }
+  return out;
+}
+
+int runCommand(const RunArgs& a, const std::string& commandLine) {
+  std::vector<std::string> missing;
+  const auto files = collect(a.paths, missing);
+  for (const auto& m : missing)
+    std::cerr << "nukihil: " << m << ": no such file or folder\n";
+  if (!missing.empty()) return 2;
+  if (files.empty()) {
+    std::cerr << "nukihil: no scenario files (*.json) in " << a.paths.front() << "\n";
+    return 2;
+  }
+  std::vector<model::Problem> problems;
+  auto scenarios = validateAll(files, problems);
+  if (!problems.empty()) {
+    for (const auto& p : problems)
+      std::cerr << p.text() << "\n";
+    std::cerr << "nukihil: " << problems.size() << " problem" << (problems.size() == 1 ? "" : "s")
+              << " in the scenario files; nothing was run\n";
+    return 2;
+  }
+  if (!a.filter.empty()) {
+    std::regex re;
+    try {
+      re = std::regex(a.filter);
+    } catch (const std::regex_error& e) {
+      std::cerr << "nukihil: --filter is not a regular expression: " << e.what() << "\n";
+      return 2;
+    }
+    scenarios.erase(std::remove_if(scenarios.begin(), scenarios.end(),
+                                   [&](const auto& s) {
+                                     return !std::regex_search(s->name, re) &&
+                                            !std::regex_search(s->file, re);
+                                   }),
+                    scenarios.end());
+    if (scenarios.empty()) {
+      std::cerr << "nukihil: --filter " << a.filter << " matches no scenario\n";
+      return 2;
+    }
+  }
+  scenarios::RunOptions ro;
+  ro.seed = a.seed;
+  ro.replayFailures = !a.noReplay;
+  ro.verbose = a.verbose;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<scenarios::ScenarioResult> results(scenarios.size());
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex out;
+  std::cerr << "nukihil: running " << scenarios.size() << " scenario"
+            << (scenarios.size() == 1 ? "" : "s")
+            << (a.jobs > 1 ? " on " + std::to_string(a.jobs) + " jobs" : "") << "\n";
+  auto worker = [&] {
+    for (;;) {
+      const size_t i = next++;
+      if (i >= scenarios.size()) return;
+      results[i] = scenarios::runScenario(scenarios[i], ro);
+      const auto& r = results[i];
+      std::lock_guard lock(out);
+      const size_t n = ++done;
+      std::ostringstream line;
+      line << "[" << n << "/" << scenarios.size() << "] " << badge(r.verdict) << " " << r.file
+           << " — " << r.name << " (" << int(r.wallMs) << " ms, seed " << r.seed << ")";
+      std::cerr << line.str() << "\n";
+      if (r.verdict == scenarios::Verdict::kFailed || r.verdict == scenarios::Verdict::kError) {
+        std::istringstream text(scenarios::failureText(r));
+        for (std::string l; std::getline(text, l);)
+          std::cerr << "      " << l << "\n";
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned j = 0; j < std::max(1u, a.jobs); ++j)
+    pool.emplace_back(worker);
+  for (auto& t : pool)
+    t.join();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  size_t passed = 0, failed = 0, errors = 0, skipped = 0;
+  for (const auto& r : results) {
+    passed += r.verdict == scenarios::Verdict::kPassed;
+    failed += r.verdict == scenarios::Verdict::kFailed;
+    errors += r.verdict == scenarios::Verdict::kError;
+    skipped += r.verdict == scenarios::Verdict::kSkipped;
+  }
+  scenarios::RunSummary summary;
+  summary.command = commandLine;
+  summary.seed = a.seed.value_or(1);
+  summary.wallSeconds = wall;
+  std::ostringstream line;
+  line.setf(std::ios::fixed);
+  line.precision(2);
+  line << results.size() << " scenarios: " << passed << " passed, " << failed << " failed, "
+       << errors << " errors, " << skipped << " skipped in " << wall << " s ("
+       << (wall > 0 ? double(results.size()) / wall : 0.0) << " scenarios/s)";
+  std::cerr << "\n"
+            << (failed + errors ? paint("31;1", line.str()) : paint("32;1", line.str())) << "\n";
+  for (const auto& r : results)
+    if (r.verdict == scenarios::Verdict::kFailed || r.verdict == scenarios::Verdict::kError)
+      std::cerr << "  " << badge(r.verdict) << " " << r.file << " (seed " << r.seed
+                << "): " << r.message << "\n";
+  bool wrote = true;
+  if (!a.junit.empty()) {
+    wrote = writeFile(a.junit, scenarios::junitXml(results, summary)) && wrote;
+    std::cerr << "JUnit XML: " << a.junit << "\n";
+  }
+  const json report = scenarios::runReportJson(results, summary);
+  if (!a.json.empty()) {
+    wrote = writeFile(a.json, report.dump(1)) && wrote;
+    std::cerr << "run report (JSON): " << a.json << "\n";
+  }
+  if (!a.html.empty()) {
+    wrote = writeFile(a.html, scenarios::renderHtmlReport(report)) && wrote;
+    std::error_code ec;
+    std::cerr << "HTML report: " << a.html << "  (open file://" << fs::absolute(a.html, ec).string()
+              << " in a browser)\n";
+  }
+  if (!wrote) {
+    std::cerr << "nukihil: could not write a report file\n";
+    return 1;
+  }
+  return failed + errors ? 1 : 0;
+}
+
+int validateCommand(const std::vector<std::string>& paths) {
+  std::vector<std::string> missing;
+  const auto files = collect(paths, missing);
+  for (const auto& m : missing)
+    std::cerr << "nukihil: " << m << ": no such file or folder\n";
+  if (!missing.empty()) return 2;
+  std::vector<model::Problem> problems;
+  auto scenarios = validateAll(files, problems);
+  for (const auto& p : problems)
+    std::cerr << p.text() << "\n";
+  if (!problems.empty()) return 2;
+  std::cout << scenarios.size() << " scenario file" << (scenarios.size() == 1 ? "" : "s")
+            << " valid\n";
+  return 0;
+}
+
+// Prints every platform webhook as it arrives, its signature checked.
+int recordCommand(uint16_t port, std::string secret, int status, bool asJson) {
+  if (secret.empty() && std::getenv("NUKIHIL_WEBHOOK_SECRET"))
+    secret = std::getenv("NUKIHIL_WEBHOOK_SECRET");
+  if (secret.rfind("whsec_", 0) != 0) {
+    std::cerr << "nukihil record: --secret whsec_<base64> (or NUKIHIL_WEBHOOK_SECRET) is needed\n";
+    return 2;
+  }
+  boost::asio::io_context io;
+  RealClock clock(io);
+  std::unique_ptr<scenarios::WebhookRecorder> recorder;
+  try {
+    recorder = std::make_unique<scenarios::WebhookRecorder>(
+        io, secret, [&clock] { return secondsOf(clock.now()); }, port);
+  } catch (const std::exception& e) {
+    std::cerr << "nukihil record: " << e.what() << "\n";
+    return 2;
+  }
+  recorder->setStatus(status);
+  recorder->setListener([asJson](const scenarios::RecordedWebhook& w) {
+    if (asJson) {
+      json j{{"webhookId", w.id}, {"signatureOk", w.signatureOk}, {"answered", w.answered}};
+      if (!w.signatureOk) j["problem"] = w.signatureProblem;
+      j["body"] = w.body.is_discarded() ? json(w.raw) : w.body;
+      std::cout << j.dump() << std::endl;
+      return;
+    }
+    std::string text = w.type();
+    if (w.body.is_object() && w.body.contains("content")) {
+      scenarios::ObservedWebhook o;
+      o.type = w.type();
+      o.content = w.body["content"];
+      o.content.erase("deviceId");
+      text = o.describe();
+    }
+    const std::string when = w.body.is_object() ? w.body.value("occurredAt", "?") : "?";
+    std::cout << when << "  "
+              << (w.signatureOk ? "signed ok " : "BAD SIGNATURE (" + w.signatureProblem + ") ")
+              << " device " << w.deviceId() << "  " << text << std::endl;
+  });
+  std::cout << json{{"url", recorder->url()}, {"port", recorder->port()}}.dump() << std::endl;
+  std::cerr << "nukihil record: receiving platform webhooks at " << recorder->url()
+            << " (answering " << status << "); Ctrl-C stops\n";
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    recorder->stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "nukihil: QA scenarios for the Nuki lock integration. `run` validates scenario files (SPEC "
+      "§7) and runs each in a fresh embedded world — nukisim, nuki-adapter and a webhook "
+      "recorder on one virtual clock — comparing every answer and every device's platform "
+      "webhooks with the spec model; `validate` only checks files; `record` prints platform "
+      "webhooks as they arrive.\n\nExit codes of run: 0 every scenario passed or was skipped, 1 "
+      "one failed or could not be judged, 2 a file is invalid (nothing ran).",
+      "nukihil"};
+  app.require_subcommand(1);
+  std::string commandLine;
+  for (int i = 0; i < argc; ++i)
+    commandLine += (i ? " " : "") + std::string(argv[i]);
+
+  RunArgs ra;
+  auto* run = app.add_subcommand("run", "run scenario files or folders of them");
+  run->add_option("paths", ra.paths, "scenario files (*.json) or folders (searched recursively)")
+      ->required();
+  run->add_option("--junit", ra.junit, "write JUnit XML here");
+  run->add_option("--html", ra.html, "write the self-contained HTML report here");
+  run->add_option("--json", ra.json, "write the run report as JSON here");
+  run->add_option("--seed", ra.seed,
+                  "seed for scenarios that give none (default 1); printed per scenario");
+  run->add_option("--filter", ra.filter,
+                  "only scenarios whose name or file matches this regular expression");
+  run->add_option("--jobs,-j", ra.jobs, "scenarios run side by side")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  run->add_flag("--no-replay", ra.noReplay, "report a failure without replaying it first");
+  run->add_flag("-v,--verbose", ra.verbose, "the embedded adapter logs its requests on stderr");
+
+  std::vector<std::string> validatePaths;
+  auto* validate = app.add_subcommand("validate", "check scenario files without running them");
+  validate->add_option("paths", validatePaths, "scenario files or folders")->required();
+
+  uint16_t port = 9000;
+  std::string secret;
+  int status = 204;
+  bool asJson = false;
+  auto* record = app.add_subcommand("record",
+                                    "receive platform webhooks (as nuki-adapter's --webhook-url) "
+                                    "and print each, signature checked");
+  record->add_option("--port", port, "port on 127.0.0.1 (0: a free one, printed)")
+      ->capture_default_str();
+  record->add_option("--secret", secret,
+                     "the adapter's webhook secret whsec_… (or NUKIHIL_WEBHOOK_SECRET)");
+  record
+      ->add_option("--status", status, "what to answer (e.g. 503 to play a receiver that is down)")
+      ->check(CLI::Range(200, 599))
+      ->capture_default_str();
+  record->add_flag("--json", asJson, "one JSON line per delivery instead of text");
+
+  CLI11_PARSE(app, argc, argv);
+  log::setLevel(ra.verbose ? log::Level::kInfo : log::Level::kError);
+  if (*run) return runCommand(ra, commandLine);
+  if (*validate) return validateCommand(validatePaths);
+  if (*record) return recordCommand(port, secret, status, asJson);
+  return 2;
+}
