@@ -806,6 +806,7 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
   // First the adapter's own actions, in the order Nuki Web accepted them.
   for (auto* a : unresolvedActions(d.id)) {
     if (!a->isPin() || a->status != ActionStatus::kPending || a->acceptedMs > observedMs) continue;
+    const json before = pinsJson(d.pins);
     bool shown = false;
     if (a->name == "createPinCodeCredential") {
       for (const auto& w : web) {
@@ -839,7 +840,10 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
     }
     if (shown) {
       sortPins(d.pins);
-      setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins), a->id);
+      // SPEC §6: a SetState only when the list differs (an update to the values it already
+      // had, or to the same schedule written another way, changes nothing).
+      json after = pinsJson(d.pins);
+      if (after != before) setState(d, kPins, "pinCodeCredentials", std::move(after), a->id);
       updateAction(*a, ActionStatus::kResolved);
     } else if (a->acceptedMs > syncAfterMs) {
       continue;  // the sync may have come before it; a later one decides

@@ -1,5 +1,9 @@
 #include "runtime/http_client.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -284,12 +288,22 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
   };
 
+  // An idle keep-alive connection the server has closed (its process died, or it timed the
+  // connection out) shows as readable: EOF, or a stray byte such as a TLS close_notify. Using it
+  // would fail the next request — and a POST is not retried — so it is dropped instead, as
+  // curl does.
+  static bool stillOpen(int fd) {
+    char byte;
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
   std::unique_ptr<Connection> takeIdle(const std::string& origin) {
     auto it = idle.find(origin);
     while (it != idle.end() && !it->second.empty()) {
       auto c = std::move(it->second.back());
       it->second.pop_back();
-      if (c->tcp().socket().is_open()) return c;
+      if (c->tcp().socket().is_open() && stillOpen(c->tcp().socket().native_handle())) return c;
     }
     return nullptr;
   }

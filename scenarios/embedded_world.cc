@@ -82,6 +82,10 @@ struct EmbeddedWorld::Impl {
           });
       return;
     }
+    {
+      std::lock_guard lock(mu);
+      restart.afterSeq = sim->simulator().journal().nextSeq();
+    }
     if (adapter) adapter->kill();
     asio::post(io, [this, hold = std::move(hold)]() mutable {
       adapter.reset();
@@ -285,12 +289,14 @@ void EmbeddedWorld::restartAdapter(const std::string& during) {
   }
   if (during.empty()) {
     // Between steps nothing is in flight: a plain kill and start, at the same instant.
+    const uint64_t after = journalNext();
     killAdapter();
     startAdapter();
     const Time at = now();
     std::lock_guard lock(impl_->mu);
     impl_->restart.done = true;
     impl_->restart.at = at;
+    impl_->restart.afterSeq = after;
     return;
   }
   onLoop([this, during] {

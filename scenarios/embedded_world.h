@@ -81,7 +81,8 @@ class EmbeddedWorld {
   void restartAdapter(const std::string& during = {});
   struct Restart {
     Time at{};
-    uint64_t cutSeq = 0;  // journal seq of the Nuki call the kill cut short (0: none)
+    uint64_t cutSeq = 0;    // journal seq of the Nuki call the kill cut short (0: none)
+    uint64_t afterSeq = 0;  // the first journal seq served after the kill
     bool done = false;
   };
   // The last restart armed or done.

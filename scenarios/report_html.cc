@@ -19,17 +19,18 @@ constexpr std::string_view kPageHead = R"nukihil(<!DOCTYPE html>
 <style>
 :root{--pass:#1a7f37;--fail:#cf222e;--error:#bc4c00;--skip:#6e7781;--ink:#1f2328;--muted:#59636e;
 --line:#d1d9e0;--soft:#f6f8fa;--link:#0969da;--amber:#bf8700;
---t-QueueAction:#0969da;--t-UpdateAction:#8250df;--t-SetState:#1b7c83;--t-Config:#57606a;--t-Other:#afb8c1}
+--t-QueueAction:#0969da;--t-UpdateAction:#8250df;--t-SetState:#1b7c83;--t-Config:#57606a;
+--t-Other:#afb8c1}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-color:var(--ink);background:#fff}
+body{margin:0;color:var(--ink);background:#fff;
+font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 [hidden]{display:none!important}
 #svg-ns{position:absolute}
 main{max-width:1260px;margin:0 auto;padding:18px 20px 60px}
 a{color:var(--link);text-decoration:none}
 a:hover{text-decoration:underline}
-code,pre{font-family:ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,"Liberation Mono",monospace;
-font-size:12.5px}
+code,pre{font-size:12.5px;
+font-family:ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,"Liberation Mono",monospace}
 pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
 h1{font-size:22px;margin:0}
 h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
@@ -39,16 +40,18 @@ h4{font-size:14px;margin:14px 0 4px}
 .sub{font-size:12px}
 .titlebar{display:flex;align-items:center;gap:12px;flex-wrap:wrap}
 nav.jump{margin-left:auto;display:flex;gap:16px}
-.badge{display:inline-block;min-width:66px;padding:1px 6px;border-radius:4px;color:#fff;font-size:11.5px;
-font-weight:700;letter-spacing:.04em;text-align:center;white-space:nowrap}
+.badge{display:inline-block;min-width:66px;padding:1px 6px;border-radius:4px;color:#fff;
+font-size:11.5px;font-weight:700;letter-spacing:.04em;text-align:center;white-space:nowrap}
 .badge.passed{background:var(--pass)}.badge.failed{background:var(--fail)}
-.badge.error{background:var(--error)}.badge.skipped{background:var(--skip)}.badge.unknown{background:#24292f}
+.badge.error{background:var(--error)}.badge.skipped{background:var(--skip)}
+.badge.unknown{background:#24292f}
 .counts{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0 8px}
 .count{border:1px solid var(--line);border-radius:6px;padding:6px 14px;min-width:100px}
 .count .v{display:block;font-size:22px;font-weight:650}
 .count.passed .v{color:var(--pass)}.count.failed .v{color:var(--fail)}
 .count.error .v{color:var(--error)}.count.skipped .v{color:var(--skip)}
-.bar{display:flex;height:8px;border-radius:4px;overflow:hidden;background:var(--soft);margin:4px 0 12px}
+.bar{display:flex;height:8px;border-radius:4px;overflow:hidden;background:var(--soft);
+margin:4px 0 12px}
 .bar .passed{background:var(--pass)}.bar .failed{background:var(--fail)}
 .bar .error{background:var(--error)}.bar .skipped{background:var(--skip)}
 dl.meta{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:3px 16px;margin:8px 0}
@@ -60,14 +63,16 @@ thead th{background:var(--soft);font-weight:600;font-size:13px}
 td.idx{color:var(--muted);text-align:right;width:3.5em;font-variant-numeric:tabular-nums}
 td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
 .toolbar{display:flex;align-items:center;gap:16px;margin:6px 0}
-.toolbar input[type=search]{width:360px;padding:5px 8px;border:1px solid var(--line);border-radius:6px;
-font:inherit}
+.toolbar input[type=search]{width:360px;padding:5px 8px;border:1px solid var(--line);
+border-radius:6px;font:inherit}
 #scenario-list tbody tr{cursor:pointer}
 #scenario-list tbody tr:hover{background:var(--soft)}
 #scenario-list td.msg{max-width:430px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;
 color:var(--muted)}
 section.scenario{border:1px solid var(--line);border-left:6px solid var(--skip);border-radius:6px;
-margin:12px 0}
+margin:12px 0;content-visibility:auto;contain-intrinsic-size:auto 44px}
+/* content-visibility: sections off screen are not laid out, so a run of 50 opens quickly */
+section.scenario:has(>details[open]){contain-intrinsic-size:auto 1400px}
 section.scenario[data-verdict=passed]{border-left-color:var(--pass)}
 section.scenario[data-verdict=failed]{border-left-color:var(--fail)}
 section.scenario[data-verdict=error]{border-left-color:var(--error)}
@@ -124,8 +129,8 @@ g.hook:hover .m,g.step:hover .m{stroke:#000;stroke-width:2}
 g.step .m,.key.step .m{fill:#57606a}
 g.step.notok .m,.key.notok .m{fill:var(--error)}
 g.step.led .m,.key.led .m{fill:var(--fail)}
-.legend{display:flex;flex-wrap:wrap;gap:4px 16px;align-items:center;font-size:12px;color:var(--muted);
-margin:4px 0 8px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;align-items:center;font-size:12px;
+color:var(--muted);margin:4px 0 8px}
 .legend .item{display:inline-flex;align-items:center;gap:5px}
 .legend p{flex-basis:100%;margin:2px 0 0}
 svg.swatch{overflow:visible}
@@ -136,6 +141,7 @@ background:var(--t-Other)}
 .type-dot[data-type=SetState]{background:var(--t-SetState)}
 .type-dot[data-type=Config]{background:var(--t-Config)}
 table.hooks td.hook-text{width:38%}
+table.hooks td:nth-child(n+4),a.rule{white-space:nowrap}
 table.hooks code,table.steps code{overflow-wrap:anywhere}
 td.none{color:var(--muted)}
 td.nocp{background:#fff8c5}
@@ -164,6 +170,7 @@ footer{margin-top:30px;color:var(--muted);font-size:12px}
 @media print{
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 main{max-width:none;padding:0}
+section.scenario{content-visibility:visible}
 .toolbar,button.copy,nav.jump{display:none}
 .timeline-wrap{overflow:visible;border:none}
 svg.timeline{width:100%;height:auto}
@@ -245,6 +252,17 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
   }
   const tip = (node, text) => { node.appendChild(sv('title', null, text)); return node; };
   const px = (x) => Math.round(x * 10) / 10;
+  // A <dl class="meta"> and a function adding a row to it unless the value is empty.
+  function metaList() {
+    const dl = el('dl', {class: 'meta'});
+    const row = (k, v) => {
+      if (v != null && v !== '') dl.append(el('dt', {text: k}), el('dd', null, v));
+    };
+    return [dl, row];
+  }
+  // A <thead> with one row of headings; the columns at `numeric` are right-aligned numbers.
+  const headRow = (headings, numeric = []) => el('thead', null, el('tr', null, headings.map(
+      (h, i) => el('th', {class: numeric.includes(i) ? 'num' : null, text: h}))));
 
   // ---- virtual time ----
   const validMs = (ms) => typeof ms === 'number' && isFinite(ms) && Math.abs(ms) <= 8.64e15;
@@ -274,7 +292,8 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     failed: {badge: 'FAIL', rank: 0}, error: {badge: 'ERROR', rank: 1},
     skipped: {badge: 'SKIPPED', rank: 2}, passed: {badge: 'PASS', rank: 3},
   };
-  const ALIASES = {fail: 'failed', errored: 'error', errors: 'error', skip: 'skipped', pass: 'passed'};
+  const ALIASES = {fail: 'failed', errored: 'error', errors: 'error', skip: 'skipped',
+                   pass: 'passed'};
   function verdictOf(s) {
     const v = str(s.verdict).toLowerCase();
     return VERDICTS[v] ? v : ALIASES[v] || 'unknown';
@@ -430,9 +449,12 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     for (const d of devices) {
       d.expEvents = [];
       d.obsEvents = [];
-      d.expected.forEach((h, i) => { if (validMs(h.atMs)) d.expEvents.push({t: h.atMs, i, h}); });
-      d.observed.forEach((h, i) => { if (validMs(h.atMs)) d.obsEvents.push({t: h.atMs, i, h}); });
-      d.undelivered.forEach((h, u) => { if (validMs(h.atMs)) d.obsEvents.push({t: h.atMs, u, h}); });
+      const timed = (list, into, key) => list.forEach((h, n) => {
+        if (validMs(h.atMs)) into.push({t: h.atMs, [key]: n, h});
+      });
+      timed(d.expected, d.expEvents, 'i');
+      timed(d.observed, d.obsEvents, 'i');
+      timed(d.undelivered, d.obsEvents, 'u');  // undelivered: in the observed row, hollow
       rows.push(d.expEvents, d.obsEvents);
     }
     // Events at the same millisecond sit side by side: each instant is as wide as its busiest row.
@@ -483,7 +505,7 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
                           'idle for ' + duration(ms) + ' (drawn compressed)'));
       if (b - a > 48) {
         svg.appendChild(sv('text', {class: 'idle-label', x: px((a + b) / 2), y: TL.stepsY + 4},
-                           '⫽ ' + duration(ms)));
+                           'idle ' + duration(ms)));
       }
     }
     const stepsG = sv('g', {class: 'steps'});
@@ -532,11 +554,13 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
         const h = ev.h, i = ev.i, cls = ['hook'];
         if (i === d.divIndex) cls.push('divergence');
         if (d.matchA[i] < 0) cls.push('missing');
-        lane.appendChild(hookMarker(cls, h, xOf(ev), TL.rowExp, d.rowId(i), hookTitle('expected', i, h, [
+        const tipText = hookTitle('expected', i, h, [
           h.rule != null ? 'rule ' + ruleIds(h.rule).join(', ') : '',
           h.step != null ? 'step ' + stepName(ctx, h.step) : '',
-          d.matchA[i] < 0 ? 'not observed' + (d.outbox.has(str(h.text)) ? ' (a copy is still in the outbox)' : '') : '',
-          i === d.divIndex ? 'the divergence' : ''])));
+          d.matchA[i] >= 0 ? '' : 'not observed' +
+              (d.outbox.has(str(h.text)) ? ' (a copy is still in the outbox)' : ''),
+          i === d.divIndex ? 'the divergence' : '']);
+        lane.appendChild(hookMarker(cls, h, xOf(ev), TL.rowExp, d.rowId(i), tipText));
       }
       for (const ev of d.obsEvents) {
         const h = ev.h;
@@ -550,10 +574,12 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
         if (i === d.divIndex) cls.push('divergence');
         if (j < 0) cls.push('unexpected');
         const rule = j >= 0 && d.expected[j].rule != null ? d.expected[j].rule : h.rule;
-        lane.appendChild(hookMarker(cls, h, xOf(ev), TL.rowObs, d.rowId(i), hookTitle('observed', i, h, [
-          rule != null ? 'rule ' + ruleIds(rule).join(', ') + (j >= 0 ? ' (as expected #' + j + ')' : '') : '',
+        const tipText = hookTitle('observed', i, h, [
+          rule == null ? '' : 'rule ' + ruleIds(rule).join(', ') +
+              (j >= 0 ? ' (as expected #' + j + ')' : ''),
           h.id != null ? 'id ' + str(h.id) : '', j < 0 ? 'not expected' : '',
-          i === d.divIndex ? 'the divergence' : ''])));
+          i === d.divIndex ? 'the divergence' : '']);
+        lane.appendChild(hookMarker(cls, h, xOf(ev), TL.rowObs, d.rowId(i), tipText));
       }
       svg.appendChild(lane);
     });
@@ -565,20 +591,27 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
                         'UTC'));
     const ticks = [];
     let lastX = -1e9;
-    points.forEach((t, i) => { if (xMid(i) - lastX >= TL.tickGap) { ticks.push(i); lastX = xMid(i); } });
+    points.forEach((t, i) => {
+      if (xMid(i) - lastX >= TL.tickGap) { ticks.push(i); lastX = xMid(i); }
+    });
     const last = points.length - 1;
-    if (ticks[ticks.length - 1] !== last) {
-      if (ticks.length > 1 && xMid(last) - xMid(ticks[ticks.length - 1]) < TL.tickGap) ticks.pop();
-      if (ticks.length === 0 || xMid(last) - xMid(ticks[ticks.length - 1]) >= TL.tickGap) ticks.push(last);
+    const roomForLast = () =>
+      !ticks.length || xMid(last) - xMid(ticks[ticks.length - 1]) >= TL.tickGap;
+    if (ticks[ticks.length - 1] !== last) {  // the end of the run gets a label
+      if (ticks.length > 1 && !roomForLast()) ticks.pop();
+      if (roomForLast()) ticks.push(last);
     }
     let prevDate = '';
     for (const i of ticks) {
       const x = px(xMid(i)), iso = new Date(points[i]).toISOString();
       axis.appendChild(sv('line', {x1: x, x2: x, y1: 0, y2: 5}));
-      axis.appendChild(sv('text', {x, y: 17, 'text-anchor': 'middle'},
+      const anchor = x + 34 > width ? 'end' : 'middle';
+      axis.appendChild(sv('text', {x, y: 17, 'text-anchor': anchor},
                           iso.slice(11, iso.endsWith('.000Z') ? 19 : 23)));
       const date = iso.slice(0, 10);
-      if (date !== prevDate) axis.appendChild(sv('text', {class: 'date', x, y: 30, 'text-anchor': 'middle'}, date));
+      if (date !== prevDate) {
+        axis.appendChild(sv('text', {class: 'date', x, y: 30, 'text-anchor': anchor}, date));
+      }
       prevDate = date;
     }
     svg.appendChild(axis);
@@ -605,14 +638,15 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
       TYPES.map((t) => item(swatch('key', t), t)),
       item(swatch('key hollow', 'SetState'), 'hollow: undelivered (still in the outbox)'),
       item(swatch('key', 'Other', sv('circle', {class: 'ring', r: 7})), 'the divergence'),
-      item(swatch('key', 'Other', sv('rect', {class: 'nocp-box', x: -7, y: -7, width: 14, height: 14})),
+      item(swatch('key', 'Other',
+                  sv('rect', {class: 'nocp-box', x: -7, y: -7, width: 14, height: 14})),
            'no counterpart on the other row'),
-      item(pair, 'counterparts'),
-      item(swatch('key step', 'step'), 'step'), item(swatch('key led', 'step'), 'step that led there'),
+      item(pair, 'counterparts'), item(swatch('key step', 'step'), 'step'),
+      item(swatch('key led', 'step'), 'step that led there'),
       item(swatch('key notok', 'step'), 'step not ok'),
-      el('p', {text: 'Virtual time, UTC. The axis is compressed: between two consecutive events it ' +
-        'is linear, with a width that grows with the logarithm of the gap, so events a second ' +
-        'apart and a day apart are both readable; shaded bands (⫽) are idle stretches over a ' +
+      el('p', {text: 'Virtual time, UTC. The axis is compressed: between two consecutive events ' +
+        'it is linear, with a width that grows with the logarithm of the gap, so events a second ' +
+        'apart and a day apart are both readable; shaded bands are idle stretches over a ' +
         'minute, labelled with their real length. Events at the same millisecond stand side by ' +
         'side in order. Hover for details; click to find the row below.'}));
   }
@@ -632,7 +666,8 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     if (!h) return el('td', {class: 'hook-text none', text: '—'});
     const td = el('td', {class: 'hook-text' + (flag ? ' nocp' : '')},
                   el('span', {class: 'type-dot', 'data-type': hookType(h), title: str(h.type)}),
-                  el('code', {text: str(h.text)}), flag ? el('span', {class: 'flag', text: flag}) : null);
+                  el('code', {text: str(h.text)}),
+                  flag ? el('span', {class: 'flag', text: flag}) : null);
     const sub = [validMs(h.atMs) ? utc(h.atMs) : '', h.id != null ? str(h.id) : ''].filter(Boolean);
     if (sub.length) td.appendChild(el('div', {class: 'sub', text: sub.join(' · ')}));
     return td;
@@ -640,26 +675,30 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
   function renderDeviceTable(ctx, d) {
     const counts = d.expected.length + ' expected · ' + d.observed.length + ' observed' +
                    (d.undelivered.length ? ' · ' + d.undelivered.length + ' undelivered' : '');
-    const wrap = el('div', {class: 'device'}, el('h4', null, d.lock,
-        el('span', {class: 'muted', text: (d.deviceId ? ' · device ' + d.deviceId : '') + ' — ' + counts})));
-    const table = el('table', {class: 'hooks'}, el('thead', null, el('tr', null,
-        ['#', 'Expected (spec model)', 'Observed (receiver)', 'Rule', 'Step'].map((h) => el('th', {text: h})))));
+    const device = (d.deviceId ? ' · device ' + d.deviceId : '') + ' — ' + counts;
+    const wrap = el('div', {class: 'device'},
+                    el('h4', null, d.lock, el('span', {class: 'muted', text: device})));
+    const table = el('table', {class: 'hooks'}, headRow(
+        ['#', 'Expected (spec model)', 'Observed (receiver)', 'Rule', 'Step']));
     const body = el('tbody');
     let rows = Math.max(d.expected.length, d.observed.length);
     if (d.divIndex === rows) rows++;  // the divergence is "one more than either side has"
     for (let i = 0; i < rows; i++) {
       const e = d.expected[i], o = d.observed[i];
-      const cls = i === d.divIndex ? 'divergence' : e && o && str(e.text) !== str(o.text) ? 'differs' : null;
+      const differs = e && o && str(e.text) !== str(o.text);
+      const cls = i === d.divIndex ? 'divergence' : differs ? 'differs' : null;
       body.appendChild(el('tr', {id: d.rowId(i), class: cls},
           el('td', {class: 'idx', text: i}),
           hookCell(e, e && d.matchA[i] < 0 ? 'not observed' : null),
           hookCell(o, o && d.matchB[i] < 0 ? 'not expected' : null),
-          el('td', null, e ? ruleLinks(e.rule) : null), el('td', null, e ? stepLink(ctx, e.step) : null)));
+          el('td', null, e ? ruleLinks(e.rule) : null),
+          el('td', null, e ? stepLink(ctx, e.step) : null)));
     }
     table.appendChild(body);
     if (d.undelivered.length) {
       const outbox = el('tbody', {class: 'outbox'},
-          el('tr', null, el('th', {colspan: 5, text: 'Still in the outbox at the end (undelivered)'})));
+          el('tr', null,
+             el('th', {colspan: 5, text: 'Still in the outbox at the end (undelivered)'})));
       for (const h of d.undelivered) {
         outbox.appendChild(el('tr', {class: 'undelivered'}, el('td', {class: 'idx', text: '—'}),
             el('td', {class: 'none', text: ''}), hookCell(h, null),
@@ -674,12 +713,12 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     if (v === undefined) return null;
     const text = typeof v === 'string' ? v : JSON.stringify(v);
     const long = text.length > 400;
-    return el('code', {class: 'json', title: long ? text : null, text: long ? text.slice(0, 400) + ' …' : text});
+    return el('code', {class: 'json', title: long ? text : null,
+                       text: long ? text.slice(0, 400) + ' …' : text});
   }
   function renderSteps(ctx) {
-    const table = el('table', {class: 'steps'}, el('thead', null, el('tr', null,
-        ['#', 'Virtual time (UTC)', 'Step', 'Answer', 'Model predicted', 'OK', 'Note']
-            .map((h) => el('th', {text: h})))));
+    const table = el('table', {class: 'steps'}, headRow(
+        ['#', 'Virtual time (UTC)', 'Step', 'Answer', 'Model predicted', 'OK', 'Note']));
     const body = el('tbody');
     ctx.steps.forEach((st, k) => {
       const led = ctx.divSteps.has(str(st.label));
@@ -693,63 +732,71 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
           el('td', null, jsonCell(st.answer)), el('td', null, jsonCell(st.predicted)),
           el('td', {class: st.ok === true ? 'ok' : st.ok === false ? 'bad' : null,
                     text: st.ok === true ? 'ok' : st.ok === false ? 'not ok' : '—'}),
-          el('td', null, str(st.note), led ? el('span', {class: 'flag red', text: 'led to the divergence'}) : null)));
+          el('td', null, str(st.note),
+             led ? el('span', {class: 'flag red', text: 'led to the divergence'}) : null)));
     });
     table.appendChild(body);
     return table;
   }
   function renderDivergence(ctx, devices) {
     const d = ctx.div;
-    const meta = el('dl', {class: 'meta'});
-    const row = (k, v) => { if (v != null && v !== '') meta.append(el('dt', {text: k}), el('dd', null, v)); };
+    const [meta, row] = metaList();
     const dev = devices.find((x) => d.lock != null && x.lock === str(d.lock) && x.divIndex != null);
     row('Lock', d.lock != null ? str(d.lock) : null);
-    row('Index', d.index != null ? [str(d.index), dev ? ' ' : null,
-        dev ? el('a', {href: '#' + dev.rowId(dev.divIndex), text: '(show the row)'}) : null] : null);
+    const showRow =
+        dev ? el('a', {href: '#' + dev.rowId(dev.divIndex), text: '(show the row)'}) : null;
+    row('Index', d.index != null ? [str(d.index), showRow ? ' ' : null, showRow] : null);
     row('Rule', ruleLinks(d.rule));
     row('Message', d.message != null ? str(d.message) : null);
     const side = (head, cls, v, none) => el('div', null, el('div', {class: 'cmp-h', text: head}),
         el('pre', {class: cls, text: v != null && v !== '' ? str(v) : none}));
     const box = el('div', {class: 'divergence-box'}, el('h3', {text: 'Divergence'}), meta,
-        el('div', {class: 'cmp'}, side('Expected (spec model)', 'expected', d.expected, '(nothing expected here)'),
+        el('div', {class: 'cmp'},
+           side('Expected (spec model)', 'expected', d.expected, '(nothing expected here)'),
            side('Observed (receiver)', 'observed', d.observed, '(nothing observed here)')));
     const led = arr(d.steps);
     if (led.length) {
       box.appendChild(el('div', {class: 'cmp-h', text: 'Steps that led there'}));
       box.appendChild(el('ol', {class: 'led'}, led.map((label) => {
         const found = findStep(ctx, label);
-        return el('li', null, found ? el('a', {href: '#' + found.rowId, text: str(label)}) : str(label),
-                  found && found.st.text != null ? ' — ' + str(found.st.text) + ' at ' + utc(found.st.atMs) + ' UTC' : null);
+        const what = found && found.st.text != null ?
+            ' — ' + str(found.st.text) + ' at ' + utc(found.st.atMs) + ' UTC' : null;
+        return el('li', null,
+                  found ? el('a', {href: '#' + found.rowId, text: str(label)}) : str(label), what);
       })));
     }
     return box;
   }
   function fillScenario(body, it) {
     const s = it.s, ctx = makeContext(it);
-    const meta = el('dl', {class: 'meta'});
-    const row = (k, v) => { if (v != null && v !== '') meta.append(el('dt', {text: k}), el('dd', null, v)); };
+    const [meta, row] = metaList();
     row('File', str(s.file)); row('Suite', str(s.suite)); row('Seed', str(s.seed));
     row('Verdict', badge(it.verdict));
     row('Wall time', num(s.wallMs) != null ? num(s.wallMs) + ' ms' : null);
     if (validMs(s.startMs) || validMs(s.endMs)) {
-      row('Virtual time', utc(s.startMs) + ' → ' + utc(s.endMs) + ' UTC' +
-          (validMs(s.startMs) && validMs(s.endMs) ? ' (' + duration(s.endMs - s.startMs) + ')' : ''));
+      const span = validMs(s.startMs) && validMs(s.endMs) ?
+          ' (' + duration(s.endMs - s.startMs) + ')' : '';
+      row('Virtual time', utc(s.startMs) + ' → ' + utc(s.endMs) + ' UTC' + span);
     }
     row('Message', str(s.message));
     if (s.replayed === true) row('Replayed', 'yes: the same seed gave the same result twice');
     body.appendChild(meta);
     if (s.replay != null && s.replay !== '') {
       body.appendChild(el('div', {class: 'replay'}, el('span', {class: 'muted', text: 'Replay'}),
-          el('code', {class: 'replay', text: str(s.replay)}), el('button', {type: 'button', class: 'copy', text: 'Copy'})));
+          el('code', {class: 'replay', text: str(s.replay)}),
+          el('button', {type: 'button', class: 'copy', text: 'Copy'})));
     }
     const devices = arr(s.devices).map((d, di) => prepareDevice(ctx, d, di));
     if (isObj(s.divergence)) body.appendChild(renderDivergence(ctx, devices));
-    for (const [head, key] of [['Problems', 'problems'], ['Branches (indeterminate outcomes)', 'branches']]) {
-      const items = arr(s[key]);
-      if (items.length) body.append(el('h3', {text: head}), el('ul', {class: key}, items.map((x) => el('li', {text: str(x)}))));
+    for (const [head, key] of [['Problems', 'problems'],
+                               ['Branches (indeterminate outcomes)', 'branches']]) {
+      const items = arr(s[key]).map((x) => el('li', {text: str(x)}));
+      if (items.length) body.append(el('h3', {text: head}), el('ul', {class: key}, items));
     }
     const svg = devices.length || ctx.steps.length ? renderTimeline(ctx, devices) : null;
-    if (svg) body.append(el('h3', {text: 'Timeline'}), el('div', {class: 'timeline-wrap'}, svg), legend());
+    if (svg) {
+      body.append(el('h3', {text: 'Timeline'}), el('div', {class: 'timeline-wrap'}, svg), legend());
+    }
     if (devices.length) {
       body.appendChild(el('h3', {text: 'Webhooks per device'}));
       for (const d of devices) body.appendChild(renderDeviceTable(ctx, d));
@@ -760,7 +807,10 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     const cov = Object.entries(obj(s.coverage)).filter(([, n]) => num(n) > 0);
     if (cov.length) {
       const links = [];
-      cov.forEach(([id, n], i) => { if (i) links.push(', '); links.push(ruleLink(id), ' ×' + n); });
+      cov.forEach(([id, n], i) => {
+        if (i) links.push(', ');
+        links.push(ruleLink(id), ' ×' + n);
+      });
       body.appendChild(el('p', {class: 'muted'}, 'Rules exercised here: ', links));
     }
   }
@@ -768,20 +818,31 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     const s = it.s;
     const section = el('section', {class: 'scenario', 'data-verdict': it.verdict, id: it.id});
     const details = el('details', {open: it.rank <= 1});
-    details.appendChild(el('summary', null, badge(it.verdict), el('span', {class: 'name', text: it.name}),
-        el('span', {class: 'file', text: str(s.file)}), el('span', {class: 'msg', text: str(s.message)})));
-    const body = el('div', {class: 'body'});
-    try {
-      fillScenario(body, it);
-    } catch (e) {
-      fail(it.id, e);
-      body.appendChild(el('p', {class: 'render-error', text: 'This section could not be drawn: ' + e}));
-    }
-    details.appendChild(body);
+    details.appendChild(el('summary', null, badge(it.verdict),
+                           el('span', {class: 'name', text: it.name}),
+                           el('span', {class: 'file', text: str(s.file)}),
+                           el('span', {class: 'msg', text: str(s.message)})));
+    it.body = el('div', {class: 'body'});
+    details.appendChild(it.body);
     section.appendChild(details);
     it.section = section;
     it.details = details;
+    // Failures are drawn now; a collapsed section when it is first opened (or printed), so that
+    // a run of many passing scenarios opens quickly. Either way each section is built once.
+    if (details.open) build(it);
+    else details.addEventListener('toggle', () => { if (details.open) build(it); });
     return section;
+  }
+  function build(it) {
+    if (it.built || !it.body) return;
+    it.built = true;
+    try {
+      fillScenario(it.body, it);
+    } catch (e) {
+      fail(it.id, e);
+      it.body.appendChild(
+          el('p', {class: 'render-error', text: 'This section could not be drawn: ' + e}));
+    }
   }
 
   // ---- the summary, the scenario list, rule coverage ----
@@ -794,14 +855,14 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
                error: pick('errors', counted.error), skipped: pick('skipped', counted.skipped)};
     const total = pick('scenarios', items.length);
     const wall = num(sm.wallSeconds);
-    const count = (label, v, cls) => el('div', {class: 'count ' + (cls || '')}, el('span', {class: 'v', text: v}), label);
+    const count = (label, v, cls) =>
+      el('div', {class: 'count ' + (cls || '')}, el('span', {class: 'v', text: v}), label);
     const bar = el('div', {class: 'bar', title: 'verdicts'});
     for (const k of ['failed', 'error', 'skipped', 'passed']) {
       if (c[k] > 0) bar.appendChild(el('span', {class: k, style: 'flex-grow:' + c[k]}));
     }
     const failing = c.failed + c.error;
-    const meta = el('dl', {class: 'meta'});
-    const row = (k, v) => { if (v != null && v !== '') meta.append(el('dt', {text: k}), el('dd', null, v)); };
+    const [meta, row] = metaList();
     row('Command', run.command != null ? el('code', {text: str(run.command)}) : null);
     row('Seed', str(run.seed));
     const by = [str(run.tool), str(run.version)].filter(Boolean).join(' ');
@@ -812,22 +873,25 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
         el('div', {class: 'titlebar'}, el('h1', {text: 'nukihil run report'}),
            badge(failing ? 'failed' : items.length ? 'passed' : 'skipped'),
            el('nav', {class: 'jump'}, el('a', {href: '#overview', text: 'Scenarios'}),
-              el('a', {href: '#scenarios', text: 'Details'}), el('a', {href: '#rule-coverage', text: 'Rule coverage'}))),
+              el('a', {href: '#scenarios', text: 'Details'}),
+              el('a', {href: '#rule-coverage', text: 'Rule coverage'}))),
         el('div', {class: 'counts'}, count('scenarios', total), count('passed', c.passed, 'passed'),
            count('failed', c.failed, 'failed'), count('errors', c.error, 'error'),
            count('skipped', c.skipped, 'skipped'),
-           count('wall time', wall != null ? (wall < 60 ? wall.toFixed(2) + ' s' : duration(wall * 1000)) : '—'),
+           count('wall time', wall == null ? '—' :
+                 wall < 60 ? wall.toFixed(2) + ' s' : duration(wall * 1000)),
            count('seed', run.seed != null ? str(run.seed) : '—')),
         bar, meta);
   }
   function renderList(ordered) {
-    const table = el('table', {id: 'scenario-list'}, el('thead', null, el('tr', null,
-        ['Verdict', 'Scenario', 'File', 'Seed', 'Message'].map((h) => el('th', {text: h})))));
+    const table = el('table', {id: 'scenario-list'},
+                     headRow(['Verdict', 'Scenario', 'File', 'Seed', 'Message']));
     const body = el('tbody');
     for (const it of ordered) {
       const s = it.s;
       it.row = el('tr', {'data-target': it.id},
-          el('td', null, badge(it.verdict)), el('td', null, el('a', {href: '#' + it.id, text: it.name})),
+          el('td', null, badge(it.verdict)),
+          el('td', null, el('a', {href: '#' + it.id, text: it.name})),
           el('td', null, el('code', {text: str(s.file)})), el('td', {text: str(s.seed)}),
           el('td', {class: 'msg', title: str(s.message) || null, text: str(s.message)}));
       body.appendChild(it.row);
@@ -835,9 +899,10 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     table.appendChild(body);
     return el('section', {id: 'overview'}, el('h2', {text: 'Scenarios'}),
         el('div', {class: 'toolbar'},
-           el('input', {type: 'search', id: 'filter', placeholder: 'Filter by name, file, suite, message…',
-                        'aria-label': 'filter scenarios'}),
-           el('label', null, el('input', {type: 'checkbox', id: 'failures-only'}), ' failures only'),
+           el('input', {type: 'search', id: 'filter', 'aria-label': 'filter scenarios',
+                        placeholder: 'Filter by name, file, suite, message…'}),
+           el('label', null, el('input', {type: 'checkbox', id: 'failures-only'}),
+              ' failures only'),
            el('span', {id: 'shown', class: 'muted'})),
         ordered.length ? table : el('p', {class: 'muted', text: 'This run has no scenarios.'}));
   }
@@ -853,9 +918,8 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     }
     const exercised = (r) => (num(r.exercised) != null ? num(r.exercised) : 0);
     const gaps = rules.filter((r) => !(exercised(r) > 0)).length;
-    const table = el('table', {id: 'coverage'}, el('thead', null, el('tr', null,
-        el('th', {text: 'Rule'}), el('th', {text: 'Title'}), el('th', {class: 'num', text: 'Exercised'}),
-        el('th', {class: 'num', text: 'Intended'}), el('th', {text: 'Exercised in'}))));
+    const table = el('table', {id: 'coverage'},
+                     headRow(['Rule', 'Title', 'Exercised', 'Intended', 'Exercised in'], [2, 3]));
     const body = el('tbody');
     for (const r of rules) {
       const id = str(r.id), n = exercised(r), gap = !(n > 0);
@@ -875,25 +939,34 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     table.appendChild(body);
     const docHref = safeHref(rulesDoc);
     return el('section', {id: 'rule-coverage'}, el('h2', {text: 'Rule coverage'}),
-        el('p', {class: 'muted'}, rules.length + ' rules, ' + (rules.length - gaps) + ' exercised by this run, ',
+        el('p', {class: 'muted'},
+           rules.length + ' rules, ' + (rules.length - gaps) + ' exercised by this run, ',
            el('span', {class: gaps ? 'gap-count' : null, text: gaps + ' never exercised (gaps)'}),
-           '. Exercised: how often this run exercised the rule; intended: how many scenarios list it. ' +
-           'What each rule demands: ', docHref ? el('a', {href: docHref, text: rulesDoc}) : rulesDoc, '.'),
-        rules.length ? table : el('p', {class: 'muted', text: 'This run lists no rules.'}));
+           '. Exercised: how often this run exercised the rule; intended: how many scenarios ' +
+           'list it. What each rule demands: ',
+           docHref ? el('a', {href: docHref, text: rulesDoc}) : rulesDoc, '.'),
+        table, rules.length ? null : el('p', {class: 'muted', text: 'This run lists no rules.'}));
   }
 
   // ---- interaction: filter, expand on click, copy, print everything ----
+  let byId = new Map();
+  // An address such as #scenario-3 or #scenario-3-d0-r9 opens (and if need be draws) the section.
   function openFromHash() {
     let id = '';
     try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
-    const target = id ? document.getElementById(id) : null;
-    const details = target ? target.closest('section.scenario') : null;
-    const d = details ? details.querySelector('details') : null;
-    if (d && !d.open) { d.open = true; target.scrollIntoView({block: 'start'}); }
+    const m = /^scenario-[0-9]+/.exec(id);
+    const it = m ? byId.get(m[0]) : null;
+    if (!it || !it.details) return;
+    const wasOpen = it.details.open;
+    build(it);
+    it.details.open = true;
+    const target = document.getElementById(id);
+    if (target && (!wasOpen || target !== it.section)) target.scrollIntoView({block: 'start'});
   }
   function wire(items) {
-    const byId = new Map(items.map((it) => [it.id, it]));
-    const input = document.getElementById('filter'), only = document.getElementById('failures-only');
+    byId = new Map(items.map((it) => [it.id, it]));
+    const input = document.getElementById('filter');
+    const only = document.getElementById('failures-only');
     const shown = document.getElementById('shown');
     function apply() {
       const q = input.value.trim().toLowerCase();
@@ -926,7 +999,10 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
       const code = button.previousElementSibling;
       const select = () => { const r = document.createRange(); r.selectNodeContents(code);
                              const sel = getSelection(); sel.removeAllRanges(); sel.addRange(r); };
-      const done = () => { button.textContent = 'Copied'; setTimeout(() => { button.textContent = 'Copy'; }, 1500); };
+      const done = () => {
+        button.textContent = 'Copied';
+        setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+      };
       try {
         if (navigator.clipboard) navigator.clipboard.writeText(code.textContent).then(done, select);
         else select();
@@ -935,7 +1011,7 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     let wasOpen = null;
     window.addEventListener('beforeprint', () => {
       wasOpen = items.map((it) => (it.details ? it.details.open : false));
-      for (const it of items) if (it.details) it.details.open = true;
+      for (const it of items) { build(it); if (it.details) it.details.open = true; }
     });
     window.addEventListener('afterprint', () => {
       if (wasOpen) items.forEach((it, i) => { if (it.details) it.details.open = wasOpen[i]; });
@@ -948,12 +1024,16 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     try { run = JSON.parse(node ? node.textContent : '{}'); } catch (e) { fail('run data', e); }
     if (!isObj(run)) run = {};
     if (str(run.rulesDoc)) rulesDoc = str(run.rulesDoc);
-    for (const r of arr(run.rules)) { const o = obj(r); if (o.id != null) ruleInfo.set(str(o.id), o); }
+    for (const r of arr(run.rules)) {
+      const o = obj(r);
+      if (o.id != null) ruleInfo.set(str(o.id), o);
+    }
     const items = arr(run.scenarios).map((raw, idx) => {
       const s = obj(raw), verdict = verdictOf(s);
       const name = str(s.name) || str(s.file) || 'scenario ' + (idx + 1);
       return {s, idx, id: 'scenario-' + idx, verdict, rank: rankOf(verdict), name,
-              hay: [name, str(s.file), str(s.suite), str(s.message), verdict].join('\n').toLowerCase()};
+              hay: [name, str(s.file), str(s.suite), str(s.message), verdict]
+                       .join('\n').toLowerCase()};
     });
     const ordered = items.slice().sort((a, b) => a.rank - b.rank || a.idx - b.idx);
     const failing = items.filter((it) => it.rank <= 1).length;
@@ -966,8 +1046,8 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     for (const it of ordered) sections.appendChild(renderScenario(it));
     frag.appendChild(sections);
     frag.appendChild(renderCoverage(run, items));
-    frag.appendChild(el('footer', {text: 'Self-contained report: the run data is embedded in this ' +
-                                        'page (script#run-data); it loads nothing from the network.'}));
+    frag.appendChild(el('footer', {text: 'Self-contained report: the run data is embedded in ' +
+        'this page (script#run-data); it loads nothing from the network.'}));
     document.getElementById('report').appendChild(frag);
     wire(items);
     openFromHash();
@@ -977,7 +1057,8 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
   const errors = document.body.dataset.errors;
   if (errors) {
     document.getElementById('report').prepend(
-        el('div', {class: 'render-error', text: 'Parts of this report could not be drawn:\n' + errors}));
+        el('div', {class: 'render-error',
+                   text: 'Parts of this report could not be drawn:\n' + errors}));
   }
   if (!renderErrors && !errors) document.body.dataset.rendered = 'yes';
 })();

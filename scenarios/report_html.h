@@ -28,15 +28,18 @@ namespace nukihil::scenarios {
 // `type` is the platform webhook type (deviceEventSetState, …); when missing, the first word of
 // `text` (QueueAction, UpdateAction, SetState, Config) decides the marker's colour.
 //
-// Renders `run` as one HTML page. Any field may be missing or of an
-// unexpected type; the page still renders what is there. The JSON is embedded verbatim in
+// Renders `run` as one HTML page. Any field may be missing or of an unexpected type; the page
+// still renders what is there. The JSON is embedded verbatim in
 // <script type="application/json" id="run-data"> with "</" written as "<\/" and "<!--" as
-// "<\u0021--", so no text from the run can end or confuse that element; invalid UTF-8 in
-// strings is replaced by U+FFFD. The script only ever puts run text into the DOM as text.
+// "<\u0021--", so no text from the run can end or confuse that element; invalid UTF-8 in strings
+// is replaced by U+FFFD. The script only ever puts run text into the DOM as text.
 //
-// In the browser the page records script errors in document.body.dataset.errors and sets
-// document.body.dataset.rendered = "yes" once everything rendered without one (tests read both
-// from the DOM). Never throws for any JSON value; pure function, safe from any thread.
+// In the browser, failed and errored scenarios are drawn at once; collapsed ones (passed,
+// skipped) when first opened, printed or addressed (#scenario-N…), each once. The page records
+// script errors in document.body.dataset.errors and sets document.body.dataset.rendered = "yes"
+// once everything rendered without one (tests read both from the DOM).
+//
+// Never throws for any JSON value; a pure function, safe from any thread.
 std::string renderHtmlReport(const nlohmann::json& run);
 
 }  // namespace nukihil::scenarios

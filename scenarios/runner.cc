@@ -256,7 +256,7 @@ bool Run::setUp() {
   wo.nukiWebhooks = s.nukiWebhooks;
   wo.pollSeconds = s.pollSeconds;
   wo.verbose = options_.verbose;
-  wo.tamper = options_.TEST_tamper;
+  if (options_.TEST_tamper) wo.tamper = options_.TEST_tamper();
   json locks = json::array();
   const json settings = s.raw.value("settings", json::object());
   for (const auto& l : s.locks) {
@@ -319,8 +319,7 @@ void Run::readJournal() {
 }
 
 void Run::collectWebhooks() {
-  const auto all = world_->webhooks();
-  Deduplicated d = deduplicate(world_->webhookAttempts());
+  Deduplicated d = deduplicate(world_->webhooks(), world_->webhookAttempts());
   webhookProblems_ = d.problems;
   observed_.clear();
   for (const auto& w : d.webhooks) {
@@ -524,12 +523,8 @@ json Run::execute(const Step& st, bool& executed) {
       if (st.time) {
         target = *st.time;
       } else {
-        const TimeZone* z = TimeZone::find(scenario_->lock(st.lock)->timezone);
-        const Time now = world_->now();
-        const LocalTime local = z->toLocal(now);
-        target = z->fromLocal(local.day, st.localMinute);
-        for (int64_t d = 1; target <= now; ++d)
-          target = z->fromLocal(local.day + d, st.localMinute);
+        target = model::nextLocalTime(*TimeZone::find(scenario_->lock(st.lock)->timezone),
+                                      world_->now(), st.localMinute);
       }
       world_->advanceTo(target);
       executed = false;
@@ -632,6 +627,24 @@ json Run::execute(const Step& st, bool& executed) {
   return json();
 }
 
+bool worldEvent(StepKind k) {
+  switch (k) {
+    case StepKind::kOffline:
+    case StepKind::kOnline:
+    case StepKind::kBattery:
+    case StepKind::kJam:
+    case StepKind::kFree:
+    case StepKind::kKnob:
+    case StepKind::kAddCodeOnLock:
+    case StepKind::kRemoveCodeOnLock:
+    case StepKind::kSync:
+    case StepKind::kResumeOutbox:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Does the file's `expect` of a step agree with the model? "" if so, else why not.
 std::string expectationProblem(const Step& st, const model::Prediction& p) {
   auto says = [&](const json& want) -> std::string {
@@ -709,7 +722,7 @@ bool Run::runStep(const Step& st) {
     auto r = world_->lastRestart();
     if (r.done) {
       done = true;
-      oracle_.restarts[step] = model::Oracle::Restart{millisOf(r.at), r.cutSeq, true};
+      oracle_.restarts[step] = model::Oracle::Restart{millisOf(r.at), r.afterSeq, r.cutSeq, true};
     }
   }
   readJournal();
@@ -750,6 +763,10 @@ bool Run::runStep(const Step& st) {
     json shown = answer;
     shown.erase("actionId");
     shown.erase("pinId");
+    // SPEC fixes no success status for the control plane's world events: any 2xx is "done".
+    if (worldEvent(st.kind) && shown.contains("status") && shown["status"].is_number_integer() &&
+        shown["status"].get<int>() / 100 == 2)
+      shown["status"] = 200;
     rec.answer = shown;
     if (!p.allows(shown)) {
       rec.ok = false;

@@ -69,9 +69,10 @@ struct RunOptions {
   std::optional<uint64_t> seed;  // --seed (a file's own seed wins)
   bool replayFailures = true;
   bool verbose = false;  // the adapter logs its requests on stderr
-  // Faults planted between the adapter and the recorder, for the harness's own tests
-  // (WebhookRecorder::Tamper). Unset in normal runs.
-  std::function<std::vector<RecordedWebhook>(const RecordedWebhook&)> TEST_tamper;
+  // Faults planted between the adapter and the recorder, for the harness's own tests: makes a
+  // fresh WebhookRecorder::Tamper for each run (a replay starts from scratch). Unset in normal
+  // runs.
+  std::function<WebhookRecorder::Tamper()> TEST_tamper;
   std::string commandPrefix = "nukihil run";  // for the replay command
 };
 

@@ -71,11 +71,11 @@ std::string checkSignature(const std::string& secret, const std::string& id,
   return "webhook-signature does not match the body";
 }
 
-Deduplicated deduplicate(const std::vector<RecordedWebhook>& attempts) {
+Deduplicated deduplicate(const std::vector<RecordedWebhook>& accepted,
+                         const std::vector<RecordedWebhook>& attempts) {
   Deduplicated out;
   std::map<std::string, size_t> seen;  // id → index in out.webhooks
-  for (const auto& w : attempts) {
-    if (w.answered < 200 || w.answered >= 300) continue;
+  for (const auto& w : accepted) {
     auto it = seen.find(w.id);
     if (it != seen.end()) {
       ++out.duplicates;
@@ -87,6 +87,10 @@ Deduplicated deduplicate(const std::vector<RecordedWebhook>& attempts) {
     }
     seen[w.id] = out.webhooks.size();
     out.webhooks.push_back(w);
+  }
+  for (const auto& w : accepted) {
+    std::string why;
+    if (!w.wellFormed(why)) out.problems.push_back("webhook " + w.id + ": " + why);
   }
   for (const auto& w : attempts) {
     if (!w.signatureOk)

@@ -49,7 +49,10 @@ struct Deduplicated {
   std::vector<std::string> problems;
   size_t duplicates = 0;  // repeated deliveries of an id (allowed: at least once)
 };
-Deduplicated deduplicate(const std::vector<RecordedWebhook>& attempts);
+// `accepted`: the deliveries answered 2xx, in arrival order; `attempts`: every delivery (for
+// signature and shape problems, refused ones included).
+Deduplicated deduplicate(const std::vector<RecordedWebhook>& accepted,
+                         const std::vector<RecordedWebhook>& attempts);
 
 // Standard Webhooks check of one delivery: "" if it is signed right for `secret` (whsec_…) and
 // `nowSeconds` (±5 minutes), else why not.

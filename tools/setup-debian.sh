@@ -13,6 +13,7 @@ packages=(
   libcli11-dev
   libhowardhinnant-date-dev
   tzdata ca-certificates openssl
+  chromium  # headless, for the HTML report's browser test
 )
 
 missing=()

@@ -412,6 +412,23 @@ std::string Problem::text() const {
   return s + message;
 }
 
+Time nextLocalTime(const TimeZone& z, Time now, int minute) {
+  const LocalTime local = z.toLocal(now);
+  for (int64_t d = -1; d <= 2; ++d) {
+    const Time first = z.fromLocal(local.day + d, minute);
+    if (first > now) return first;
+    // A repeated local time: the clock shows it again once the change has set it back.
+    for (int shift : {30, 60, 120}) {
+      const Time again = first + std::chrono::minutes(shift);
+      const LocalTime l = z.toLocal(again);
+      if (again > now && l.day == local.day + d && l.minuteOfDay == minute &&
+          l.millisOfDay % 60000 == 0)
+        return again;
+    }
+  }
+  return z.fromLocal(local.day + 3, minute);  // not reached: a day always has the time
+}
+
 std::string nearestName(const std::string& word, const std::vector<std::string>& known) {
   std::string best;
   size_t bestDistance = npos;
@@ -661,6 +678,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
     std::string lock;
   };
   std::map<std::string, Binding> names;
+  std::map<std::string, size_t> laterNames;  // filled before the steps are read
 
   // locks
   const json* locks = v.field(j, "", "locks", true);
@@ -752,6 +770,11 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
     std::string n = refText;
     if (!n.empty() && n[0] == '@') n = n.substr(1);
     auto it = names.find(n);
+    if (it == names.end() && laterNames.count(n)) {
+      v.problem(path, "the name '" + n + "' is bound only later, by steps[" +
+                          std::to_string(laterNames[n]) + "]");
+      return false;
+    }
     if (it == names.end()) {
       std::vector<std::string> known;
       for (const auto& [k, b] : names)
@@ -782,6 +805,11 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
   // steps, with the file's own clock for advanceTo checks.
   Time now = s.start;
   const json* steps = v.field(j, "", "steps", true);
+  // Names bound later (for a clearer message when one is used too early).
+  if (steps && steps->is_array())
+    for (size_t i = 0; i < steps->size(); ++i)
+      if ((*steps)[i].is_object() && (*steps)[i].contains("as") && (*steps)[i]["as"].is_string())
+        laterNames.emplace((*steps)[i]["as"].get<std::string>(), i);
   if (steps && !steps->is_array()) v.problem("steps", "must be an array of steps");
   std::vector<std::string> doNames;
   for (const auto& sh : stepShapes())
@@ -972,12 +1000,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
             }
             if (minute && !st.lock.empty()) {
               st.localMinute = *minute;
-              const TimeZone* z = TimeZone::find(s.lock(st.lock)->timezone);
-              const LocalTime local = z->toLocal(now);
-              Time next = z->fromLocal(local.day, *minute);
-              for (int64_t d = 1; next <= now; ++d)
-                next = z->fromLocal(local.day + d, *minute);
-              now = next;
+              now = nextLocalTime(*TimeZone::find(s.lock(st.lock)->timezone), now, *minute);
               if (now >= kLatestTime) v.problem(path, "takes the clock past 2037");
             }
           }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/time.h"
+#include "runtime/time_zone.h"
 
 namespace nukihil::model {
 
@@ -152,6 +153,12 @@ struct ParseResult {
 
 // Validates the text of one scenario file (SPEC §7) and builds the Scenario.
 ParseResult parseScenario(const std::string& text, const std::string& file);
+
+// SPEC §7 `advanceTo {"lock", "localTime"}`: the earliest instant strictly after `now` whose
+// local time in `zone` is `minute` (of the day):00. A time skipped by a clock change gives the
+// first instant after the gap; a repeated one its first occurrence — or its second, if the
+// first is not after `now` any more.
+Time nextLocalTime(const TimeZone& zone, Time now, int minute);
 
 // The nearest of `known` to `word` (edit distance), or "" if none is close.
 std::string nearestName(const std::string& word, const std::vector<std::string>& known);

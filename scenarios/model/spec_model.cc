@@ -201,9 +201,12 @@ SpecModel::SpecModel(std::shared_ptr<const Scenario> scenario) : scenario_(std::
     devices_.push_back(Device{});
     hooks_[ls.name];
   }
-  // A 3.0 added to a bridge that is offline is offline too.
-  for (auto& l : locks_)
+  // What Nuki Web shows starts as the lock is (a 3.0 on a bridge that is offline is offline).
+  for (auto& l : locks_) {
     l.webOnline = online(l);
+    l.webState = l.state;
+    l.webBattery = l.battery;
+  }
 }
 
 bool SpecModel::online(const LockState& l) const {
@@ -307,9 +310,11 @@ void SpecModel::runUntil(int64_t targetMs, const Oracle& oracle) {
     }
     const ObservedCall& c = calls[next++];
     nowMs_ = std::max(nowMs_, c.atMs);
+    restartIfDue(oracle, &c);
     onCall(c, oracle);
   }
   nowMs_ = std::max(nowMs_, targetMs);
+  restartIfDue(oracle, nullptr);
   checkStalledTries();
 }
 
@@ -662,10 +667,8 @@ void SpecModel::enqueueChange(size_t i, Cmd c) {
   c.readyMs = nowMs_ + int64_t(spec(l).deliverySeconds) * 1000;
   l.pending.push_back(Pending{c.kind, c.target, c.auth, c.op, false});
   l.queue.push_back(c);
-  if (c.readyMs > nowMs_)
-    schedule(c.readyMs, Event{Event::kQueueReady, i, 0});
-  else
-    pump(i);
+  // The lock takes it up after Nuki Web has answered (an event, even when it is due now).
+  schedule(c.readyMs, Event{Event::kQueueReady, i, 0});
 }
 
 const SpecModel::Fault* SpecModel::pickFault(const std::string& method, const std::string& path,
@@ -1044,8 +1047,19 @@ void SpecModel::poll() {
   }
 }
 
-void SpecModel::restartAdapter() {
+void SpecModel::restartAdapter(bool midExchange) {
   branches_.push_back("adapter restarted at " + formatRfc3339(timeFromMillis(nowMs_)));
+  if (midExchange) {
+    // A kill in the middle of an exchange may cut a webhook delivery too: that stream then
+    // waits for its outbox's next retry (at most kOutboxMaxRetryMs away).
+    for (size_t k = 0; k < devices_.size(); ++k) {
+      Device& d = devices_[k];
+      if (d.parked) continue;
+      d.settleByMs = nowMs_ + kOutboxMaxRetryMs;
+      if (d.failingSinceMs < 0) d.failingSinceMs = nowMs_;
+      schedule(d.settleByMs, Event{Event::kOutboxSettle, k, 0});
+    }
+  }
   // Actions whose Nuki call may not have happened go out again, unless the retry budget is
   // spent: those time out.
   for (const auto& ref : actionOrder_) {
@@ -1474,6 +1488,7 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
       taken = true;
       break;
     }
+    if (!taken && c.seq >= restartSeq_ && restartSeq_ != 0) taken = duplicateSend(c, f);
     // The adapter reading a lock's codes after a sync whose read could fail.
     if (!taken && c.method == "GET" && route.tail == "/auth" && devices_[lock].syncUnread && !f &&
         c.status == 200) {
@@ -1498,6 +1513,7 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
 void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool cut) {
   ++a.tries;
   if (a.firstTryMs < 0) a.firstTryMs = c.atMs;
+  a.lastTryMs = c.atMs;
   auto violation = [&](const std::string& rule, const std::string& message) {
     violations_.push_back(Violation{rule, "action " + a.ref + ": " + message, currentStep_});
   };
@@ -1538,7 +1554,9 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
         cmd.by = a.ref;
         cmd.readyMs = nowMs_;
         l.queue.push_back(cmd);
-        pump(a.lock);
+        // The motor starts after Nuki Web's 204 has reached the adapter (SPEC §6: PENDING
+        // comes before the lock's reports).
+        schedule(nowMs_, Event{Event::kQueueReady, a.lock, 0});
         break;
       }
       case StepKind::kCreatePin: {
@@ -1607,6 +1625,48 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
   }
   a.awaitingTry = false;
   updateAction(a, "FAILED", std::to_string(status), "R-ACT-FAILED");
+}
+
+void SpecModel::restartIfDue(const Oracle& oracle, const ObservedCall* next) {
+  if (pendingRestart_ == SIZE_MAX) return;
+  auto info = oracle.restart(pendingRestart_);
+  if (!info || info->cutSeq != 0) return;  // a cut call restarts it when the call is taken
+  const bool due =
+      next ? (info->afterSeq != 0 && next->seq >= info->afterSeq) : info->atMs <= nowMs_;
+  if (!due) return;
+  pendingRestart_ = SIZE_MAX;
+  restartSeq_ = info->afterSeq;
+  nowMs_ = std::max(nowMs_, info->atMs);
+  restartAdapter(true);
+}
+
+// The adapter was killed while an action's call was in flight and may not have heard the
+// answer Nuki Web sent: the restarted adapter sends it again. The model had taken the first
+// answer; the second call changes nothing the adapter tells (a 409/423/404 for its own change),
+// but a lock action runs a second time (SPEC §7: a kill during a Nuki call leaves it open).
+bool SpecModel::duplicateSend(const ObservedCall& c, const Fault* f) {
+  const Route route = routeOf(c.path);
+  const size_t lock = scenario_->lockIndex(c.lock);
+  for (const auto& ref : actionOrder_) {
+    Action& a = actions_.at(ref);
+    if (a.lock != lock || a.status == "QUEUED" || a.duplicateSeen || a.lastTryMs < 0) continue;
+    if (actionMethod(a) != c.method || !globMatch(actionTail(a), route.tail)) continue;
+    a.duplicateSeen = true;
+    branches_.push_back("the restarted adapter sent " + c.method + " " + c.path + " of " + ref +
+                        " again (its predecessor did not keep Nuki Web's answer)");
+    if (f && f->effect != Fault::kResetAfter) return true;
+    if (a.kind == StepKind::kSetLocked) {
+      Cmd cmd;
+      cmd.kind = CmdKind::kMotor;
+      cmd.lock = a.lockTarget;
+      cmd.by = a.ref;
+      cmd.readyMs = nowMs_;
+      locks_[lock].queue.push_back(cmd);
+      schedule(nowMs_, Event{Event::kQueueReady, lock, 0});
+    }
+    return true;
+  }
+  return false;
 }
 
 void SpecModel::checkStalledTries() {
@@ -1928,7 +1988,7 @@ Prediction SpecModel::apply(const Step& st, const Oracle& oracle) {
       a.window.untilTime = st.code.untilTime.value_or(0);
       a.enabled = st.code.enabled;
       l.device.push_back(a);
-      ok(201);
+      ok();
       break;
     }
     case StepKind::kRemoveCodeOnLock: {
@@ -1959,13 +2019,7 @@ Prediction SpecModel::apply(const Step& st, const Oracle& oracle) {
       if (st.time) {
         target = millisOf(*st.time);
       } else {
-        const LockState& l = locks_[i];
-        const TimeZone& z = zone(l);
-        const LocalTime local = z.toLocal(timeFromMillis(nowMs_));
-        Time next = z.fromLocal(local.day, st.localMinute);
-        for (int64_t d = 1; millisOf(next) <= nowMs_; ++d)
-          next = z.fromLocal(local.day + d, st.localMinute);
-        target = millisOf(next);
+        target = millisOf(nextLocalTime(zone(locks_[i]), timeFromMillis(nowMs_), st.localMinute));
       }
       runUntil(target, oracle);
       break;
@@ -2051,14 +2105,6 @@ Prediction SpecModel::apply(const Step& st, const Oracle& oracle) {
   if (r.error.empty()) runUntil(nowMs_, oracle);
   // A restart `during: nextWebhook` (or a cut call that reached nobody) happens when the
   // system says.
-  if (pendingRestart_ != SIZE_MAX) {
-    auto info = oracle.restart(pendingRestart_);
-    if (info && info->cutSeq == 0 && info->atMs <= nowMs_) {
-      pendingRestart_ = SIZE_MAX;
-      restartAdapter();
-      runUntil(nowMs_, oracle);
-    }
-  }
   return r;
 }
 

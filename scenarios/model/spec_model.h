@@ -70,6 +70,7 @@ class Oracle {
   // applied it. nullopt: not (yet) happened.
   struct Restart {
     int64_t atMs = 0;
+    uint64_t afterSeq = 0;  // the first journal seq served after the kill (0: unknown)
     uint64_t cutSeq = 0;
     bool applied = true;
   };
@@ -275,6 +276,8 @@ class SpecModel {
     uint64_t nukiKey = 0;        // createPin: the Nuki auth its call made
     uint64_t acceptedOrder = 0;
     int64_t resentAtMs = -1;
+    int64_t lastTryMs = -1;
+    bool duplicateSeen = false;
     bool unresolved() const { return status == "QUEUED" || status == "PENDING"; }
     bool isPin() const { return kind != StepKind::kSetLocked; }
   };
@@ -368,9 +371,14 @@ class SpecModel {
   std::string actionTail(const Action& a) const;
   void onCall(const ObservedCall& c, const Oracle& oracle);
   void tryAction(Action& a, const ObservedCall& c, const Fault* f, bool cut);
+  // A restarted adapter sending again a call whose answer its predecessor may have had.
+  bool duplicateSend(const ObservedCall& c, const Fault* f);
+  // Applies a `during` restart once the journal has passed it.
+  void restartIfDue(const Oracle& oracle, const ObservedCall* next);
   void checkStalledTries();
   void poll();
-  void restartAdapter();
+  // `midExchange`: the kill landed while an exchange was in flight (`during`).
+  void restartAdapter(bool midExchange = false);
 
   Prediction expectation(const Step& st) const;
 
@@ -398,6 +406,7 @@ class SpecModel {
   int pollCount_ = 0;
   size_t currentStep_ = SIZE_MAX;
   size_t pendingRestart_ = SIZE_MAX;
+  uint64_t restartSeq_ = 0;  // journal seq from which calls come from the restarted adapter
   int pollEpoch_ = 0;
   bool observes_ = false;
   // Polling: lock actions whose runs completed since the last poll (ref, completion state).
