@@ -12,7 +12,7 @@ packages=(
   libsqlite3-dev
   libcli11-dev
   libhowardhinnant-date-dev
-  tzdata ca-certificates openssl
+  tzdata ca-certificates openssl curl
   chromium  # headless, for the HTML report's browser test
 )
 

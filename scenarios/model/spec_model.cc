@@ -174,10 +174,10 @@ SpecModel::SpecModel(std::shared_ptr<const Scenario> scenario) : scenario_(std::
       } else {
         b = int(bridges_.size());
         bridges_.push_back(Bridge{});
-        // A fleet's lock that is offline takes its bridge off line (the first word wins).
-        bridges_[size_t(b)].online = ls.online;
         if (ls.bridgeId) bridgeById[*ls.bridgeId] = b;
       }
+      // A fleet's lock that starts offline takes its bridge, and every lock on it, off line.
+      if (!ls.online) bridges_[size_t(b)].online = false;
       l.bridge = b;
       bridges_[size_t(b)].locks.push_back(i);
     } else {
@@ -710,10 +710,15 @@ void SpecModel::emit(size_t i, const std::string& type, json content, const std:
   auto& list = hooks_[name];
   list.push_back(std::move(w));
   ++coverage_[rule];
-  // R-DELIVERY: delivered at once unless the stream is held back.
+  // R-DELIVERY: delivered at once unless the stream is held back (then it must arrive later,
+  // in order: that is what exercises the rule).
   Device& d = devices_[i];
-  if (d.parked || d.failingSinceMs >= 0 || d.settleByMs >= 0) return;
+  if (d.parked || d.failingSinceMs >= 0 || d.settleByMs >= 0) {
+    ++coverage_["R-DELIVERY"];
+    return;
+  }
   if (!receiverUp_) {
+    ++coverage_["R-DELIVERY"];
     d.failingSinceMs = nowMs_;
     schedule(nowMs_ + kParkAfterMs, Event{Event::kOutboxSettle, i, 1});
     return;
@@ -1049,6 +1054,8 @@ void SpecModel::poll() {
 
 void SpecModel::restartAdapter(bool midExchange) {
   branches_.push_back("adapter restarted at " + formatRfc3339(timeFromMillis(nowMs_)));
+  // R-DELIVERY: what the adapter accepted before the restart must still arrive, in order.
+  ++coverage_["R-DELIVERY"];
   if (midExchange) {
     // A kill in the middle of an exchange may cut a webhook delivery too: that stream then
     // waits for its outbox's next retry (at most kOutboxMaxRetryMs away).
