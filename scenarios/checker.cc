@@ -293,7 +293,7 @@ std::optional<Divergence> compareDevice(const std::string& lock,
     d.rule = std::move(rule);
     d.message = std::move(message);
     if (k < expected.size()) d.expected = expected[k];
-    if (k < observed.size()) d.observed = observed[k];
+    if (k < observed.size()) d.observed = withNames(observed[k], bindings);
     return d;
   };
   for (size_t k = 0; k < observed.size(); ++k) {
@@ -337,8 +337,8 @@ std::optional<Divergence> compareDevice(const std::string& lock,
         hint = " — the predicted webhook before it is missing";
     }
     return diverge(k, expected[k].rule,
-                   "observed " + o.describe() + ", SPEC predicts " + expected[k].describe() + ": " +
-                       why + hint);
+                   "observed " + withNames(o, bindings).describe() + ", SPEC predicts " +
+                       expected[k].describe() + ": " + why + hint);
   }
   if (observed.size() > expected.size()) return std::nullopt;  // handled above
   if (exact && observed.size() < mustHave) {
@@ -356,8 +356,28 @@ std::optional<Divergence> compareDevice(const std::string& lock,
   return std::nullopt;
 }
 
+ObservedWebhook withNames(const ObservedWebhook& w, const Bindings& bindings) {
+  ObservedWebhook out = w;
+  json& c = out.content;
+  if (!c.is_object()) return out;
+  if (c.contains("actionId") && c["actionId"].is_string())
+    if (auto ref = bindings.actionRef(c["actionId"].get<std::string>())) c["actionId"] = *ref;
+  if (c.contains("actionParameters") && c["actionParameters"].is_object() &&
+      c["actionParameters"].contains("id") && c["actionParameters"]["id"].is_string())
+    if (auto ref = bindings.pinRef(c["actionParameters"]["id"].get<std::string>()))
+      c["actionParameters"]["id"] = *ref;
+  if (c.value("fieldName", "") == "pinCodeCredentials" && c.contains("value") &&
+      c["value"].is_array())
+    for (auto& p : c["value"])
+      if (p.is_object() && p.contains("id") && p["id"].is_string())
+        if (auto ref = bindings.pinRef(p["id"].get<std::string>())) p["id"] = *ref;
+  return out;
+}
+
 bool entryMatches(const json& entry, const ExpectedWebhook& e,
-                  const std::map<std::string, std::string>& aliases, std::string& why) {
+                  const std::map<std::string, std::string>& aliases,
+                  const std::function<std::optional<std::string>(const std::string&)>& pinRef,
+                  std::string& why) {
   if (entry.value("type", "") != e.type) {
     why = "type " + entry.value("type", "") + ", the model predicts " + e.describe();
     return false;
@@ -375,6 +395,17 @@ bool entryMatches(const json& entry, const ExpectedWebhook& e,
       const std::string ref = it == aliases.end() ? name : it->second;
       if (ev != ref) {
         why = "actionId @" + name + ", the model predicts " + e.describe();
+        return false;
+      }
+      continue;
+    }
+    if (k == "actionParameters" && v.is_object() && v.contains("id") && v["id"].is_string() &&
+        !v["id"].get<std::string>().empty() && v["id"].get<std::string>()[0] == '@') {
+      json mapped = v;
+      const std::string name = v["id"].get<std::string>().substr(1);
+      mapped["id"] = pinRef(name).value_or(name);
+      if (mapped != ev) {
+        why = "actionParameters " + v.dump() + ", the model predicts " + ev.dump();
         return false;
       }
       continue;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -69,8 +70,15 @@ bool matches(const model::ExpectedWebhook& expected, const ObservedWebhook& obse
 
 // An `expectWebhooks` entry (SPEC §7: type and the content fields it names, "@name" for ids)
 // against a predicted webhook: true if every field it names agrees.
+// `pinRef` gives the PIN reference a name stands for ("@guest" in actionParameters.id).
 bool entryMatches(const nlohmann::json& entry, const model::ExpectedWebhook& expected,
-                  const std::map<std::string, std::string>& aliases, std::string& why);
+                  const std::map<std::string, std::string>& aliases,
+                  const std::function<std::optional<std::string>(const std::string&)>& pinRef,
+                  std::string& why);
+
+// An observed webhook's content with the adapter's ids replaced by the scenario's names where
+// they are bound (for reports: "UpdateAction RESOLVED @guest" rather than "@act_…").
+ObservedWebhook withNames(const ObservedWebhook& w, const Bindings& bindings);
 
 // The rule a webhook no prediction accounts for breaks (by its type and fields).
 std::string ruleOfUnexpected(const ObservedWebhook& w,

@@ -417,6 +417,7 @@ std::string Run::resolveNukiPath(const Step& st) {
     const size_t end = path.find('}', pos);
     const std::string name = path.substr(pos + 2, end - pos - 2);
     std::string authId = "000000000000000000000000";
+    const uint64_t before = world_->journalNext();
     if (auto code = model_.pinCodeOf(name)) {
       // Nuki's id of the auth with that code: in the web view, or on the lock.
       auto web = nuki_->request("GET", "/smartlock/" + deviceId(st.lock) + "/auth", {},
@@ -436,10 +437,10 @@ std::string Run::resolveNukiPath(const Step& st) {
           if (c.contains("code") && std::to_string(c["code"].get<int64_t>()) == *code)
             authId = c.value("id", authId);
       }
-      readJournal();  // these reads are the harness's own
-      for (const auto& c : oracle_.all)
-        if (c.seq >= journalNext_ - 1 && c.method == "GET") harnessSeqs_.insert(c.seq);
     }
+    // These reads are the harness's own (between steps the adapter makes no calls).
+    for (uint64_t seq = before, last = world_->journalNext(); seq < last; ++seq)
+      harnessSeqs_.insert(seq);
     path.replace(pos, end - pos + 1, authId);
   }
   return path;
@@ -546,7 +547,7 @@ json Run::execute(const Step& st, bool& executed) {
       executed = false;
       return json();
     case StepKind::kReceiverUp:
-      world_->setReceiverStatus(204);
+      world_->setReceiverStatus(st.status);
       executed = false;
       return json();
     case StepKind::kRestartAdapter:
@@ -821,7 +822,9 @@ void Run::finish() {
         break;
       }
       for (size_t k = 0; k < entries.size(); ++k) {
-        if (!entryMatches(entries[k], after[k], model_.aliases(), why)) {
+        if (!entryMatches(
+                entries[k], after[k], model_.aliases(),
+                [this](const std::string& n) { return model_.pinRefOf(n); }, why)) {
           error("the file's expectWebhooks." + lock + "[" + std::to_string(k) +
                 "] contradicts SPEC: " + why);
           break;
@@ -836,7 +839,8 @@ void Run::finish() {
     d.lock = l.name;
     if (smartlockIds_.count(l.name)) d.deviceId = deviceId(l.name);
     if (model_.expected().count(l.name)) d.expected = model_.expected().at(l.name);
-    d.observed = observed_[l.name];
+    for (const auto& o : observed_[l.name])
+      d.observed.push_back(withNames(o, bindings_));
     if (world_ && smartlockIds_.count(l.name)) {
       std::set<std::string> ids;
       for (const auto& o : d.observed)
@@ -848,7 +852,7 @@ void Run::finish() {
         w.body = parseBody(body);
         ObservedWebhook o = observedOf(w);
         o.pending = true;
-        d.undelivered.push_back(o);
+        d.undelivered.push_back(withNames(o, bindings_));
       }
     }
     if (result_.divergence && result_.divergence->lock == l.name)

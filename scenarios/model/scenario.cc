@@ -85,7 +85,7 @@ const std::vector<StepShape>& stepShapes() {
       {StepKind::kFault, "fault", {"fault"}},
       {StepKind::kClearFaults, "clearFaults", {}},
       {StepKind::kReceiverDown, "receiverDown", {"status"}},
-      {StepKind::kReceiverUp, "receiverUp", {}},
+      {StepKind::kReceiverUp, "receiverUp", {"status"}},
       {StepKind::kRestartAdapter, "restartAdapter", {"kill", "during"}},
       {StepKind::kResumeOutbox, "resumeOutbox", {"lock"}},
       {StepKind::kExpectAction, "expectAction", {"ref", "status", "reason"}},
@@ -300,8 +300,6 @@ class Validator {
 std::optional<CodeSpec> parseCode(Validator& v, const json& j, const std::string& path,
                                   const std::vector<std::string>& keys, bool checkRules) {
   if (!v.object(j, path, keys)) return std::nullopt;
-  const size_t before = 0;
-  (void)before;
   CodeSpec c;
   bool good = true;
   auto name = v.string(j, path, "name", true, false);
@@ -903,11 +901,11 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
           if (code) {
             if (code->is_number_integer() && code->get<int64_t>() >= 0)
               st.number = code->get<int64_t>();
-            else if (code->is_string() && !code->get<std::string>().empty() &&
-                     code->get<std::string>().size() <= 12 &&
-                     std::all_of(code->get<std::string>().begin(), code->get<std::string>().end(),
+            else if (const std::string digits = code->is_string() ? code->get<std::string>() : "";
+                     !digits.empty() && digits.size() <= 12 &&
+                     std::all_of(digits.begin(), digits.end(),
                                  [](char c) { return c >= '0' && c <= '9'; }))
-              st.number = std::stoll(code->get<std::string>());
+              st.number = std::stoll(digits);
             else
               v.problem(path + ".code", "must be the digits typed, e.g. 234567");
           }
@@ -927,13 +925,11 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
             st.lockIt = *a == "lock";
           break;
         case StepKind::kAddCodeOnLock: {
-          std::vector<std::string> keys2 = kCodeKeys;
-          keys2.insert(keys2.begin(), {"do", "lock"});
-          json fields = sj;
-          fields.erase("do");
-          fields.erase("lock");
-          std::vector<std::string> codeKeys = kCodeKeys;
-          if (auto c = parseCode(v, fields, path, codeKeys, true)) st.code = *c;
+          // Its keys were checked with the step's; the code fields are the rest.
+          json fields = json::object();
+          for (const auto& k : kCodeKeys)
+            if (sj.contains(k)) fields[k] = sj[k];
+          if (auto c = parseCode(v, fields, path, kCodeKeys, true)) st.code = *c;
           break;
         }
         case StepKind::kRemoveCodeOnLock:
@@ -1015,8 +1011,13 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
                       "probability and latencyMs are not allowed in a scenario: outcomes must "
                       "follow from the file");
           }
-          json rest = f->is_object() ? *f : json();
-          if (rest.is_object()) {
+          if (!f->is_object()) {
+            v.problem(fp,
+                      "must be an object (the body of POST /sim/v1/faults), not " + typeName(*f));
+            break;
+          }
+          json rest = *f;
+          {
             rest.erase("probability");
             rest.erase("latencyMs");
           }
@@ -1065,6 +1066,10 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
         }
         case StepKind::kReceiverDown:
           if (auto code = v.integer(sj, path, "status", 300, 599)) st.status = int(*code);
+          break;
+        case StepKind::kReceiverUp:
+          st.status = 204;
+          if (auto code = v.integer(sj, path, "status", 200, 299)) st.status = int(*code);
           break;
         case StepKind::kRestartAdapter:
           if (auto k = v.boolean(sj, path, "kill")) st.kill = *k;

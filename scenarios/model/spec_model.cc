@@ -1729,15 +1729,21 @@ Prediction SpecModel::harnessRequest(const Step& st, const Oracle& oracle) {
   // Its fault, if one applies (in the order the system served the requests of this instant).
   const Fault* f = nullptr;
   if (oracle.observes()) {
-    for (const auto& c : oracle.calls(nowMs_, nowMs_)) {
-      if (seenCalls_.count(c.seq)) continue;
-      if (!c.fromHarness) {
-        onCall(c, oracle);
+    // The request is the last the harness made at this instant with its method (the harness
+    // may have looked up an auth id first); what came before it is taken in order.
+    std::vector<ObservedCall> now;
+    for (auto& c : oracle.calls(nowMs_, nowMs_))
+      if (!seenCalls_.count(c.seq)) now.push_back(std::move(c));
+    size_t mine = now.size();
+    for (size_t k = 0; k < now.size(); ++k)
+      if (now[k].fromHarness && now[k].method == st.method) mine = k;
+    for (size_t k = 0; k < now.size() && k <= mine; ++k) {
+      if (k < mine) {
+        onCall(now[k], oracle);
         continue;
       }
-      seenCalls_.insert(c.seq);
-      f = pickFault(c.method, c.path, c.atMs);
-      break;
+      seenCalls_.insert(now[k].seq);
+      f = pickFault(now[k].method, now[k].path, now[k].atMs);
     }
   } else {
     f = pickFault(st.method, bare, nowMs_);

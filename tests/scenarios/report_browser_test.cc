@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "scenarios/report_html.h"
+#include "scenarios/reports.h"
+#include "scenarios/runner.h"
 
 namespace nukihil::test {
 
@@ -348,6 +350,51 @@ TEST(ReportBrowser, DrawsALargeRunQuickly) {
   EXPECT_EQ(count(dom, "<g class=\"lane\""), 10u) << "the five failures, drawn at once";
   std::cout << "chromium: fixture " << small << " s, 50 × 200 webhooks " << large << " s\n";
   EXPECT_LT(large - small, 10.0) << "drawing 10 000 webhooks should take a few seconds at most";
+}
+
+}  // namespace
+}  // namespace nukihil::test
+
+namespace nukihil::test {
+namespace {
+
+// A real run, not a fixture: one scenario passes, the same one with a webhook dropped between
+// the adapter and the recorder fails; the report of both renders, with the failed one's
+// divergence on its timeline and in its table.
+TEST(ReportBrowser, DrawsARealRunWithAPlantedFault) {
+  SKIP_WITHOUT_CHROMIUM();
+  const std::string text =
+      R"({"name":"locking resolves","locks":[{"name":"Front door","model":"3.0 Pro"}],
+    "steps":[{"do":"setLocked","lock":"Front door","as":"l","parameters":{"lock":true},"expect":{"status":202}},
+             {"do":"advance","seconds":3},{"do":"expectAction","ref":"l","status":"RESOLVED"}]})";
+  auto parsed = model::parseScenario(text, "suite/locking.json");
+  ASSERT_TRUE(parsed.scenario);
+  auto scenario = std::make_shared<model::Scenario>(*parsed.scenario);
+  scenarios::RunOptions plain;
+  const auto passed = scenarios::runScenario(scenario, plain);
+  ASSERT_EQ(passed.verdict, scenarios::Verdict::kPassed) << passed.message;
+  scenarios::RunOptions planted;
+  planted.TEST_tamper = [] {
+    return [](const scenarios::RecordedWebhook& w) -> std::vector<scenarios::RecordedWebhook> {
+      if (w.type() == "deviceEventUpdateAction" &&
+          w.body["content"].value("status", "") == "RESOLVED")
+        return {};
+      return {w};
+    };
+  };
+  const auto failed = scenarios::runScenario(scenario, planted);
+  ASSERT_EQ(failed.verdict, scenarios::Verdict::kFailed);
+  scenarios::RunSummary summary;
+  summary.command = "nukihil run suite";
+  const std::string dom =
+      dumpDom(scenarios::renderHtmlReport(scenarios::runReportJson({failed, passed}, summary)));
+  expectRenderedWithoutErrors(withoutData(dom));
+  const std::string shown = withoutData(dom);
+  EXPECT_NE(shown.find("class=\"timeline\""), std::string::npos);
+  EXPECT_NE(shown.find("class=\"lane\""), std::string::npos);
+  EXPECT_NE(shown.find("hook divergence"), std::string::npos);
+  EXPECT_NE(shown.find("R-ACT-ONLINE"), std::string::npos);
+  EXPECT_NE(shown.find("id=\"coverage\""), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
-// A small validator for the Swagger 2.0 subset the tests need: types and formats, required,
-// enum, minimum/maximum, $ref, arrays, and (strict) no properties the definition lacks. The
-// Nuki document is loaded with spec/nuki-web-api.overrides.json applied.
+// A small validator for the Swagger 2.0 / JSON Schema (draft-07) subset the tests need: types and
+// formats (date-time), required, enum, const, minimum/maximum, minLength/maxLength (code points),
+// pattern, minItems/maxItems, minProperties/maxProperties, dependencies, allOf/anyOf/oneOf/not,
+// $ref to "#/…", arrays, additionalProperties (a schema, or false), and (strict) no properties
+// the definition lacks. The Nuki document is loaded with spec/nuki-web-api.overrides.json
+// applied; scenarios/scenario.schema.json is loaded as a document of its own.
 #pragma once
 
 #include <nlohmann/json.hpp>
