@@ -316,7 +316,8 @@ std::optional<Divergence> compareDevice(const std::string& lock,
                        "the same webhook arrived again under a new webhook-id (" + o.id +
                            "); duplicates must share an id");
       return diverge(k, ruleOfUnexpected(o, expected, bindings),
-                     "an unexpected webhook: SPEC predicts nothing more for this device" +
+                     "an unexpected webhook " + withNames(o, bindings).describe() +
+                         ": SPEC predicts nothing more for this device by now" +
                          std::string(o.pending ? " (it is still in the outbox)" : ""));
     }
     std::string why;
@@ -329,21 +330,27 @@ std::optional<Divergence> compareDevice(const std::string& lock,
     std::string hint;
     std::string ignored;
     Bindings trial = bindings;
+    bool reordered = false;
     if (k + 1 < expected.size() && matches(expected[k + 1], o, trial, ignored)) {
       Bindings trial2 = trial;
+      reordered = true;
       if (k + 1 < observed.size() && matches(expected[k], observed[k + 1], trial2, ignored))
         hint = " — it and the next one are swapped";
       else
         hint = " — the predicted webhook before it is missing";
     }
-    return diverge(k, expected[k].rule,
+    // Lost or reordered where delivery was held back: that is delivery's rule.
+    const std::string rule = reordered && (expected[k].heldBack || expected[k + 1].heldBack)
+                                 ? "R-DELIVERY"
+                                 : expected[k].rule;
+    return diverge(k, rule,
                    "observed " + withNames(o, bindings).describe() + ", SPEC predicts " +
                        expected[k].describe() + ": " + why + hint);
   }
   if (observed.size() > expected.size()) return std::nullopt;  // handled above
   if (exact && observed.size() < mustHave) {
     const size_t k = observed.size();
-    return diverge(k, expected[k].rule,
+    return diverge(k, expected[k].heldBack ? "R-DELIVERY" : expected[k].rule,
                    "missing: " + expected[k].describe() +
                        " was never received, nor is it waiting in the adapter's outbox");
   }

@@ -191,6 +191,7 @@ class Run {
   void fail(std::string message, std::optional<Divergence> d = std::nullopt);
   void error(std::string message);
   std::vector<std::string> stepsLeadingTo(size_t step, const std::string& lock) const;
+  std::string ruleOfAnswer(const Step& st, const model::Prediction& p, const json& shown) const;
 
   std::shared_ptr<const Scenario> scenario_;
   RunOptions options_;
@@ -694,6 +695,52 @@ std::string expectationProblem(const Step& st, const model::Prediction& p) {
   }
 }
 
+// The rule an answer that departs from the model breaks.
+std::string Run::ruleOfAnswer(const Step& st, const model::Prediction& p, const json& shown) const {
+  static const std::map<std::string, std::string> kRuleOfError = {
+      {"PIN_FORMAT", "K1"},   {"PIN_CONTAINS_ZERO", "K2"},     {"PIN_STARTS_WITH_12", "K3"},
+      {"NAME_LENGTH", "K6"},  {"SCHEDULE_INVALID", "K7"},      {"PIN_DUPLICATE", "K4"},
+      {"PIN_CAPACITY", "K5"}, {"PIN_PENDING", "R-PIN-INVALID"}};
+  if (!p.rule.empty()) return p.rule;
+  switch (st.kind) {
+    case StepKind::kSetLocked:
+    case StepKind::kCreatePin:
+    case StepKind::kUpdatePin:
+    case StepKind::kDeletePin: {
+      auto it = kRuleOfError.find(shown.value("error", ""));
+      if (it != kRuleOfError.end()) return it->second;
+      return st.kind == StepKind::kSetLocked ? "R-ACT-ONLINE" : "R-PIN-ACCEPTED";
+    }
+    case StepKind::kKeypad:
+      return "R-KEYPAD";
+    case StepKind::kNukiRequest:
+      return "R-PIN-LOCAL";
+    case StepKind::kExpectAction: {
+      auto alias = model_.aliases().find(st.ref);
+      const std::string ref = alias == model_.aliases().end() ? st.ref : alias->second;
+      for (const auto& [lock, hooks] : model_.expected())
+        for (const auto& h : hooks)
+          if (h.type == "deviceEventUpdateAction" && h.content.value("actionId", "") == ref)
+            return h.rule;
+      return "";
+    }
+    case StepKind::kExpectDevice:
+      for (const auto& [k, v] : shown.items()) {
+        if (p.answer.contains(k) && p.answer[k] == v) continue;
+        if (k == "isOnline") return "R-CONN";
+        if (k == "isJammed") return "R-ACT-JAMMED";
+        if (k == "isLocked") return "R-ACT-ONLINE";
+        if (k == "percentage" || k == "batteryStatus") return "R-BATT";
+        if (k == "pinCodes") return "R-PIN-ACCEPTED";
+      }
+      return "";
+    case StepKind::kExpectOutbox:
+      return "R-DELIVERY";
+    default:
+      return "";  // device truth and the control plane are the simulator's (SPEC §3–4)
+  }
+}
+
 bool Run::runStep(const Step& st) {
   currentStep_ = st.index;
   StepRecord rec;
@@ -772,10 +819,13 @@ bool Run::runStep(const Step& st) {
     if (!p.allows(shown)) {
       rec.ok = false;
       result_.steps.push_back(rec);
-      std::string rule = p.rule.empty() ? std::string() : p.rule + ": ";
-      fail(rule + st.label() + " " + describeStep(st) + ": answered " + shown.dump() +
-           ", SPEC gives " + p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")"));
+      Divergence d;
+      d.lock = "";
+      d.rule = ruleOfAnswer(st, p, shown);
+      d.message = st.label() + " " + describeStep(st) + ": answered " + shown.dump() +
+                  ", SPEC gives " + p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")");
       result_.divergenceSteps = stepsLeadingTo(st.index, st.lock);
+      fail((d.rule.empty() ? std::string() : d.rule + ": ") + d.message, d);
       return false;
     }
   }

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -30,6 +31,13 @@ using namespace nukihil;
 using nlohmann::json;
 
 namespace {
+
+// Ctrl-C during a run: no new scenario starts, the running ones finish, the reports are written
+// with the rest marked skipped. A second Ctrl-C ends the process at once.
+std::atomic<bool> interrupted{false};
+extern "C" void onInterrupt(int) {
+  if (interrupted.exchange(true)) std::_Exit(130);
+}
 
 bool colour() {
   static const bool on = ::isatty(2) && !std::getenv("NO_COLOR");
@@ -176,10 +184,20 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
   std::cerr << "nukihil: running " << scenarios.size() << " scenario"
             << (scenarios.size() == 1 ? "" : "s")
             << (a.jobs > 1 ? " on " + std::to_string(a.jobs) + " jobs" : "") << "\n";
+  std::signal(SIGINT, onInterrupt);
   auto worker = [&] {
     for (;;) {
       const size_t i = next++;
       if (i >= scenarios.size()) return;
+      if (interrupted) {
+        auto& r = results[i];
+        r.file = scenarios[i]->file;
+        r.name = scenarios[i]->name;
+        r.suite = fs::path(r.file).parent_path().filename().string();
+        r.verdict = scenarios::Verdict::kSkipped;
+        r.message = "not run: the run was interrupted (Ctrl-C)";
+        continue;
+      }
       results[i] = scenarios::runScenario(scenarios[i], ro);
       const auto& r = results[i];
       std::lock_guard lock(out);
@@ -244,6 +262,10 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
   if (!wrote) {
     std::cerr << "nukihil: could not write a report file\n";
     return 1;
+  }
+  if (interrupted) {
+    std::cerr << "nukihil: interrupted; " << skipped << " scenario(s) were not run\n";
+    return 130;
   }
   return failed + errors ? 1 : 0;
 }
@@ -325,7 +347,8 @@ int main(int argc, char** argv) {
       "recorder on one virtual clock — comparing every answer and every device's platform "
       "webhooks with the spec model; `validate` only checks files; `record` prints platform "
       "webhooks as they arrive.\n\nExit codes of run: 0 every scenario passed or was skipped, 1 "
-      "one failed or could not be judged, 2 a file is invalid (nothing ran).",
+      "one failed or could not be judged, 2 a file is invalid (nothing ran), 130 interrupted "
+      "(Ctrl-C: the running scenarios finish, the reports are written, the rest is skipped).",
       "nukihil"};
   app.require_subcommand(1);
   std::string commandLine;

@@ -96,8 +96,9 @@ std::string ExpectedWebhook::describe() const {
         codes.push_back(p.value("pinCode", "?"));
       std::sort(codes.begin(), codes.end());
       s += "=[";
-      for (size_t i = 0; i < codes.size(); ++i)
+      for (size_t i = 0; i < codes.size() && i < 6; ++i)
         s += (i ? "," : "") + codes[i];
+      if (codes.size() > 6) s += ",… " + std::to_string(codes.size()) + " codes";
       s += "]";
     } else {
       s += "=" + v.dump();
@@ -715,10 +716,12 @@ void SpecModel::emit(size_t i, const std::string& type, json content, const std:
   Device& d = devices_[i];
   if (d.parked || d.failingSinceMs >= 0 || d.settleByMs >= 0) {
     ++coverage_["R-DELIVERY"];
+    list.back().heldBack = true;
     return;
   }
   if (!receiverUp_) {
     ++coverage_["R-DELIVERY"];
+    list.back().heldBack = true;
     d.failingSinceMs = nowMs_;
     schedule(nowMs_ + kParkAfterMs, Event{Event::kOutboxSettle, i, 1});
     return;
@@ -859,6 +862,7 @@ void SpecModel::reconcile(size_t i, bool syncSignal, int64_t observedMs) {
               [](const Cred& a, const Cred& b) { return a.pinCode < b.pinCode; });
   };
   int explained = 0;
+  const size_t firstHook = hooks_[spec(l).name].size();
   std::vector<Action*> open;
   for (const auto& ref : actionOrder_) {
     Action& a = actions_.at(ref);
@@ -946,7 +950,13 @@ void SpecModel::reconcile(size_t i, bool syncSignal, int64_t observedMs) {
     ++explained;
     setState(i, kPins, "pinCodeCredentials", pinsJson(d.pins), "", "R-PIN-LOCAL");
   }
-  if (explained >= 2) ++coverage_["R-PIN-SYNC"];
+  // One sync that explains several changes: their order is R-PIN-SYNC's.
+  if (explained >= 2) {
+    ++coverage_["R-PIN-SYNC"];
+    auto& list = hooks_[spec(l).name];
+    for (size_t k = firstHook; k < list.size(); ++k)
+      list[k].rule = "R-PIN-SYNC";
+  }
 }
 
 json SpecModel::pinsJson(const std::vector<Cred>& pins) const {
@@ -1056,6 +1066,11 @@ void SpecModel::restartAdapter(bool midExchange) {
   branches_.push_back("adapter restarted at " + formatRfc3339(timeFromMillis(nowMs_)));
   // R-DELIVERY: what the adapter accepted before the restart must still arrive, in order.
   ++coverage_["R-DELIVERY"];
+  for (size_t k = 0; k < devices_.size(); ++k) {
+    auto& list = hooks_[spec(locks_[k]).name];
+    for (size_t h = devices_[k].delivered; h < list.size(); ++h)
+      list[h].heldBack = true;
+  }
   if (midExchange) {
     // A kill in the middle of an exchange may cut a webhook delivery too: that stream then
     // waits for its outbox's next retry (at most kOutboxMaxRetryMs away).
@@ -1088,6 +1103,7 @@ void SpecModel::restartAdapter(bool midExchange) {
   for (size_t i = 0; i < locks_.size(); ++i)
     onReport(i, "", -1);
   ++pollEpoch_;
+  pollCount_ = 0;  // a new adapter process counts its polls afresh
   adapterStartMs_ = nowMs_;
   if (!scenario_->nukiWebhooks) {
     poll();

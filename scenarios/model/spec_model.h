@@ -42,6 +42,9 @@ struct ExpectedWebhook {
   std::string rule;              // the R- rule that predicts it
   size_t step = SIZE_MAX;        // index of the step that caused it; SIZE_MAX: discovery
   int64_t atMs = 0;              // when the model emits it
+  // Its device's stream was held back when it was made (receiver down, a retry pending, parked)
+  // or it spans an adapter restart: it must still arrive, in order (R-DELIVERY).
+  bool heldBack = false;
   std::string describe() const;  // "SetState LOCK.isLocked=true @guest"
 };
 
