@@ -67,7 +67,11 @@ td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
 border-radius:6px;font:inherit}
 #scenario-list tbody tr{cursor:pointer}
 #scenario-list tbody tr:hover{background:var(--soft)}
-#scenario-list td.msg{max-width:430px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;
+#scenario-list{table-layout:fixed;width:100%}
+#scenario-list th:nth-child(1){width:64px}#scenario-list th:nth-child(2){width:34%}
+#scenario-list th:nth-child(3){width:26%}#scenario-list th:nth-child(4){width:48px}
+#scenario-list td code{overflow-wrap:anywhere;font-size:11px}
+#scenario-list td.msg{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;
 color:var(--muted)}
 section.scenario{border:1px solid var(--line);border-left:6px solid var(--skip);border-radius:6px;
 margin:12px 0;content-visibility:auto;contain-intrinsic-size:auto 44px}

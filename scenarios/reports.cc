@@ -88,6 +88,7 @@ std::string failureText(const ScenarioResult& r) {
     s << "  also: " << r.problems[i] << "\n";
   for (const auto& b : r.branches)
     s << "  branch: " << b << "\n";
+  if (r.replayed) s << "  replayed once with the same seed: the same failure\n";
   s << "  seed " << r.seed << "; replay: " << r.replay << "\n";
   return s.str();
 }
