@@ -803,8 +803,12 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
     return -1;
   };
 
-  // First the adapter's own actions, in the order Nuki Web accepted them.
-  for (auto* a : unresolvedActions(d.id)) {
+  // First the adapter's own actions, in the order Nuki Web accepted them (SPEC §6 R-PIN-SYNC;
+  // at one instant in the order they were made).
+  std::vector<Action*> own = unresolvedActions(d.id);
+  std::stable_sort(own.begin(), own.end(),
+                   [](const Action* x, const Action* y) { return x->acceptedMs < y->acceptedMs; });
+  for (auto* a : own) {
     if (!a->isPin() || a->status != ActionStatus::kPending || a->acceptedMs > observedMs) continue;
     const json before = pinsJson(d.pins);
     bool shown = false;

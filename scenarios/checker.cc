@@ -11,54 +11,18 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kDays[7] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
+// A string field of something the adapter or a file sent: "" when absent or not a string.
+std::string str(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                                                : std::string();
+}
 
-// An rrule as (days bitmask Mon=64…Sun=1, start minute), order of parts and days not mattering.
-std::optional<std::pair<int, int>> normalRrule(std::string r) {
-  if (r.rfind("RRULE:", 0) == 0) r = r.substr(6);
-  int days = 0, hour = 0, minute = 0;
-  bool weekly = false;
-  size_t pos = 0;
-  while (pos < r.size()) {
-    size_t semi = r.find(';', pos);
-    if (semi == std::string::npos) semi = r.size();
-    const std::string part = r.substr(pos, semi - pos);
-    pos = semi + 1;
-    const size_t eq = part.find('=');
-    if (eq == std::string::npos) return std::nullopt;
-    const std::string k = part.substr(0, eq), v = part.substr(eq + 1);
-    try {
-      if (k == "FREQ") {
-        weekly = v == "WEEKLY";
-      } else if (k == "BYDAY") {
-        size_t p = 0;
-        while (p <= v.size()) {
-          size_t comma = v.find(',', p);
-          if (comma == std::string::npos) comma = v.size();
-          const std::string d = v.substr(p, comma - p);
-          bool found = false;
-          for (int i = 0; i < 7; ++i)
-            if (d == kDays[i]) {
-              days |= 64 >> i;
-              found = true;
-            }
-          if (!found) return std::nullopt;
-          p = comma + 1;
-        }
-      } else if (k == "BYHOUR") {
-        hour = std::stoi(v);
-      } else if (k == "BYMINUTE") {
-        minute = std::stoi(v);
-      } else {
-        return std::nullopt;
-      }
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }
-  if (!weekly) return std::nullopt;
-  if (days == 0) days = 127;
-  return std::make_pair(days, hour * 60 + minute);
+// An rrule as (days bitmask Mon=64…Sun=1, start minute), by the spec model's own strict reading
+// (order of parts and days does not matter; anything with no Nuki equivalent is no rrule).
+std::optional<std::pair<int, int>> normalRrule(const std::string& r) {
+  int days = 0, start = 0;
+  if (!model::parseRrule(r, days, start)) return std::nullopt;
+  return std::make_pair(days, start);
 }
 
 bool sameInstant(const json& a, const json& b) {
@@ -83,7 +47,7 @@ bool samePins(const json& expected, const json& observed, Bindings& bindings, st
     const std::string code = e.value("pinCode", "");
     const json* o = nullptr;
     for (const auto& x : observed)
-      if (x.is_object() && x.value("pinCode", "") == code) o = &x;
+      if (str(x, "pinCode") == code) o = &x;
     if (!o) {
       why = "the code " + code + " is missing from the list";
       return false;
@@ -267,12 +231,12 @@ std::string ruleOfUnexpected(const ObservedWebhook& w, const std::vector<Expecte
       for (const auto& e : expected)
         if (e.content.value("actionId", "") == *ref) return e.rule;
     }
-    if (w.type == "deviceEventSetState" && w.content.value("fieldName", "") == "pinCodeCredentials")
+    if (w.type == "deviceEventSetState" && str(w.content, "fieldName") == "pinCodeCredentials")
       return "R-PIN-ACCEPTED";
   }
   if (w.type == "deviceEventConfig") return "R-DISCOVER";
   if (w.type == "deviceEventSetState") {
-    const std::string f = w.content.value("fieldName", "");
+    const std::string f = str(w.content, "fieldName");
     if (f == "isOnline") return "R-CONN";
     if (f == "percentage" || f == "status") return "R-BATT";
     if (f == "isLocked") return "R-MANUAL";
@@ -373,8 +337,7 @@ ObservedWebhook withNames(const ObservedWebhook& w, const Bindings& bindings) {
       c["actionParameters"].contains("id") && c["actionParameters"]["id"].is_string())
     if (auto ref = bindings.pinRef(c["actionParameters"]["id"].get<std::string>()))
       c["actionParameters"]["id"] = *ref;
-  if (c.value("fieldName", "") == "pinCodeCredentials" && c.contains("value") &&
-      c["value"].is_array())
+  if (str(c, "fieldName") == "pinCodeCredentials" && c.contains("value") && c["value"].is_array())
     for (auto& p : c["value"])
       if (p.is_object() && p.contains("id") && p["id"].is_string())
         if (auto ref = bindings.pinRef(p["id"].get<std::string>())) p["id"] = *ref;
@@ -420,9 +383,9 @@ bool entryMatches(const json& entry, const ExpectedWebhook& e,
     if (k == "value" && e.content.value("fieldName", "") == "pinCodeCredentials" && v.is_array()) {
       std::vector<std::string> want, have;
       for (const auto& x : v)
-        want.push_back(x.is_string() ? x.get<std::string>() : x.value("pinCode", ""));
+        want.push_back(x.is_string() ? x.get<std::string>() : str(x, "pinCode"));
       for (const auto& x : ev)
-        have.push_back(x.value("pinCode", ""));
+        have.push_back(str(x, "pinCode"));
       std::sort(want.begin(), want.end());
       std::sort(have.begin(), have.end());
       if (want != have) {

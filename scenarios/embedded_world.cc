@@ -86,17 +86,27 @@ struct EmbeddedWorld::Impl {
       std::lock_guard lock(mu);
       restart.afterSeq = sim->simulator().journal().nextSeq();
     }
-    if (adapter) adapter->kill();
-    asio::post(io, [this, hold = std::move(hold)]() mutable {
+    if (adapter) {
+      adapter->kill();
       adapter.reset();
-      adapter = std::make_unique<adapter::Service>(io, clock, adapterRandom, adapterOptions());
+    }
+    // Start it again once the killed one's callbacks have drained.
+    asio::post(io, [this, hold = std::move(hold)]() mutable {
       auto held = std::make_shared<WorkGuard>(std::move(hold));
-      adapter->start([held](const std::string&) { held->reset(); });
-      {
-        std::lock_guard lock(mu);
-        restart.done = true;
-        restart.at = clock.now();
+      std::string failed;
+      try {
+        adapter = std::make_unique<adapter::Service>(io, clock, adapterRandom, adapterOptions());
+        adapter->start([held](const std::string&) { held->reset(); });
+      } catch (const std::exception& e) {
+        // Its port taken meanwhile, the database refused…: the scenario cannot go on.
+        adapter.reset();
+        held->reset();
+        failed = e.what();
       }
+      std::lock_guard lock(mu);
+      restart.done = true;
+      restart.failed = failed;
+      restart.at = clock.now();
     });
   }
 };
@@ -109,7 +119,8 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
   // lost, and the adapter killed while it waits for it.
   so.TEST_onRequest = [this](const http::Request& req, http::Respond& respond) {
     auto& J = *impl_;
-    if (!J.cutNukiCall || req.header(kHarnessHeader)) return;
+    // Only the adapter's Nuki API calls: not the harness's own, nor the control plane.
+    if (!J.cutNukiCall || req.header(kHarnessHeader) || req.path().rfind("/sim/", 0) == 0) return;
     J.cutNukiCall = false;
     WorkGuard hold(&J.clock.work());
     respond = [this, respond,
@@ -143,24 +154,29 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
   I.thread = std::thread([this] { impl_->io.run(); });
 
   // The account whose locks the adapter serves.
-  std::string refused = onLoop([this] {
-    auto& J = *impl_;
-    auto& sim = J.sim->simulator();
-    auto& world = sim.world();
-    uint32_t index = 0;
-    if (J.options.fleet.is_null()) {
-      index = world.addAccount("Embedded");
-    } else {
-      index = uint32_t(world.accounts().size());
-      if (auto e = sim.loadFleet(J.options.fleet)) return e.message;
-      if (world.accounts().size() <= index) return std::string("the fleet has no account");
-    }
-    accountId_ = world.account(index).accountId;
-    nukiToken_ = world.account(index).apiToken;
-    J.nukiToken = nukiToken_;
-    J.accountIndex = index;
-    return std::string();
-  });
+  std::string refused;
+  try {
+    refused = onLoop([this] {
+      auto& J = *impl_;
+      auto& sim = J.sim->simulator();
+      auto& world = sim.world();
+      uint32_t index = 0;
+      if (J.options.fleet.is_null()) {
+        index = world.addAccount("Embedded");
+      } else {
+        index = uint32_t(world.accounts().size());
+        if (auto e = sim.loadFleet(J.options.fleet)) return e.message;
+        if (world.accounts().size() <= index) return std::string("the fleet has no account");
+      }
+      accountId_ = world.account(index).accountId;
+      nukiToken_ = world.account(index).apiToken;
+      J.nukiToken = nukiToken_;
+      J.accountIndex = index;
+      return std::string();
+    });
+  } catch (const std::exception& e) {
+    refused = e.what();  // the io thread must still be stopped and joined below
+  }
   if (!refused.empty()) {
     onLoop([this] {
       impl_->sim->stop();
@@ -245,10 +261,6 @@ sim::Simulator& EmbeddedWorld::simulator() {
   return impl_->sim->simulator();
 }
 
-bool EmbeddedWorld::adapterRunning() const {
-  return impl_->adapter != nullptr;
-}
-
 void EmbeddedWorld::startAdapter() {
   std::promise<std::string> ready;
   auto future = ready.get_future();
@@ -265,10 +277,28 @@ void EmbeddedWorld::startAdapter() {
     J.adapterPort = J.adapter->port();
     return 0;
   });
-  // Discovery runs over loopback while the virtual clock stands still.
+  // Discovery runs over loopback while the virtual clock stands still: seconds of real time at
+  // most.
+  if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+    throw std::runtime_error("the adapter did not get ready within 60 s");
   const std::string error = future.get();
   adapterPort_ = impl_->adapterPort;
   if (!error.empty()) throw std::runtime_error("the adapter did not start: " + error);
+}
+
+void EmbeddedWorld::stopAdapter() {
+  std::promise<void> stopped;
+  auto future = stopped.get_future();
+  onLoop([this, &stopped] {
+    impl_->adapter->stop([&stopped] { stopped.set_value(); });
+    return 0;
+  });
+  // Graceful: answers in progress finish (none between steps).
+  future.wait_for(std::chrono::seconds(10));
+  onLoop([this] {
+    impl_->adapter.reset();
+    return 0;
+  });
 }
 
 void EmbeddedWorld::killAdapter() {
@@ -282,7 +312,13 @@ void EmbeddedWorld::killAdapter() {
   });
 }
 
-void EmbeddedWorld::restartAdapter(const std::string& during) {
+void EmbeddedWorld::restartAdapter(const std::string& during, bool graceful) {
+  // A restart armed earlier and not yet landed is dropped.
+  onLoop([this] {
+    impl_->cutNukiCall = false;
+    impl_->receiver->cutNext({});
+    return 0;
+  });
   {
     std::lock_guard lock(impl_->mu);
     impl_->restart = Restart{};
@@ -290,7 +326,10 @@ void EmbeddedWorld::restartAdapter(const std::string& during) {
   if (during.empty()) {
     // Between steps nothing is in flight: a plain kill and start, at the same instant.
     const uint64_t after = journalNext();
-    killAdapter();
+    if (graceful)
+      stopAdapter();
+    else
+      killAdapter();
     startAdapter();
     const Time at = now();
     std::lock_guard lock(impl_->mu);

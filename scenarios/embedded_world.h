@@ -64,7 +64,8 @@ class EmbeddedWorld {
   void startAdapter();
   // Like kill -9: nothing is flushed or shut down in order; the database file stays.
   void killAdapter();
-  bool adapterRunning() const;
+  // Graceful: stops accepting, lets answers in progress finish, then shuts the adapter down.
+  void stopAdapter();
   uint16_t adapterPort() const { return adapterPort_; }
 
   // Moves virtual time on by `seconds`, running every due event and waiting for all HTTP in
@@ -78,12 +79,15 @@ class EmbeddedWorld {
   // "nextNukiCall" (when the adapter's next Nuki Web request has been handled by nukisim, its
   // answer lost) or "nextWebhook" (when the receiver has taken the adapter's next webhook, its
   // answer lost). The kill waits for the driver's own calls to the adapter (AdapterCall).
-  void restartAdapter(const std::string& during = {});
+  // `graceful` (restartAdapter kill:false): a stop rather than a kill (between steps only).
+  // Arming a restart drops one armed earlier that has not landed.
+  void restartAdapter(const std::string& during = {}, bool graceful = false);
   struct Restart {
     Time at{};
     uint64_t cutSeq = 0;    // journal seq of the Nuki call the kill cut short (0: none)
     uint64_t afterSeq = 0;  // the first journal seq served after the kill
     bool done = false;
+    std::string failed;  // why the new adapter could not start, if it could not
   };
   // The last restart armed or done.
   Restart lastRestart();
@@ -120,7 +124,8 @@ class EmbeddedWorld {
   void setReceiverStatus(int status);
   void clearWebhooks();
 
-  // Runs `f` on the world's thread and waits: the only safe way to touch its objects.
+  // Runs `f` on the world's thread and waits: the only safe way to touch its objects
+  // (adapter() and simulator() only inside it; adapter() not while the adapter is down).
   template <class F>
   auto onLoop(F&& f) -> decltype(f()) {
     return runOn([this](std::function<void()> g) { post(std::move(g)); }, std::forward<F>(f));

@@ -131,6 +131,17 @@ json parseBody(const std::string& body) {
   return json::parse(body, nullptr, false);
 }
 
+// Reading what the system answered: never throws on a wrong shape (a wrong adapter must fail
+// its scenario, not crash the run).
+const json& member(const json& j, const char* key) {
+  static const json none;
+  return j.is_object() && j.contains(key) ? j[key] : none;
+}
+std::string text(const json& j, const char* key) {
+  const json& v = member(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 ObservedWebhook observedOf(const RecordedWebhook& w) {
   ObservedWebhook o;
   o.id = w.id;
@@ -291,7 +302,8 @@ bool Run::setUp() {
                                                 EmbeddedWorld::apiKey());
   world_->advance(0);  // quiescence at the start instant: discovery precedes step 1
   readJournal();
-  model_.start();
+  model_.setLockIds(smartlockIds_);
+  model_.start(oracle_);
   collectWebhooks();
   return compareWebhooks(false);
 }
@@ -306,6 +318,7 @@ void Run::readJournal() {
     c.method = e.method;
     c.path = e.path.substr(0, e.path.find('?'));
     c.status = e.status;
+    c.fault = e.fault;
     c.fromHarness = harnessSeqs_.count(e.seq) > 0;
     const std::string prefix = "/smartlock/";
     if (c.path.rfind(prefix, 0) == 0) {
@@ -417,31 +430,41 @@ std::string Run::resolveNukiPath(const Step& st) {
   for (size_t pos; (pos = path.find("{@")) != std::string::npos;) {
     const size_t end = path.find('}', pos);
     const std::string name = path.substr(pos + 2, end - pos - 2);
-    std::string authId = "000000000000000000000000";
+    std::string authId;
+    bool found = false;
     const uint64_t before = world_->journalNext();
     if (auto code = model_.pinCodeOf(name)) {
       // Nuki's id of the auth with that code: in the web view, or on the lock.
       auto web = nuki_->request("GET", "/smartlock/" + deviceId(st.lock) + "/auth", {},
                                 {{EmbeddedWorld::kHarnessHeader, "1"}});
       json list = parseBody(web.body);
-      bool found = false;
       if (list.is_array())
         for (const auto& a : list)
-          if (a.is_object() && a.contains("code") && a["code"].is_number_integer() &&
-              std::to_string(a["code"].get<int64_t>()) == *code) {
-            authId = a.value("id", authId);
+          if (member(a, "code").is_number_integer() &&
+              std::to_string(member(a, "code").get<int64_t>()) == *code && !text(a, "id").empty()) {
+            authId = text(a, "id");
             found = true;
           }
       if (!found) {
-        json device = simCall("GET", lockPath(st.lock) + "/device").value("body", json());
-        for (const auto& c : device.value("codes", json::array()))
-          if (c.contains("code") && std::to_string(c["code"].get<int64_t>()) == *code)
-            authId = c.value("id", authId);
+        const json device = member(simCall("GET", lockPath(st.lock) + "/device"), "body");
+        const json& codes = member(device, "codes");
+        for (const auto& c : codes.is_array() ? codes : json::array())
+          if (member(c, "code").is_number_integer() &&
+              std::to_string(member(c, "code").get<int64_t>()) == *code) {
+            authId = text(c, "id");
+            found = !authId.empty();
+          }
       }
     }
     // These reads are the harness's own (between steps the adapter makes no calls).
     for (uint64_t seq = before, last = world_->journalNext(); seq < last; ++seq)
       harnessSeqs_.insert(seq);
+    if (!found) {
+      error(st.label() + ": {@" + name + "}: Nuki Web's id of that PIN cannot be learnt yet — it " +
+            "is neither in the web view nor delivered to the lock (a new code gets its id " +
+            "visible only then)");
+      return "";
+    }
     path.replace(pos, end - pos + 1, authId);
   }
   return path;
@@ -466,12 +489,12 @@ json Run::execute(const Step& st, bool& executed) {
       if (!st.idempotencyKey.empty()) headers.push_back({"Idempotency-Key", st.idempotencyKey});
       json r = adapterCall("POST", "/v1/devices/" + deviceId(st.lock) + "/actions", body, headers);
       json out{{"status", r.value("status", 0)}};
-      const json b = r.value("body", json());
-      if (out["status"] != 202 && b.is_object() && b.contains("error"))
-        out["error"] = b["error"].value("code", "");
-      if (out["status"] == 202 && b.is_object()) {
-        out["actionId"] = b.value("actionId", "");
-        if (b.contains("pinId")) out["pinId"] = b["pinId"];
+      const json& b = member(r, "body");
+      if (out["status"] != 202 && member(b, "error").is_object())
+        out["error"] = text(member(b, "error"), "code");
+      if (out["status"] == 202) {
+        out["actionId"] = text(b, "actionId");
+        if (member(b, "pinId").is_string()) out["pinId"] = member(b, "pinId");
       }
       return out;
     }
@@ -487,9 +510,9 @@ json Run::execute(const Step& st, bool& executed) {
           simCall("POST", lockPath(st.lock) + "/jam", {{"jammed", st.kind == StepKind::kJam}}));
     case StepKind::kKeypad: {
       json r = simCall("POST", lockPath(st.lock) + "/keypad", {{"code", st.number}});
-      const json b = r.value("body", json::object());
+      const json& b = member(r, "body");
       if (r.value("status", 0) != 200) return status(r);
-      return json{{"granted", b.value("granted", false)}, {"reason", b.value("reason", json())}};
+      return json{{"granted", member(b, "granted")}, {"reason", member(b, "reason")}};
     }
     case StepKind::kKnob:
       return status(simCall("POST", lockPath(st.lock) + "/manual",
@@ -501,6 +524,7 @@ json Run::execute(const Step& st, bool& executed) {
           simCall("DELETE", lockPath(st.lock) + "/device-codes/" + std::to_string(st.number)));
     case StepKind::kNukiRequest: {
       const std::string path = resolveNukiPath(st);
+      if (stopped_) return json();
       const uint64_t before = world_->journalNext();
       auto r = nuki_->request(st.method, path, st.body.is_null() ? std::string() : st.body.dump(),
                               {{EmbeddedWorld::kHarnessHeader, "1"}});
@@ -552,8 +576,16 @@ json Run::execute(const Step& st, bool& executed) {
       executed = false;
       return json();
     case StepKind::kRestartAdapter:
-      world_->restartAdapter(st.during);
+      for (const auto& [step, done] : restartArmed_)
+        if (!done) {
+          error(scenario_->steps[step].label() + ": the adapter was never restarted — " +
+                st.label() + " came before the exchange it waited for");
+          return json();
+        }
+      world_->restartAdapter(st.during, !st.kill);
       if (!st.during.empty()) restartArmed_[st.index] = false;
+      if (!world_->lastRestart().failed.empty())
+        error(st.label() + ": the adapter could not start again: " + world_->lastRestart().failed);
       executed = false;
       return json();
     case StepKind::kResumeOutbox:
@@ -567,28 +599,29 @@ json Run::execute(const Step& st, bool& executed) {
         return json();
       }
       json r = adapterCall("GET", "/v1/actions/" + *id, json());
-      const json b = r.value("body", json::object());
-      json out{{"status", b.value("status", "?")}};
-      if (b.contains("reason")) out["reason"] = b["reason"];
+      const json& b = member(r, "body");
+      json out{{"status", member(b, "status")}};
+      if (member(b, "reason").is_string()) out["reason"] = member(b, "reason");
       return out;
     }
     case StepKind::kExpectDevice: {
       json r = adapterCall("GET", "/v1/devices/" + deviceId(st.lock), json());
-      const json t = r.value("body", json::object()).value("traits", json::object());
-      auto state = [&](const char* trait) {
-        return t.value(trait, json::object()).value("state", json::object());
+      const json& t = member(member(r, "body"), "traits");
+      auto state = [&](const char* trait) -> const json& {
+        return member(member(t, trait), "state");
       };
       json out = json::object();
       for (const auto& [k, v] : st.fields.items()) {
-        if (k == "isLocked" || k == "isJammed") out[k] = state("LOCK").value(k, json());
-        if (k == "isOnline") out[k] = state("BETA_CONNECTIVITY").value(k, json());
-        if (k == "percentage") out[k] = state("BATTERY_LEVEL").value(k, json());
-        if (k == "batteryStatus") out[k] = state("BATTERY_LEVEL").value("status", json());
+        if (k == "isLocked" || k == "isJammed") out[k] = member(state("LOCK"), k.c_str());
+        if (k == "isOnline") out[k] = member(state("BETA_CONNECTIVITY"), "isOnline");
+        if (k == "percentage") out[k] = member(state("BATTERY_LEVEL"), "percentage");
+        if (k == "batteryStatus") out[k] = member(state("BATTERY_LEVEL"), "status");
         if (k == "pinCodes") {
           std::vector<std::string> codes;
-          for (const auto& p :
-               state("BETA_PIN_CODE_CREDENTIALS").value("pinCodeCredentials", json::array()))
-            codes.push_back(p.value("pinCode", ""));
+          const json& list = member(state("BETA_PIN_CODE_CREDENTIALS"), "pinCodeCredentials");
+          for (const auto& p : list.is_array() ? list : json::array())
+            codes.push_back(member(p, "pinCode").is_string() ? text(p, "pinCode")
+                                                             : member(p, "pinCode").dump());
           std::sort(codes.begin(), codes.end());
           out[k] = codes;
         }
@@ -596,15 +629,17 @@ json Run::execute(const Step& st, bool& executed) {
       return out;
     }
     case StepKind::kExpectLock: {
-      const json b = simCall("GET", lockPath(st.lock) + "/device").value("body", json::object());
+      const json b = member(simCall("GET", lockPath(st.lock) + "/device"), "body");
       json out = json::object();
       for (const auto& [k, v] : st.fields.items()) {
-        if (k == "state") out[k] = b.value("state", json());
-        if (k == "online") out[k] = b.value("online", json());
+        if (k == "state") out[k] = member(b, "state");
+        if (k == "online") out[k] = member(b, "online");
         if (k == "codes") {
           std::vector<int64_t> codes;
-          for (const auto& c : b.value("codes", json::array()))
-            codes.push_back(c.value("code", int64_t(0)));
+          const json& list = member(b, "codes");
+          for (const auto& c : list.is_array() ? list : json::array())
+            if (member(c, "code").is_number_integer())
+              codes.push_back(member(c, "code").get<int64_t>());
           std::sort(codes.begin(), codes.end());
           out[k] = codes;
         }
@@ -612,13 +647,13 @@ json Run::execute(const Step& st, bool& executed) {
       return out;
     }
     case StepKind::kExpectOutbox: {
-      const json b = adapterCall("GET", "/v1/outbox", json()).value("body", json::object());
-      size_t pending = 0;
-      bool parked = false;
-      for (const auto& s : b.value("streams", json::array()))
-        if (s.value("deviceId", "") == deviceId(st.lock)) {
-          pending = s.value("pending", size_t(0));
-          parked = s.value("parked", false);
+      const json b = member(adapterCall("GET", "/v1/outbox", json()), "body");
+      json pending = 0, parked = false;
+      const json& streams = member(b, "streams");
+      for (const auto& s : streams.is_array() ? streams : json::array())
+        if (text(s, "deviceId") == deviceId(st.lock)) {
+          pending = member(s, "pending");
+          parked = member(s, "parked");
         }
       json out = json::object();
       if (st.fields.contains("pending")) out["pending"] = pending;
@@ -771,6 +806,11 @@ bool Run::runStep(const Step& st) {
     if (r.done) {
       done = true;
       oracle_.restarts[step] = model::Oracle::Restart{millisOf(r.at), r.afterSeq, r.cutSeq, true};
+      if (!r.failed.empty()) {
+        error(scenario_->steps[step].label() + ": the adapter could not start again: " + r.failed);
+        result_.steps.push_back(rec);
+        return false;
+      }
     }
   }
   readJournal();
@@ -805,7 +845,7 @@ bool Run::runStep(const Step& st) {
     }
     bindings_.bindAction(canonical, id);
     if (answer.contains("pinId") && st.kind == StepKind::kCreatePin)
-      bindings_.bindPin(canonical, answer["pinId"].get<std::string>());
+      bindings_.bindPin(canonical, text(answer, "pinId"));
   }
   if (executed) {
     json shown = answer;
@@ -937,9 +977,30 @@ ScenarioResult Run::go() {
 
 }  // namespace
 
+namespace {
+
+// One run that cannot throw: whatever goes wrong makes the scenario an error, with why.
+ScenarioResult runOnce(const std::shared_ptr<const Scenario>& scenario, const RunOptions& options,
+                       uint64_t seed) {
+  try {
+    return Run(scenario, options, seed).go();
+  } catch (const std::exception& e) {
+    ScenarioResult r;
+    r.file = scenario->file;
+    r.name = scenario->name;
+    r.seed = seed;
+    r.verdict = Verdict::kError;
+    r.message = std::string("the run could not go on: ") + e.what();
+    r.problems.push_back(r.message);
+    return r;
+  }
+}
+
+}  // namespace
+
 ScenarioResult runScenario(std::shared_ptr<const Scenario> scenario, const RunOptions& options) {
   const uint64_t seed = scenario->seed.value_or(options.seed.value_or(1));
-  ScenarioResult first = Run(scenario, options, seed).go();
+  ScenarioResult first = runOnce(scenario, options, seed);
   auto folder = [](const std::string& file) {
     const size_t slash = file.find_last_of('/');
     if (slash == std::string::npos) return std::string(".");
@@ -951,7 +1012,7 @@ ScenarioResult runScenario(std::shared_ptr<const Scenario> scenario, const RunOp
   first.replay = options.commandPrefix + " " + scenario->file + " --seed " + std::to_string(seed);
   if (first.verdict != Verdict::kFailed || !options.replayFailures) return first;
   // SPEC §7: a failure is reported only after replaying it once to the same result.
-  ScenarioResult again = Run(scenario, options, seed).go();
+  ScenarioResult again = runOnce(scenario, options, seed);
   if (again.verdict == first.verdict && again.message == first.message) {
     first.replayed = true;
     first.wallMs += again.wallMs;

@@ -38,7 +38,34 @@ bool RecordedWebhook::wellFormed(std::string& why) const {
     why = "the envelope has no content with a deviceId";
     return false;
   }
-  return true;
+  // The fields of each type (SPEC §5), with their JSON types.
+  const auto& c = body["content"];
+  auto isText = [&](const char* k) { return c.contains(k) && c[k].is_string(); };
+  const std::string t = body["type"].get<std::string>();
+  bool ok = true;
+  if (t == "deviceEventConfig") {
+    ok = c.contains("traits") && c["traits"].is_object();
+  } else if (t == "deviceEventQueueAction") {
+    ok = isText("actionId") && isText("traitName") && isText("actionName") &&
+         c.contains("actionParameters") && c["actionParameters"].is_object();
+  } else if (t == "deviceEventUpdateAction") {
+    ok = isText("actionId") && isText("status") && (!c.contains("reason") || isText("reason"));
+  } else if (t == "deviceEventSetState") {
+    ok = isText("traitName") && isText("fieldName") && c.contains("value") &&
+         (!c.contains("actionId") || isText("actionId"));
+    if (ok && c["fieldName"] == "pinCodeCredentials") {
+      ok = c["value"].is_array();
+      for (const auto& p : ok ? c["value"] : nlohmann::json::array())
+        ok = ok && p.is_object() && p.contains("id") && p["id"].is_string() &&
+             p.contains("pinCode") && p["pinCode"].is_string();
+    }
+  } else {
+    why = "the type \"" + t + "\" is none of SPEC §5's";
+    return false;
+  }
+  if (!ok)
+    why = "a " + t + " whose content lacks a field SPEC §5 gives it, or has one of the wrong type";
+  return ok;
 }
 
 std::string checkSignature(const std::string& secret, const std::string& id,
@@ -48,8 +75,9 @@ std::string checkSignature(const std::string& secret, const std::string& id,
   if (timestamp.empty()) return "no webhook-timestamp header";
   if (signature.empty()) return "no webhook-signature header";
   int64_t ts = 0;
+  if (timestamp.size() > 15) return "webhook-timestamp is not a plausible Unix time";
   for (char c : timestamp) {
-    if (c < '0' || c > '9' || ts > INT64_MAX / 10) return "webhook-timestamp is not a number";
+    if (c < '0' || c > '9') return "webhook-timestamp is not a number";
     ts = ts * 10 + (c - '0');
   }
   if (ts < nowSeconds - 300 || ts > nowSeconds + 300)
@@ -126,6 +154,7 @@ WebhookRecorder::WebhookRecorder(boost::asio::io_context& io, std::string secret
         w.body = nlohmann::json::parse(req.body, nullptr, false);
         std::function<void()> cut;
         std::function<void(const RecordedWebhook&)> listener;
+        RecordedWebhook heard;  // what the listener gets, copied under the lock
         int status;
         {
           std::lock_guard lock(mu_);
@@ -134,6 +163,7 @@ WebhookRecorder::WebhookRecorder(boost::asio::io_context& io, std::string secret
           const bool accepted = status >= 200 && status < 300;
           if (accepted && cut_) cut = std::exchange(cut_, {});
           listener = listener_;
+          if (listener) heard = w;
           attempts_.push_back(w);
           if (accepted && tamper_) {
             for (auto& t : tamper_(w))
@@ -142,7 +172,7 @@ WebhookRecorder::WebhookRecorder(boost::asio::io_context& io, std::string secret
             got_.push_back(std::move(w));
           }
         }
-        if (listener) listener(attempts_.back());
+        if (listener) listener(heard);
         http::Response r = http::Response::empty(status);
         if (cut) r.delivery = http::Delivery::kResetAfterHandling;
         respond(std::move(r));

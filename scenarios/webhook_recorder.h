@@ -34,7 +34,11 @@ struct RecordedWebhook {
   std::string raw;               // the body's bytes
   nlohmann::json body;           // parsed (discarded value if not JSON)
   int answered = 0;              // what the receiver answered
-  std::string type() const { return body.is_object() ? body.value("type", "") : ""; }
+  std::string type() const {
+    return body.is_object() && body.contains("type") && body["type"].is_string()
+               ? body["type"].get<std::string>()
+               : std::string();
+  }
   const nlohmann::json& content() const { return body.at("content"); }
   std::string deviceId() const;
   // An envelope as SPEC §5 has it: {"id","type","occurredAt","content":{"deviceId",…}}.

@@ -114,30 +114,6 @@ size_t editDistance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-size_t codePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-bool validUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80         ? 1
-                       : (c >> 5) == 6  ? 2
-                       : (c >> 4) == 14 ? 3
-                       : (c >> 3) == 30 ? 4
-                                        : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
 std::optional<int> parseHhMm(const std::string& s) {
   if (s.size() != 5 || s[2] != ':') return std::nullopt;
   for (int i : {0, 1, 3, 4})
@@ -296,7 +272,8 @@ class Validator {
   std::string step_;
 };
 
-// Nuki fields of a keypad code. `withAs`: locks[].codes (binds a name).
+// Nuki fields of a keypad code (locks[].codes, addCodeOnLock); `checkRules`: it must obey
+// K1–K3, K6 and K7 as a code on a lock does.
 std::optional<CodeSpec> parseCode(Validator& v, const json& j, const std::string& path,
                                   const std::vector<std::string>& keys, bool checkRules) {
   if (!v.object(j, path, keys)) return std::nullopt;
@@ -408,6 +385,85 @@ std::string Problem::text() const {
   if (!step.empty()) s += step + ": ";
   if (!path.empty()) s += path + ": ";
   return s + message;
+}
+
+size_t codePoints(const std::string& text) {
+  size_t n = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+bool validUtf8(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t len = c < 0x80         ? 1
+                       : (c >> 5) == 6  ? 2
+                       : (c >> 4) == 14 ? 3
+                       : (c >> 3) == 30 ? 4
+                                        : 0;
+    if (len == 0 || i + len > text.size()) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+bool parseRrule(const std::string& text, int& days, int& startMinute) {
+  static const char* kDayNames[7] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
+  std::string rule = text.rfind("RRULE:", 0) == 0 ? text.substr(6) : text;
+  days = 0;
+  bool weekly = false, haveDays = false;
+  int hour = 0, minute = 0;
+  size_t pos = 0;
+  while (!rule.empty() && pos <= rule.size()) {
+    const size_t semi = rule.find(';', pos);
+    const std::string part =
+        rule.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos);
+    const size_t eq = part.find('=');
+    if (eq == std::string::npos) return false;
+    const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
+    auto number = [&](int hi, int& out) {
+      if (value.empty() || value.size() > 2) return false;
+      for (char c : value)
+        if (c < '0' || c > '9') return false;
+      out = std::stoi(value);
+      return out <= hi;
+    };
+    if (key == "FREQ") {
+      if (value != "WEEKLY") return false;
+      weekly = true;
+    } else if (key == "BYDAY") {
+      haveDays = true;
+      size_t p = 0;
+      while (p < value.size()) {
+        const size_t comma = value.find(',', p);
+        const std::string day =
+            value.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
+        int found = -1;
+        for (int d = 0; d < 7; ++d)
+          if (day == kDayNames[d]) found = d;
+        if (found < 0) return false;
+        days |= 64 >> found;
+        if (comma == std::string::npos) break;
+        p = comma + 1;
+      }
+    } else if (key == "BYHOUR") {
+      if (!number(23, hour)) return false;
+    } else if (key == "BYMINUTE") {
+      if (!number(59, minute)) return false;
+    } else {
+      return false;
+    }
+    if (semi == std::string::npos) break;
+    pos = semi + 1;
+  }
+  if (!weekly) return false;
+  if (!haveDays || days == 0) days = 127;
+  startMinute = hour * 60 + minute;
+  return true;
 }
 
 Time nextLocalTime(const TimeZone& z, Time now, int minute) {
@@ -620,7 +676,6 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
   }
 
   // settings: defaults for every lock.
-  json defaults = json::object();
   std::string defaultZone = "UTC";
   int defaultSync = 180, defaultMotor = 3, defaultDelivery = 5, defaultBattery = 100;
   auto lockSettings = [&](const json& obj, const std::string& path, std::string& zone, int& sync,
@@ -658,7 +713,6 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
     if (v.object(*st, "settings", kSettingKeys)) {
       lockSettings(*st, "settings", defaultZone, defaultSync, defaultMotor, defaultDelivery,
                    defaultBattery);
-      defaults = *st;
     }
   }
   if (const json* ad = v.field(j, "", "adapter", false)) {
@@ -764,7 +818,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
   };
   // A "@name" reference: must be bound by an earlier step (or a code of the fleet).
   auto reference = [&](const std::string& refText, const std::string& path, size_t stepIndex,
-                       bool wantAction, bool wantPin) -> bool {
+                       bool wantAction, bool wantPin, const std::string& onLock = "") -> bool {
     std::string n = refText;
     if (!n.empty() && n[0] == '@') n = n.substr(1);
     auto it = names.find(n);
@@ -795,6 +849,11 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
       v.problem(path, "'" + n +
                           "' names an action that makes no PIN code (a createPin, or a "
                           "code of the fleet, binds a PIN id)");
+      return false;
+    }
+    if (!onLock.empty() && !it->second.lock.empty() && it->second.lock != onLock) {
+      v.problem(path, "'" + n + "' is a PIN code of the lock '" + it->second.lock + "', not of '" +
+                          onLock + "'");
       return false;
     }
     return true;
@@ -949,7 +1008,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
                 v.problem(path + ".path", "an unclosed {@name}");
                 break;
               }
-              reference(p->substr(pos + 1, end - pos - 1), path + ".path", i, false, true);
+              reference(p->substr(pos + 1, end - pos - 1), path + ".path", i, false, true, st.lock);
               pos = end;
             }
           }
@@ -1104,6 +1163,12 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
           st.fields = sj;
           st.fields.erase("do");
           st.fields.erase("lock");
+          // "the exact sorted list": the order written does not matter.
+          if (st.fields.contains("pinCodes") && st.fields["pinCodes"].is_array()) {
+            auto list = st.fields["pinCodes"].get<std::vector<json>>();
+            std::sort(list.begin(), list.end());
+            st.fields["pinCodes"] = list;
+          }
           if (st.fields.empty())
             v.problem(path,
                       "give at least one of isLocked, isJammed, isOnline, percentage, "
@@ -1123,6 +1188,11 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
           st.fields = sj;
           st.fields.erase("do");
           st.fields.erase("lock");
+          if (st.fields.contains("codes") && st.fields["codes"].is_array()) {
+            auto list = st.fields["codes"].get<std::vector<json>>();
+            std::sort(list.begin(), list.end());
+            st.fields["codes"] = list;
+          }
           if (st.fields.empty()) v.problem(path, "give at least one of state, online, codes");
           break;
         }
@@ -1179,6 +1249,22 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
               if (content.contains(f)) v.problem(ep + "." + f, "given both here and in content");
               content[f] = e[f];
             }
+          if (content.contains("value") && content["value"].is_array() &&
+              content.value("fieldName", json("pinCodeCredentials")) == "pinCodeCredentials") {
+            for (const auto& x : content["value"])
+              if (!x.is_string() &&
+                  !(x.is_object() && x.contains("pinCode") && x["pinCode"].is_string()))
+                v.problem(ep + ".value",
+                          "a pinCodeCredentials list is given as its PIN codes, strings "
+                          "(\"234567\"), or credentials with a string pinCode");
+          }
+          if (content.contains("actionParameters") && content["actionParameters"].is_object() &&
+              content["actionParameters"].contains("id") &&
+              content["actionParameters"]["id"].is_string()) {
+            const std::string id = content["actionParameters"]["id"];
+            if (!id.empty() && id[0] == '@')
+              reference(id, ep + ".actionParameters.id", s.steps.size() + 1, false, true);
+          }
           if (content.contains("actionId")) {
             const json& a = content["actionId"];
             if (!a.is_string() || a.get<std::string>().empty() || a.get<std::string>()[0] != '@')

@@ -160,6 +160,15 @@ ParseResult parseScenario(const std::string& text, const std::string& file);
 // first is not after `now` any more.
 Time nextLocalTime(const TimeZone& zone, Time now, int minute);
 
+// Unicode code points of UTF-8 text (K6 counts them), and whether the text is valid UTF-8.
+size_t codePoints(const std::string& text);
+bool validUtf8(const std::string& text);
+
+// A platform recurring schedule's rule, "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=8;BYMINUTE=30"
+// (the prefix optional, parts in any order): its days (Nuki's mask, Mon=64 … Sun=1; no BYDAY:
+// every day) and start minute. False for anything with no Nuki equivalent.
+bool parseRrule(const std::string& rule, int& days, int& startMinute);
+
 // The nearest of `known` to `word` (edit distance), or "" if none is close.
 std::string nearestName(const std::string& word, const std::vector<std::string>& known);
 

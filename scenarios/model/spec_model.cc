@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <tuple>
 
 namespace nukihil::model {
 
@@ -17,30 +18,6 @@ constexpr const char* kDayNames[7] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
 
 // Motor states (SPEC §3).
 constexpr int kLocked = 1, kUnlocking = 2, kUnlocked = 3, kLocking = 4, kBlocked = 254;
-
-size_t codePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-bool validUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80         ? 1
-                       : (c >> 5) == 6  ? 2
-                       : (c >> 4) == 14 ? 3
-                       : (c >> 3) == 30 ? 4
-                                        : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
 
 std::string formatInstant(int64_t ms) {
   std::string s = formatRfc3339(timeFromMillis(ms));
@@ -74,26 +51,31 @@ Route routeOf(const std::string& path) {
 // Small pieces
 
 std::string ExpectedWebhook::describe() const {
+  // Also describes what a receiver got, so no field is trusted to have its type.
+  auto text = [&](const char* k) -> std::string {
+    if (!content.is_object() || !content.contains(k)) return "";
+    return content[k].is_string() ? content[k].get<std::string>() : content[k].dump();
+  };
   auto ref = [&](const char* k) -> std::string {
-    return content.contains(k) && content[k].is_string() ? " @" + content[k].get<std::string>()
-                                                         : "";
+    return content.is_object() && content.contains(k) ? " @" + text(k) : "";
   };
   if (type == "deviceEventConfig") return "Config";
   if (type == "deviceEventQueueAction")
-    return "QueueAction " + content.value("actionName", "") + ref("actionId");
+    return "QueueAction " + text("actionName") + ref("actionId");
   if (type == "deviceEventUpdateAction") {
-    std::string s = "UpdateAction " + content.value("status", "");
-    if (content.contains("reason")) s += " " + content["reason"].get<std::string>();
+    std::string s = "UpdateAction " + text("status");
+    if (content.is_object() && content.contains("reason")) s += " " + text("reason");
     return s + ref("actionId");
   }
   if (type == "deviceEventSetState") {
-    std::string s =
-        "SetState " + content.value("traitName", "") + "." + content.value("fieldName", "");
-    const json& v = content.contains("value") ? content["value"] : json();
-    if (content.value("fieldName", "") == "pinCodeCredentials") {
+    std::string s = "SetState " + text("traitName") + "." + text("fieldName");
+    const json v = content.is_object() && content.contains("value") ? content["value"] : json();
+    if (text("fieldName") == "pinCodeCredentials" && v.is_array()) {
       std::vector<std::string> codes;
       for (const auto& p : v)
-        codes.push_back(p.value("pinCode", "?"));
+        codes.push_back(p.is_object() && p.contains("pinCode") && p["pinCode"].is_string()
+                            ? p["pinCode"].get<std::string>()
+                            : "?");
       std::sort(codes.begin(), codes.end());
       s += "=[";
       for (size_t i = 0; i < codes.size() && i < 6; ++i)
@@ -219,7 +201,8 @@ const TimeZone& SpecModel::zone(const LockState& l) const {
   return z ? *z : TimeZone::utc();
 }
 
-void SpecModel::start() {
+void SpecModel::start(const Oracle& oracle) {
+  observes_ = oracle.observes();
   adapterStartMs_ = nowMs_;
   for (size_t i = 0; i < locks_.size(); ++i) {
     scheduleSync(i);
@@ -229,6 +212,16 @@ void SpecModel::start() {
     poll();
     schedule(nowMs_ + int64_t(scenario_->pollSeconds) * 1000, Event{Event::kPoll, 0, 0});
   }
+  // The adapter's start-up calls (webhook registration, discovery, its first poll): seen now,
+  // before any fault exists.
+  runUntil(nowMs_, oracle);
+}
+
+std::string SpecModel::lockPath(size_t lock) const {
+  auto it = lockIds_.find(scenario_->locks[lock].name);
+  // Made up: 4<<32 | a Nuki id no lock has, so that only `*` routes match it.
+  return "/smartlock/" + (it == lockIds_.end() ? std::to_string((uint64_t(4) << 32) | 1)
+                                               : std::to_string(it->second));
 }
 
 // R-DISCOVER: deviceEventConfig, then one SetState per state field in SPEC order.
@@ -813,8 +806,7 @@ void SpecModel::onReport(size_t i, const std::string& by, int completion) {
 
 void SpecModel::onSync(size_t i) {
   Device& d = devices_[i];
-  const std::string readPath = "/smartlock/4294967297/auth";
-  if (faultCouldMatch("GET", readPath)) {
+  if (faultCouldMatch("GET", lockPath(i) + "/auth")) {
     // The adapter's read of the new web view may fail: the model waits for the read the
     // system made and applies the sync then.
     if (!d.syncUnread) d.syncUnreadSinceMs = nowMs_;
@@ -869,8 +861,11 @@ void SpecModel::reconcile(size_t i, bool syncSignal, int64_t observedMs) {
     if (a.lock == i && a.isPin() && a.status == "PENDING" && a.acceptedMs <= observedMs)
       open.push_back(&a);
   }
-  std::sort(open.begin(), open.end(),
-            [](const Action* x, const Action* y) { return x->order < y->order; });
+  // SPEC §6 R-PIN-SYNC: in the order Nuki Web accepted them (its 204); at one instant, in the
+  // adapter's own order.
+  std::sort(open.begin(), open.end(), [](const Action* x, const Action* y) {
+    return std::tie(x->acceptedMs, x->order) < std::tie(y->acceptedMs, y->order);
+  });
   for (Action* a : open) {
     const std::vector<Cred> before = d.pins;
     bool shown = false;
@@ -1133,61 +1128,6 @@ std::string typedError(const std::string& rule) {
   if (rule == "K4") return "PIN_DUPLICATE";
   if (rule == "K5") return "PIN_CAPACITY";
   return "";
-}
-
-// "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=8;BYMINUTE=30": days (Mon=64 … Sun=1) and start minute.
-bool parseRrule(std::string rule, int& days, int& start) {
-  if (rule.rfind("RRULE:", 0) == 0) rule = rule.substr(6);
-  days = 0;
-  bool weekly = false, haveDays = false;
-  int hour = 0, minute = 0;
-  size_t pos = 0;
-  while (pos <= rule.size() && !rule.empty()) {
-    const size_t semi = rule.find(';', pos);
-    const std::string part =
-        rule.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos);
-    const size_t eq = part.find('=');
-    if (eq == std::string::npos) return false;
-    const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
-    auto number = [&](int hi, int& out) {
-      if (value.empty() || value.size() > 2) return false;
-      for (char c : value)
-        if (c < '0' || c > '9') return false;
-      out = std::stoi(value);
-      return out <= hi;
-    };
-    if (key == "FREQ") {
-      if (value != "WEEKLY") return false;
-      weekly = true;
-    } else if (key == "BYDAY") {
-      haveDays = true;
-      size_t p = 0;
-      while (p < value.size()) {
-        const size_t comma = value.find(',', p);
-        const std::string day =
-            value.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
-        int found = -1;
-        for (int d = 0; d < 7; ++d)
-          if (day == kDayNames[d]) found = d;
-        if (found < 0) return false;
-        days |= 64 >> found;
-        if (comma == std::string::npos) break;
-        p = comma + 1;
-      }
-    } else if (key == "BYHOUR") {
-      if (!number(23, hour)) return false;
-    } else if (key == "BYMINUTE") {
-      if (!number(59, minute)) return false;
-    } else {
-      return false;
-    }
-    if (semi == std::string::npos) break;
-    pos = semi + 1;
-  }
-  if (!weekly) return false;
-  if (!haveDays || days == 0) days = 127;
-  start = hour * 60 + minute;
-  return true;
 }
 
 }  // namespace
@@ -1455,7 +1395,7 @@ Prediction SpecModel::submit(const Step& st, const Oracle& oracle) {
     ObservedCall c;
     c.atMs = nowMs_;
     c.method = actionMethod(added);
-    c.path = "/smartlock/4294967297" + actionTail(added);
+    c.path = lockPath(i) + (added.kind == StepKind::kSetLocked ? actionTail(added) : "/auth");
     c.lock = st.lock;
     const Fault* f = pickFault(c.method, c.path, c.atMs);
     tryAction(added, c, f, false);
@@ -1491,7 +1431,11 @@ std::string SpecModel::actionTail(const Action& a) const {
 // One Nuki API request the system served.
 void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
   seenCalls_.insert(c.seq);
-  const Fault* f = pickFault(c.method, c.path, c.atMs);
+  // nukisim refuses unknown paths (404), wrong methods (405) and tokens (401) before it looks
+  // at faults.
+  const bool reachedFaults =
+      !c.fault.empty() || (c.status != 401 && c.status != 404 && c.status != 405);
+  const Fault* f = reachedFaults ? pickFault(c.method, c.path, c.atMs) : nullptr;
   // A restart `during: nextNukiCall` that cut this call short.
   bool cut = false;
   if (pendingRestart_ != SIZE_MAX) {
@@ -1511,7 +1455,15 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
       taken = true;
       break;
     }
-    if (!taken && c.seq >= restartSeq_ && restartSeq_ != 0) taken = duplicateSend(c, f);
+    if (!taken && c.seq >= restartSeq_ && restartSeq_ != 0 && c.atMs == restartAtMs_)
+      taken = duplicateSend(c, f);
+    // A write to a lock that no action of the adapter explains (a second send, a retry after
+    // TIMEOUT, a change nobody asked for).
+    if (!taken && c.method != "GET" && observes_)
+      violations_.push_back(Violation{"R-ACT-FAILED",
+                                      "the adapter sent " + c.method + " " + c.path +
+                                          ", which no action of the scenario explains",
+                                      currentStep_});
     // The adapter reading a lock's codes after a sync whose read could fail.
     if (!taken && c.method == "GET" && route.tail == "/auth" && devices_[lock].syncUnread && !f &&
         c.status == 200) {
@@ -1527,7 +1479,9 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
         c.path +
         (info && info->applied ? " after Nuki Web applied it" : " before Nuki Web saw it"));
     pendingRestart_ = SIZE_MAX;
-    restartAdapter();
+    restartSeq_ = c.seq + 1;
+    restartAtMs_ = c.atMs;
+    restartAdapter(true);
   }
 }
 
@@ -1543,6 +1497,11 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
   if (c.atMs < a.notBeforeMs)
     violation("R-ACT-FAILED", "retried at " + formatRfc3339(timeFromMillis(c.atMs)) +
                                   ", before the Retry-After Nuki Web gave");
+  // The first call goes out as the action is accepted (or the adapter restarted), not later.
+  if (a.tries == 1 && c.atMs > a.notBeforeMs)
+    violation("R-ACT-FAILED", "its first call to Nuki Web came only at " +
+                                  formatRfc3339(timeFromMillis(c.atMs)) +
+                                  ", after the action was accepted");
   if (a.tries > kMaxTries) violation("R-ACT-FAILED", "more than 5 tries of its Nuki call");
   if (c.atMs > a.firstTryMs + kRetryBudgetMs)
     violation("R-ACT-FAILED", "retried past the 10-minute retry budget");
@@ -1628,7 +1587,6 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
   if (answered && (status / 100 == 2 || ownEarlierTry)) {
     a.awaitingTry = false;
     a.acceptedMs = c.atMs;
-    a.acceptedOrder = nextOrder_++;
     a.queuedOffline = !online(l);
     updateAction(a, "PENDING", "",
                  a.kind == StepKind::kSetLocked ? lockActionRule(a) : "R-PIN-ACCEPTED");
@@ -1660,6 +1618,7 @@ void SpecModel::restartIfDue(const Oracle& oracle, const ObservedCall* next) {
   pendingRestart_ = SIZE_MAX;
   restartSeq_ = info->afterSeq;
   nowMs_ = std::max(nowMs_, info->atMs);
+  restartAtMs_ = nowMs_;
   restartAdapter(true);
 }
 
@@ -1724,7 +1683,7 @@ Prediction SpecModel::harnessRequest(const Step& st, const Oracle& oracle) {
   uint64_t authKey = 0;
   bool namesAuth = false;
   for (size_t pos; (pos = path.find("{lock}")) != std::string::npos;)
-    path.replace(pos, 6, "4294967297");
+    path.replace(pos, 6, lockPath(i).substr(11));
   for (size_t pos; (pos = path.find("{@")) != std::string::npos;) {
     const size_t end = path.find('}', pos);
     const std::string name = path.substr(pos + 2, end - pos - 2);
@@ -1737,7 +1696,8 @@ Prediction SpecModel::harnessRequest(const Step& st, const Oracle& oracle) {
       authKey = nukiKeyOf(i, it->second);
       namesAuth = true;
     }
-    path.replace(pos, end - pos + 1, "5e2f1c0a9b8d7e6f5a4b3c2d");
+    // Stands for Nuki's 24-hex-digit auth id, for route patterns (only `*` can match one).
+    path.replace(pos, end - pos + 1, std::string(24, 'f'));
   }
   const std::string query = path.find('?') == std::string::npos ? "" : path.substr(path.find('?'));
   const std::string bare = path.substr(0, path.find('?'));
@@ -2062,8 +2022,10 @@ Prediction SpecModel::apply(const Step& st, const Oracle& oracle) {
           f.methods.push_back(m.get<std::string>());
       if (j.contains("from")) f.fromMs = millisOf(*parseRfc3339(j["from"].get<std::string>()));
       if (j.contains("until")) f.untilMs = millisOf(*parseRfc3339(j["until"].get<std::string>()));
-      if (j.contains("forSeconds"))
-        f.untilMs = std::max(f.fromMs, nowMs_) + j["forSeconds"].get<int64_t>() * 1000;
+      if (j.contains("forSeconds")) {  // from `from`, else from now (as nukisim counts it)
+        if (!j.contains("from")) f.fromMs = nowMs_;
+        f.untilMs = f.fromMs + j["forSeconds"].get<int64_t>() * 1000;
+      }
       if (j.contains("count")) f.remaining = j["count"].get<int64_t>();
       if (j.value("reset", false)) f.effect = Fault::kReset;
       if (j.value("resetAfter", false)) f.effect = Fault::kResetAfter;
@@ -2072,13 +2034,19 @@ Prediction SpecModel::apply(const Step& st, const Oracle& oracle) {
         f.status = j["status"].get<int>();
         f.retryAfter = j.value("retryAfter", int64_t(-1));
       }
-      if (!scenario_->nukiWebhooks && f.effect != Fault::kStatus &&
-          (f.methods.empty() ||
-           std::find(f.methods.begin(), f.methods.end(), "GET") != f.methods.end())) {
-        // Polling reads whatever the fault lets through; the model does not follow polls cut
-        // short.
-      }
       faults_.push_back(f);
+      // Without Nuki webhooks everything the adapter learns comes from its polls' reads; a
+      // fault on them moves what it sees to instants SPEC leaves open, and the model does not
+      // follow polls cut short.
+      if (!scenario_->nukiWebhooks &&
+          (f.methods.empty() ||
+           std::find(f.methods.begin(), f.methods.end(), "GET") != f.methods.end()) &&
+          (faultCouldMatch("GET", "/smartlock") || faultCouldMatch("GET", lockPath(0)) ||
+           faultCouldMatch("GET", lockPath(0) + "/auth") ||
+           faultCouldMatch("GET", lockPath(0) + "/log")))
+        r.error =
+            "with adapter.nukiWebhooks false, a fault on the adapter's reads (GET) cannot be "
+            "judged: give the fault methods without GET, or a route the polls do not use";
       break;
     }
     case StepKind::kClearFaults:

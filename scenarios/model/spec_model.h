@@ -39,9 +39,9 @@ namespace nukihil::model {
 struct ExpectedWebhook {
   std::string type;
   nlohmann::json content;
-  std::string rule;              // the R- rule that predicts it
-  size_t step = SIZE_MAX;        // index of the step that caused it; SIZE_MAX: discovery
-  int64_t atMs = 0;              // when the model emits it
+  std::string rule;        // the R- rule that predicts it
+  size_t step = SIZE_MAX;  // index of the step that caused it; SIZE_MAX: discovery
+  int64_t atMs = 0;        // when the model emits it
   // Its device's stream was held back when it was made (receiver down, a retry pending, parked)
   // or it spans an adapter restart: it must still arrive, in order (R-DELIVERY).
   bool heldBack = false;
@@ -55,6 +55,7 @@ struct ObservedCall {
   std::string method;
   std::string path;          // without the query
   int status = 0;            // 0: no answer was sent (a reset)
+  std::string fault;         // the fault nukisim applied to it, if any ("": none)
   bool fromHarness = false;  // made by the scenario (nukiRequest), not by the adapter
   std::string lock;          // the scenario's name of the lock in the path, if any
 };
@@ -114,11 +115,16 @@ class SpecModel {
  public:
   explicit SpecModel(std::shared_ptr<const Scenario> scenario);
 
-  // Discovery: every lock of the fleet is announced (R-DISCOVER). Call once, first.
-  void start();
+  // Discovery: every lock of the fleet is announced (R-DISCOVER). Call once, first, after the
+  // system has started (the calls of its start-up are taken from the oracle).
+  void start(const Oracle& oracle);
+  // The lock ids the system gave the fleet's locks (name → smartlockId), for fault routes that
+  // name a lock. Without them the model uses made-up ids, which only `*` routes match.
+  void setLockIds(std::map<std::string, uint64_t> ids) { lockIds_ = std::move(ids); }
 
   // Applies one step, then runs the world to quiescence (advance/advanceTo: through the
-  // target instant). Answers, per step kind:
+  // target instant). Call it after the system has carried out the step and come to rest, with
+  // an oracle that has read the system's journal up to then. Answers, per step kind:
   //  trait actions    {"status":202|400|404|409|422, "error"?:code}
   //  keypad           {"granted":bool, "reason":…|null}
   //  nukiRequest      {"status":N}
@@ -145,7 +151,6 @@ class SpecModel {
   // References: every action's ref (in order) and its canonical ref (an Idempotency-Key repeat
   // binds a second name to the same action).
   const std::map<std::string, std::string>& aliases() const { return aliases_; }
-  // Refs the model gave to PIN credentials, with the code each stands for (for reports).
   // Rules exercised so far (SPEC §7 "Coverage"), with counts.
   const std::map<std::string, int>& coverage() const { return coverage_; }
   // Notes on outcomes SPEC leaves open and which one the run took ("restart cut
@@ -277,7 +282,6 @@ class SpecModel {
     bool ran = false;            // setLocked: its run has been reported
     bool queuedOffline = false;  // Nuki Web took it while the lock was offline
     uint64_t nukiKey = 0;        // createPin: the Nuki auth its call made
-    uint64_t acceptedOrder = 0;
     int64_t resentAtMs = -1;
     int64_t lastTryMs = -1;
     bool duplicateSeen = false;
@@ -372,6 +376,7 @@ class SpecModel {
   std::vector<std::string> expectedCodes(size_t lock, const std::string& exceptPin) const;
   std::string actionMethod(const Action& a) const;
   std::string actionTail(const Action& a) const;
+  std::string lockPath(size_t lock) const;  // "/smartlock/<id>"
   void onCall(const ObservedCall& c, const Oracle& oracle);
   void tryAction(Action& a, const ObservedCall& c, const Fault* f, bool cut);
   // A restarted adapter sending again a call whose answer its predecessor may have had.
@@ -410,6 +415,8 @@ class SpecModel {
   size_t currentStep_ = SIZE_MAX;
   size_t pendingRestart_ = SIZE_MAX;
   uint64_t restartSeq_ = 0;  // journal seq from which calls come from the restarted adapter
+  int64_t restartAtMs_ = -1;
+  std::map<std::string, uint64_t> lockIds_;
   int pollEpoch_ = 0;
   bool observes_ = false;
   // Polling: lock actions whose runs completed since the last poll (ref, completion state).

@@ -150,13 +150,13 @@ RecordedWebhook delivery(const std::string& id, const std::string& body, bool si
 
 TEST(Recorder, DeduplicatesByIdAndRequiresIdenticalBytes) {
   const std::string a =
-      R"({"id":"m1","type":"t","occurredAt":"2025-01-01T00:00:00Z","content":{"deviceId":"1"}})";
+      R"({"id":"m1","type":"deviceEventConfig","occurredAt":"2025-01-01T00:00:00Z","content":{"deviceId":"1","traits":{}}})";
   auto d = deduplicate({delivery("m1", a), delivery("m1", a)}, {});
   EXPECT_EQ(d.webhooks.size(), 1u);
   EXPECT_EQ(d.duplicates, 1u);
   EXPECT_TRUE(d.problems.empty());
   const std::string changed =
-      R"({"id":"m1","type":"t","occurredAt":"2025-01-01T00:00:01Z","content":{"deviceId":"1"}})";
+      R"({"id":"m1","type":"deviceEventConfig","occurredAt":"2025-01-01T00:00:01Z","content":{"deviceId":"1","traits":{}}})";
   auto bad = deduplicate({delivery("m1", a), delivery("m1", changed)}, {});
   ASSERT_EQ(bad.problems.size(), 1u);
   EXPECT_NE(bad.problems[0].find("different bytes"), std::string::npos);
@@ -184,6 +184,27 @@ TEST(Recorder, ChecksStandardWebhooksSignaturesItself) {
   EXPECT_NE(
       checkSignature(secret, id, "1614265330", "", body, 1614265330).find("no webhook-signature"),
       std::string::npos);
+}
+
+}  // namespace
+}  // namespace nukihil::scenarios
+
+namespace nukihil::scenarios {
+namespace {
+
+TEST(Recorder, AWebhookWhoseFieldsHaveTheWrongTypesIsAProblemNotACrash) {
+  const std::string odd =
+      R"({"id":"m3","type":"deviceEventUpdateAction","occurredAt":"2025-01-01T00:00:00Z",)"
+      R"("content":{"deviceId":"1","actionId":5,"status":["RESOLVED"]}})";
+  auto d = deduplicate({delivery("m3", odd)}, {});
+  ASSERT_EQ(d.problems.size(), 1u);
+  EXPECT_NE(d.problems[0].find("wrong type"), std::string::npos) << d.problems[0];
+  // And describing it for a report does not throw either.
+  ObservedWebhook o;
+  o.type = "deviceEventSetState";
+  o.content =
+      json{{"traitName", 1}, {"fieldName", "pinCodeCredentials"}, {"value", json::array({5})}};
+  EXPECT_NO_THROW(o.describe());
 }
 
 }  // namespace

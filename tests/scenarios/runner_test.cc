@@ -102,5 +102,36 @@ TEST(Runner, ExpectWebhooksThatContradictTheModelAreAnErrorOfTheFile) {
   EXPECT_NE(r.message.find("expectWebhooks"), std::string::npos) << r.message;
 }
 
+TEST(Runner, APlainRestartWhileAnotherWaitsIsAnErrorNotAHang) {
+  auto s = scenario(R"({"name":"two restarts","locks":[{"name":"A"}],
+    "steps":[{"do":"restartAdapter","during":"nextWebhook"},{"do":"restartAdapter"}]})");
+  const auto r = runScenario(s, RunOptions{});
+  EXPECT_EQ(r.verdict, Verdict::kError);
+  EXPECT_NE(r.message.find("steps[0] (restartAdapter): the adapter was never restarted"),
+            std::string::npos)
+      << r.message;
+}
+
+TEST(Runner, ARestartDuringTheNextNukiCallIgnoresTheHarnessesOwnCalls) {
+  // Control-plane steps between arming and the adapter's next call are not that call.
+  auto s = scenario(R"({"name":"cut after world events","locks":[{"name":"A"}],
+    "steps":[{"do":"restartAdapter","during":"nextNukiCall"},{"do":"jam","lock":"A"},
+             {"do":"free","lock":"A"},{"do":"expectLock","lock":"A","state":3},
+             {"do":"setLocked","lock":"A","as":"l","parameters":{"lock":true}},
+             {"do":"advance","seconds":10},{"do":"expectAction","ref":"l","status":"RESOLVED"}]})");
+  const auto r = runScenario(s, RunOptions{});
+  EXPECT_EQ(r.verdict, Verdict::kPassed) << r.message;
+}
+
+TEST(Runner, AFaultOnEveryRouteFromTheFirstStepSparesTheStartUpCalls) {
+  // The adapter's start-up calls came before the fault: they take none of its count.
+  auto s = scenario(R"({"name":"fault everything once","locks":[{"name":"A"}],
+    "steps":[{"do":"fault","fault":{"status":503,"count":1}},
+             {"do":"setLocked","lock":"A","as":"l","parameters":{"lock":true}},
+             {"do":"advance","seconds":60},{"do":"expectAction","ref":"l","status":"RESOLVED"}]})");
+  const auto r = runScenario(s, RunOptions{});
+  EXPECT_EQ(r.verdict, Verdict::kPassed) << r.message;
+}
+
 }  // namespace
 }  // namespace nukihil::scenarios

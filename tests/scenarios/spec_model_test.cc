@@ -17,8 +17,8 @@ struct ModelRun {
     EXPECT_TRUE(r.scenario) << (r.problems.empty() ? "" : r.problems[0].text());
     scenario = std::make_shared<Scenario>(std::move(*r.scenario));
     model = std::make_unique<SpecModel>(scenario);
-    model->start();
     NoOracle none;
+    model->start(none);
     for (const auto& st : scenario->steps)
       answers.push_back(model->apply(st, none));
   }
