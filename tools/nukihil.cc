@@ -250,7 +250,7 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
   }
   const json report = scenarios::runReportJson(results, summary);
   if (!a.json.empty()) {
-    wrote = writeFile(a.json, report.dump(1)) && wrote;
+    wrote = writeFile(a.json, report.dump(1, ' ', false, json::error_handler_t::replace)) && wrote;
     std::cerr << "run report (JSON): " << a.json << "\n";
   }
   if (!a.html.empty()) {
@@ -310,7 +310,7 @@ int recordCommand(uint16_t port, std::string secret, int status, bool asJson) {
       json j{{"webhookId", w.id}, {"signatureOk", w.signatureOk}, {"answered", w.answered}};
       if (!w.signatureOk) j["problem"] = w.signatureProblem;
       j["body"] = w.body.is_discarded() ? json(w.raw) : w.body;
-      std::cout << j.dump() << std::endl;
+      std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
       return;
     }
     std::string text = w.type();
