@@ -14,7 +14,8 @@ using http::Response;
 using nlohmann::json;
 
 Response jsonResponse(int status, const json& body) {
-  return Response::json(status, body.dump());
+  // Error messages echo what the client sent: invalid UTF-8 is replaced, not a 500.
+  return Response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 Response error(int status, std::string_view code, std::string_view message) {

@@ -49,6 +49,10 @@ std::optional<std::string_view> Request::header(std::string_view name) const {
 }
 
 std::string_view Request::bearerToken() const {
+  return bearerTokenOf(authorization);
+}
+
+std::string_view bearerTokenOf(std::string_view authorization) {
   std::string_view a = authorization;
   constexpr std::string_view kBearer = "Bearer ";
   if (a.size() <= kBearer.size()) return {};

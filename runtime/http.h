@@ -70,12 +70,31 @@ struct Response {
   }
 };
 
+// A request's head as the server knows it before reading any body byte.
+struct RequestHead {
+  std::string_view method;
+  std::string_view target;  // origin-form (an absolute-form target is reduced to its path)
+  std::string_view authorization;
+};
+
+// What the application decides from the head alone: how large a body it takes, or an answer
+// sent at once — without reading the body (e.g. a 401 to a client that is not allowed the
+// large body it announces).
+struct Admission {
+  size_t bodyLimit = 0;
+  std::optional<Response> reject;
+};
+
 // A handler answers through `respond`, now or later, exactly once.
 using Respond = std::function<void(Response)>;
 using Handler = std::function<void(Request&, Respond)>;
 using SyncHandler = std::function<Response(const Request&)>;
 
 std::string_view reasonPhrase(int status);
+
+// The token of an Authorization value "Bearer <token>" (scheme case-insensitive, spaces
+// around the token dropped), or "" if it is not one.
+std::string_view bearerTokenOf(std::string_view authorization);
 
 // "%41bc+d" → "Abc d". Invalid escapes are kept as they are.
 std::string percentDecode(std::string_view s, bool plusIsSpace = true);

@@ -98,6 +98,7 @@ struct Connection {
   std::variant<std::unique_ptr<PlainStream>, std::unique_ptr<TlsStream>> stream;
   beast::flat_buffer buffer;
   bool used = false;  // has served a request before (so a failure may be a stale keep-alive)
+  std::chrono::steady_clock::time_point idleSince;
 
   beast::tcp_stream& tcp() {
     if (auto* p = std::get_if<std::unique_ptr<PlainStream>>(&stream)) return **p;
@@ -221,10 +222,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     void write() {
       conn->tcp().expires_after(remaining());
       withStream([&](auto& stream) {
-        bhttp::async_write(stream, req, [self = shared_from_this()](beast::error_code ec, size_t) {
-          if (ec) return self->transportError(ec);
-          self->read();
-        });
+        bhttp::async_write(stream, req,
+                           [self = shared_from_this()](beast::error_code ec, size_t written) {
+                             if (ec) return self->transportError(ec, written == 0);
+                             self->read();
+                           });
       });
     }
 
@@ -235,17 +237,18 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       withStream([&](auto& stream) {
         bhttp::async_read(stream, conn->buffer, *parser,
                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                            if (ec) return self->transportError(ec);
+                            if (ec) return self->transportError(ec, false);
                             self->complete();
                           });
       });
     }
 
-    void transportError(beast::error_code ec) {
-      // Only requests that are safe to repeat: a POST or PUT the server took before the
-      // connection broke must not be sent twice behind the caller's back.
-      const bool safe =
-          request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS";
+    void transportError(beast::error_code ec, bool nothingWritten) {
+      // Only requests that are safe to repeat, or that never reached the wire: a POST or PUT
+      // the server may have taken before the connection broke must not be sent twice behind
+      // the caller's back.
+      const bool safe = nothingWritten || request.method == "GET" || request.method == "HEAD" ||
+                        request.method == "OPTIONS";
       const bool stale = safe && conn && conn->used && !retried &&
                          (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe) &&
@@ -300,9 +303,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   std::unique_ptr<Connection> takeIdle(const std::string& origin) {
     auto it = idle.find(origin);
+    const auto now = std::chrono::steady_clock::now();
     while (it != idle.end() && !it->second.empty()) {
       auto c = std::move(it->second.back());
       it->second.pop_back();
+      if (now - c->idleSince >= options.idleTimeout) continue;  // too old: dropped
       if (c->tcp().socket().is_open() && stillOpen(c->tcp().socket().native_handle())) return c;
     }
     return nullptr;
@@ -312,6 +317,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto& list = idle[c->origin];
     if (list.size() >= options.maxIdlePerOrigin) return;
     c->tcp().expires_never();
+    c->idleSince = std::chrono::steady_clock::now();
     list.push_back(std::move(c));
   }
 };

@@ -27,6 +27,10 @@ struct ClientOptions {
   std::string userAgent = "nukihil";
   size_t maxIdlePerOrigin = 256;  // enough for an outbox delivering to many devices at once
   std::chrono::milliseconds defaultTimeout{10000};
+  // A kept-alive connection idle longer than this is not reused but closed: below the
+  // servers' own idle timeout (60 s here, nginx's 75 s), so the client never picks a
+  // connection the server is closing at that moment.
+  std::chrono::milliseconds idleTimeout{30000};
   // If set, every request counts as work in flight from send() until its callback has run,
   // so a virtual clock waits for it.
   WorkTracker* tracker = nullptr;
@@ -68,9 +72,10 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends the request; `done` runs exactly once with the response or the reason there is
-  // none. A GET, HEAD or OPTIONS on a reused connection that fails before any byte of the
-  // answer arrived is retried once on a fresh connection (the server may have closed it while
-  // idle); other methods report the failure, since the server may have acted on them.
+  // none. A request on a reused connection is retried once on a fresh connection when the
+  // connection fails before any byte of the answer arrived (the server may have closed it
+  // while idle) — a GET, HEAD or OPTIONS always, any other method only if not one byte of the
+  // request was written, since the server may have acted on it.
   void send(ClientRequest request, std::function<void(ClientResponse)> done);
 
   // Drops idle connections.

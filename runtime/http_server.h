@@ -22,13 +22,26 @@ struct ServerOptions {
   uint16_t port = 0;  // 0 takes a free port; port() tells which
   size_t headerLimit = 16 * 1024;
   size_t bodyLimit = 64 * 1024;
-  // Optional per-target body limit (e.g. a large snapshot upload); falls back to bodyLimit.
-  std::function<size_t(std::string_view target)> bodyLimitFor;
+  // Optional: decides the body limit (or refuses the request) from the head, before any body
+  // byte is read. Without it every request may carry up to bodyLimit.
+  std::function<Admission(const RequestHead&)> admit;
   // A request (headers and body) must arrive within readTimeout once it has started; a
   // keep-alive connection may sit idle for idleTimeout. Real time, by design.
   std::chrono::milliseconds readTimeout{30000};
   std::chrono::milliseconds idleTimeout{60000};
+  // At most this many connections at once, and never more than three quarters of the
+  // process's file descriptor limit (the rest is for its own clients, files and logs): the
+  // connection after the last is closed at once.
   size_t maxConnections = 4096;
+  // When accept fails for want of file descriptors or memory, the server logs it once and
+  // stops accepting for this long (as nginx does), instead of retrying at once in a loop.
+  std::chrono::milliseconds acceptPause{500};
+  // Closing after an error answer sent before the body was read (413, 401, 501…): the server
+  // half-closes, then reads and discards what the client still sends — at most lingerBytes,
+  // for at most lingerTime — so that a client writing its whole body first still reads the
+  // answer instead of a connection reset (nginx's lingering close).
+  std::chrono::milliseconds lingerTime{5000};
+  size_t lingerBytes = 64 * 1024 * 1024;
   std::string serverName = "nukihil";
   // Renders the server's own errors (400 unparseable request, 413 body too large) in the
   // application's error shape for that target. Default: an empty body.
@@ -50,11 +63,17 @@ class HttpServer {
   // first. `done` runs (on the io thread) when the last connection has closed.
   void stop(std::function<void()> done = {});
   size_t connectionCount() const;
+  // maxConnections as it applies (after the file descriptor limit); known once started.
+  size_t maxConnections() const;
 
   struct Impl;  // defined in http_server.cc
 
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// Raises the process's soft limit on open files to its hard limit (at most `cap`), as servers
+// do at start-up; returns the soft limit now in force.
+size_t raiseOpenFileLimit(size_t cap = 65536);
 
 }  // namespace nukihil::http

@@ -227,7 +227,9 @@ std::string detailMessage(std::string_view message) {
   j["detailMessage"] = message;
   j["stackTrace"] = Json::array();
   j["suppressedExceptions"] = Json::array();
-  return j.dump();
+  // A message may echo a path or a value the client sent, in any bytes: invalid UTF-8 is
+  // replaced (U+FFFD), never a reason for the answer to fail.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string restletStatus(int status) {

@@ -47,9 +47,9 @@ Server::Server(asio::io_context& io, Clock& clock, ServerOptions options)
   ho.idleTimeout = I.options.idleTimeout;
   ho.bodyLimit = so.apiBodyLimit;
   const std::weak_ptr<Simulator> weak = I.simulator;
-  ho.bodyLimitFor = [weak, fallback = so.apiBodyLimit](std::string_view target) {
+  ho.admit = [weak, fallback = so.apiBodyLimit](const http::RequestHead& head) {
     auto s = weak.lock();
-    return s ? s->bodyLimitFor(target) : fallback;
+    return s ? s->admit(head) : http::Admission{fallback, std::nullopt};
   };
   ho.errorResponse = [weak](int status, std::string_view target, std::string_view why) {
     auto s = weak.lock();

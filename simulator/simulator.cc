@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "runtime/crypto.h"
 #include "runtime/log.h"
 #include "simulator/nuki_json.h"
 #include "simulator/routes.h"
@@ -33,7 +34,9 @@ http::Response nukiError(const Error& e) {
 }
 
 http::Response controlJson(int status, const nlohmann::json& body) {
-  return http::Response::json(status, body.dump());
+  // Error messages echo what the client sent: invalid UTF-8 is replaced, not a 500.
+  return http::Response::json(status,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 http::Response controlError(int status, std::string_view code, std::string_view message) {
@@ -113,10 +116,22 @@ void Simulator::reset() {
   world_.idCounter() = uint32_t(random_.below(1u << 30));
 }
 
-size_t Simulator::bodyLimitFor(std::string_view target) const {
-  if (target.rfind("/sim/v1/snapshot", 0) == 0) return options_.snapshotBodyLimit;
-  if (isControlPath(target)) return size_t(16) << 20;  // fleet files and batches
-  return options_.apiBodyLimit;
+bool Simulator::isAdmin(std::string_view authorization) const {
+  return crypto::constantTimeEqual(http::bearerTokenOf(authorization), adminToken_);
+}
+
+http::Admission Simulator::admit(const http::RequestHead& head) const {
+  http::Admission a;
+  a.bodyLimit = options_.apiBodyLimit;
+  if (!isControlPath(head.target)) return a;
+  if (!isAdmin(head.authorization)) {
+    a.reject = controlError(401, "UNAUTHORIZED", "the control plane needs the admin token");
+    return a;
+  }
+  a.bodyLimit = head.target.rfind("/sim/v1/snapshot", 0) == 0
+                    ? options_.snapshotBodyLimit
+                    : size_t(16) << 20;  // fleet files and batches
+  return a;
 }
 
 http::Response Simulator::transportError(int status, std::string_view target,
@@ -169,7 +184,7 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
       r.headers.emplace_back("Allow", m.allow);
       return respond(std::move(r));
     }
-    if (req.bearerToken() != adminToken_)
+    if (!isAdmin(req.authorization))
       return respond(controlError(401, "UNAUTHORIZED", "the control plane needs the admin token"));
     return (*m.handler)(req, std::move(respond));
   }

@@ -49,7 +49,11 @@ class Simulator {
   void handle(http::Request& req, http::Respond respond);
   // For the server: its own 400/413 answers in the right shape for the target.
   http::Response transportError(int status, std::string_view target, std::string_view why) const;
-  size_t bodyLimitFor(std::string_view target) const;
+  // Decided from the head, before any body byte is read: the control plane takes large
+  // bodies (fleets, snapshots) only with the admin token; without it the answer is a 401 at
+  // once, so that no client without the token can make the simulator buffer a large body.
+  http::Admission admit(const http::RequestHead& head) const;
+  bool isAdmin(std::string_view authorization) const;
 
   Clock& clock() { return clock_; }
   World& world() { return world_; }

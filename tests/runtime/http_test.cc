@@ -4,6 +4,13 @@
 // Real-time waits are bounded and only where the transport itself is about real time.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -496,8 +503,12 @@ ServerOptions limitedOptions() {
   ServerOptions so;
   so.bodyLimit = 1000;
   so.headerLimit = 2048;
-  so.bodyLimitFor = [](std::string_view target) -> size_t {
-    return target.rfind("/big", 0) == 0 ? 4000 : target.rfind("/tiny", 0) == 0 ? 10 : 1000;
+  so.admit = [](const RequestHead& head) {
+    const auto t = head.target;
+    return Admission{t.rfind("/big", 0) == 0    ? 4000u
+                     : t.rfind("/tiny", 0) == 0 ? 10u
+                                                : 1000u,
+                     std::nullopt};
   };
   so.errorResponse = [](int status, std::string_view target, std::string_view) {
     return Response::json(status, "{\"target\":\"" + std::string(target) + "\"}");
@@ -566,7 +577,7 @@ TEST(HttpServer, BodyAndHeaderLimits) {
 // header, so async_read_header fails with error::body_limit; onHeader (which would raise the
 // limit for the target) never runs, and onReadError renders the 413 for target "".
 // Fix: in readHeader set parser_->body_limit(boost::none) (or the largest limit there is) and
-// let onHeader, which already checks Content-Length against bodyLimitFor(target), decide; and
+// let onHeader, which already checks Content-Length against admit(head), decide; and
 // pass parser_->get().target() to onReadError when the request line was parsed.
 TEST(HttpServer, PerTargetBodyLimitAboveTheDefaultApplies) {
   Loop l;
@@ -753,6 +764,278 @@ TEST(HttpClientServer, Ipv6HostHeaderIsBracketed) {
   ASSERT_TRUE(res.ok()) << res.error;
   ASSERT_EQ(l.seen.size(), 1u);
   EXPECT_EQ(l.seen[0].header("Host").value_or(""), "[::1]:" + std::to_string(l.server->port()));
+}
+
+// ---- hardening: framing, Host, lingering close, admission, descriptors (issue 8) ----------
+
+// A raw client on its own thread while the server runs on this one: what a client on the wire
+// sees, including whether the server closed.
+struct Wire {
+  std::string received;
+  bool closed = false;
+  bool sentAll = false;
+};
+
+Wire onTheWire(Loop& l, std::string bytes, milliseconds bound = milliseconds(3000)) {
+  std::atomic<bool> done{false};
+  Wire w;
+  std::thread t([&] {
+    RawConn c(l.server->port());
+    if (c.connected()) {
+      w.sentAll = c.send(bytes);
+      w.closed = c.readToClose(bound);
+      w.received = c.received();
+    }
+    done = true;
+  });
+  runUntil(
+      l.io, [&] { return done.load(); }, bound + milliseconds(2000));
+  t.join();
+  return w;
+}
+
+int statusOf(const std::string& wire) {
+  if (wire.rfind("HTTP/1.", 0) != 0 || wire.size() < 12) return 0;
+  return std::atoi(wire.substr(9, 3).c_str());
+}
+
+// RFC 9112 §6.1/§6.3: a transfer coding the server does not implement is a 501, `chunked`
+// anywhere but last a 400, and either way the connection closes — the bytes after the head are
+// never read as a second request (they were: a smuggled request ran on the same connection).
+TEST(HttpServer, TransferCodingsOtherThanExactlyChunkedAreRefusedAndClose) {
+  Loop l;
+  l.serve(echo());
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  struct Case {
+    std::string headers;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"Transfer-Encoding: xchunked\r\n", 501},
+      {"Transfer-Encoding: identity\r\n", 501},
+      {"Transfer-Encoding: gzip, chunked\r\n", 501},
+      {"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", 501},
+      {"Transfer-Encoding: chunked, identity\r\n", 400},
+      {"Transfer-Encoding: chunked, chunked\r\n", 400},
+      {"Transfer-Encoding: \r\n", 400},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.headers);
+    const auto w = onTheWire(l, "POST /a HTTP/1.1\r\nHost: x\r\n" + c.headers + "\r\n" + smuggled);
+    EXPECT_EQ(statusOf(w.received), c.status) << w.received;
+    EXPECT_TRUE(w.closed);
+    EXPECT_EQ(w.received.find("HTTP/1.1", 1), std::string::npos) << "one answer only";
+  }
+  EXPECT_TRUE(l.seen.empty()) << "no request reached the handler, smuggled or not: "
+                              << (l.seen.empty() ? "" : l.seen[0].target);
+
+  // Transfer-Encoding in an HTTP/1.0 request is refused too.
+  const auto old = onTheWire(l, "POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(statusOf(old.received), 400) << old.received;
+  EXPECT_TRUE(old.closed);
+
+  // Exactly `chunked` (any case) is served.
+  const auto ok = onTheWire(
+      l,
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(statusOf(ok.received), 200) << ok.received;
+  EXPECT_NE(ok.received.find("body=abc"), std::string::npos);
+  ASSERT_EQ(l.seen.size(), 1u);
+}
+
+// RFC 9112 §3.2: an HTTP/1.1 request without Host, or with two, is a 400. HTTP/1.0 may omit it.
+TEST(HttpServer, MissingOrRepeatedHostIs400) {
+  Loop l;
+  l.serve(echo());
+  auto none = onTheWire(l, "GET /a HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(statusOf(none.received), 400) << none.received;
+  EXPECT_TRUE(none.closed);
+  auto two = onTheWire(l, "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_EQ(statusOf(two.received), 400) << two.received;
+  EXPECT_TRUE(l.seen.empty());
+  auto old = onTheWire(l, "GET /old HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(statusOf(old.received), 200) << old.received;
+  EXPECT_EQ(l.seen.size(), 1u);
+}
+
+// RFC 9112 §3.2.2: a server must accept the absolute form; handlers see the path and query.
+TEST(HttpServer, AbsoluteFormTargetIsServedAsItsPathAndQuery) {
+  Loop l;
+  l.serve(echo());
+  const std::string host = "127.0.0.1:" + std::to_string(l.server->port());
+  auto w = onTheWire(l, "GET http://" + host + "/p/q?x=1 HTTP/1.1\r\nHost: " + host +
+                            "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(statusOf(w.received), 200) << w.received;
+  ASSERT_EQ(l.seen.size(), 1u);
+  EXPECT_EQ(l.seen[0].target, "/p/q?x=1");
+  EXPECT_EQ(l.seen[0].path(), "/p/q");
+  auto bare = onTheWire(
+      l, "GET HTTP://" + host + "?y=2 HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(statusOf(bare.received), 200) << bare.received;
+  ASSERT_EQ(l.seen.size(), 2u);
+  EXPECT_EQ(l.seen[1].target, "/?y=2");
+}
+
+// A client that writes its whole body before reading (urllib, many SDKs) must read the 413,
+// not a connection reset: the server answers, half-closes and discards the rest for a while.
+TEST(HttpServer, A413IsReadByAClientThatWritesItsWholeBodyFirst) {
+  Loop l;
+  ServerOptions so;
+  so.bodyLimit = 1000;
+  l.serve(so, echo());
+  const std::string body(2 * 1024 * 1024, 'x');
+  const auto w = onTheWire(l, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_TRUE(w.sentAll) << "the server kept reading until the client had sent its body";
+  EXPECT_EQ(statusOf(w.received), 413) << "got " << w.received.size() << " bytes";
+  EXPECT_TRUE(w.closed);
+  EXPECT_TRUE(l.seen.empty());
+}
+
+// The discarding is bounded: a client that goes on sending is cut off after lingerBytes.
+TEST(HttpServer, LingeringAfterAnErrorIsBoundedInSize) {
+  Loop l;
+  ServerOptions so;
+  so.bodyLimit = 1000;
+  so.lingerBytes = 64 * 1024;
+  l.serve(so, echo());
+  const std::string body(8 * 1024 * 1024, 'x');
+  const auto w = onTheWire(l, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_FALSE(w.sentAll) << "the server stopped reading after its bound";
+  EXPECT_TRUE(w.closed);
+}
+
+// The application decides from the head, before any body byte is read: a refused client gets
+// its answer at once, though it announced a gigabyte and sent none of it.
+TEST(HttpServer, AdmissionRefusesBeforeReadingTheBody) {
+  Loop l;
+  ServerOptions so;
+  so.admit = [](const RequestHead& head) {
+    Admission a{1000, std::nullopt};
+    if (head.authorization != "Bearer admin") {
+      a.reject = Response::json(401, "{\"error\":\"token\"}");
+    } else if (head.target == "/big") {
+      a.bodyLimit = 1u << 30;
+    }
+    return a;
+  };
+  l.serve(so, echo());
+  const auto w = onTheWire(l, "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n",
+                           milliseconds(2000));
+  EXPECT_EQ(statusOf(w.received), 401) << w.received;
+  EXPECT_NE(w.received.find("{\"error\":\"token\"}"), std::string::npos);
+  EXPECT_TRUE(l.seen.empty());
+  // With the token the same head is admitted, and a small body under the large limit is served.
+  const auto ok = onTheWire(l,
+                            "PUT /big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\n"
+                            "Content-Length: 3\r\nConnection: close\r\n\r\nabc",
+                            milliseconds(2000));
+  EXPECT_EQ(statusOf(ok.received), 200) << ok.received;
+  ASSERT_EQ(l.seen.size(), 1u);
+}
+
+// Out of file descriptors, accept fails at once, again and again: the server must say so once
+// and pause, not spin a core. Counted by the handlers the loop ran in a fixed real-time span.
+TEST(HttpServer, AcceptPausesWhenFileDescriptorsRunOut) {
+  Loop l;
+  ServerOptions so;
+  so.acceptPause = milliseconds(200);
+  l.serve(so, echo());
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // The client's socket first, then fill every descriptor left.
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  testing::internal::CaptureStderr();  // opens a file: before the descriptors run out
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    filler.push_back(fd);
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(l.server->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(client, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+  const size_t handlers = l.io.run_for(milliseconds(500));
+  // Descriptors back: the waiting connection is served.
+  for (int fd : filler)
+    ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_LT(handlers, 20u) << "accept retried in a loop";
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  EXPECT_NE(log.find("cannot accept"), std::string::npos) << log;
+  const std::string req = "GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(client, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+  EXPECT_TRUE(runUntil(l.io, [&] { return l.seen.size() == 1; }));
+  ::close(client);
+}
+
+TEST(HttpServer, MaxConnectionsStaysBelowTheFileDescriptorLimit) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 400;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  {
+    Loop l;
+    ServerOptions so;
+    so.maxConnections = 4096;
+    l.serve(so, echo());
+    EXPECT_LT(l.server->maxConnections(), 400u);
+    EXPECT_GT(l.server->maxConnections(), 100u);
+  }
+  {
+    Loop l;
+    ServerOptions so;
+    so.maxConnections = 10;
+    l.serve(so, echo());
+    EXPECT_EQ(l.server->maxConnections(), 10u);
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+// The client never reuses a connection idle longer than its own idle timeout, which sits
+// below the servers' (60 s): the server may be closing it at that very moment.
+TEST(HttpClientServer, ConnectionsIdleLongerThanTheClientsIdleTimeoutAreNotReused) {
+  Loop l;
+  l.serve(echo());
+  ClientOptions co;
+  co.idleTimeout = milliseconds(0);
+  l.http(co);
+  const auto first = peerOf(l.get("/1"));
+  const auto second = peerOf(l.get("/2"));
+  ASSERT_FALSE(first.empty());
+  EXPECT_NE(first, second);
+  EXPECT_LT(ClientOptions{}.idleTimeout, ServerOptions{}.idleTimeout);
+}
+
+// A POST is not repeated behind the caller's back — unless nothing of it reached the wire.
+TEST(HttpClientServer, APostOnAReusedConnectionTheServerClosedIsSentOnAFreshOne) {
+  Loop l;
+  ServerOptions so;
+  so.idleTimeout = milliseconds(100);
+  l.serve(so, echo());
+  ClientRequest p;
+  p.method = "POST";
+  p.url = l.url("/1");
+  p.body = "one";
+  ASSERT_EQ(l.call(p).status, 200);
+  ASSERT_TRUE(runUntil(
+      l.io, [&] { return l.server->connectionCount() == 0; }, milliseconds(2000)));
+  p.url = l.url("/2");
+  p.body = "two";
+  auto r = l.call(p);
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(l.seen.size(), 2u);
 }
 
 }  // namespace

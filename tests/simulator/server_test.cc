@@ -55,12 +55,13 @@ struct Raw {
 // Sends the head of a request whose Content-Length is over the limit; the server answers at
 // once and closes.
 Raw tooLarge(uint16_t port, const std::string& method, const std::string& target,
-             size_t contentLength) {
+             size_t contentLength, const std::string& token = "") {
   RawConn c(port);
   EXPECT_TRUE(c.connected());
-  c.send(method + " " + target +
-         " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(contentLength) + "\r\n\r\n");
+  const std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  c.send(method + " " + target + " HTTP/1.1\r\nHost: x\r\n" + auth +
+         "Content-Type: application/json\r\nContent-Length: " + std::to_string(contentLength) +
+         "\r\n\r\n");
   EXPECT_TRUE(c.readToClose(milliseconds(3000))) << c.received();
   const std::string& in = c.received();
   Raw r;
@@ -98,9 +99,15 @@ TEST(SimServer, TooLargeBodiesGet413InTheShapeOfTheirApi) {
   auto nuki = tooLarge(r.server->port(), "PUT", "/smartlock/auth", 64 * 1024 + 1);
   EXPECT_EQ(nuki.status, 413);
   expectNukiShape(nuki.body);
-  auto control = tooLarge(r.server->port(), "POST", "/sim/v1/fleet", (size_t(16) << 20) + 1);
+  auto control = tooLarge(r.server->port(), "POST", "/sim/v1/fleet", (size_t(16) << 20) + 1,
+                          "server-test-admin-token");
   EXPECT_EQ(control.status, 413);
   EXPECT_EQ(control.body["error"]["code"], "BODY_TOO_LARGE") << control.body.dump();
+  // Without the admin token the control plane answers 401 from the headers alone, whatever
+  // the body would have been.
+  auto anonymous = tooLarge(r.server->port(), "POST", "/sim/v1/fleet", (size_t(16) << 20) + 1);
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.body["error"]["code"], "UNAUTHORIZED") << anonymous.body.dump();
 }
 
 TEST(SimServer, OptionsReachTheSimulator) {
