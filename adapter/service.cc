@@ -106,6 +106,7 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
   so.port = o.port;
   so.serverName = o.serverName;
   so.bodyLimit = o.bodyLimit;
+  so.idleTimeout = o.idleTimeout;
   so.errorResponse = [](int status, std::string_view, std::string_view why) {
     return Northbound::transportError(status, why);
   };
@@ -144,6 +145,10 @@ void Service::start(std::function<void(const std::string& error)> ready) {
 
 uint16_t Service::port() const {
   return impl_->server->port();
+}
+
+size_t Service::connectionCount() const {
+  return impl_->server ? impl_->server->connectionCount() : 0;
 }
 
 std::string Service::url() const {

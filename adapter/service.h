@@ -65,6 +65,8 @@ struct ServiceOptions {
   uint16_t port = 0;  // 0 takes a free port; port() tells which
   std::string serverName = "nuki-adapter";
   size_t bodyLimit = 64 * 1024;
+  // How long a kept-alive connection to /v1 or /nuki/webhook may sit idle (real time).
+  std::chrono::milliseconds idleTimeout{60000};
   // Group commit (Adapter::Options::post): the writes of a burst of events share one
   // transaction, committed by a task posted on the io_context. Off: `adapter.post` is kept as
   // given (by default unset: every event commits at once).
@@ -101,6 +103,8 @@ class Service {
   void start(std::function<void(const std::string& error)> ready = {});
   // The bound port (0 before start()).
   uint16_t port() const;
+  // Connections open to the northbound server now.
+  size_t connectionCount() const;
   // "http://<address>:<port>".
   std::string url() const;
   // Graceful: stops accepting and closes idle connections; a request being handled gets its

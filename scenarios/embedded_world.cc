@@ -68,6 +68,7 @@ struct EmbeddedWorld::Impl {
     o.pollInterval = std::chrono::seconds(options.pollSeconds);
     o.port = adapterPort;  // the same port again after a restart
     o.verbose = options.verbose;
+    o.idleTimeout = options.adapterIdleTimeout;
     return o;
   }
 
@@ -229,6 +230,10 @@ void EmbeddedWorld::post(std::function<void()> f) {
 
 adapter::Adapter& EmbeddedWorld::adapter() {
   return impl_->adapter->adapter();
+}
+
+size_t EmbeddedWorld::adapterConnections() {
+  return onLoop([this] { return impl_->adapter ? impl_->adapter->connectionCount() : size_t(0); });
 }
 
 void EmbeddedWorld::advance(int64_t seconds) {

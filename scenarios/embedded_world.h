@@ -43,6 +43,9 @@ class EmbeddedWorld {
     // its first account is the adapter's. The constructor throws std::invalid_argument with
     // nukisim's message if the fleet is refused.
     nlohmann::json fleet;
+    // How long the adapter's server keeps an idle connection (real time): short in the tests
+    // of what a real pause does to the virtual-time trace.
+    std::chrono::milliseconds adapterIdleTimeout{60000};
     // Faults between the adapter and the recorder (the harness's own tests).
     WebhookRecorder::Tamper tamper;
   };
@@ -132,6 +135,8 @@ class EmbeddedWorld {
   }
   adapter::Adapter& adapter();
   sim::Simulator& simulator();
+  // Connections open to the adapter's server now (0 without an adapter).
+  size_t adapterConnections();
 
  private:
   void post(std::function<void()> f);

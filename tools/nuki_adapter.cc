@@ -10,6 +10,7 @@
 
 #include "adapter/service.h"
 #include "runtime/http_client.h"
+#include "runtime/http_server.h"
 #include "runtime/log.h"
 
 namespace asio = boost::asio;
@@ -32,6 +33,9 @@ std::string fromEnv(const std::string& flag, const char* env) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As servers do: the soft limit on open files up to the hard one, so that maxConnections
+  // (held below it) and the clients' connections have room.
+  nukihil::http::raiseOpenFileLimit();
   CLI::App app{
       "nuki-adapter: Nuki Smart Lock 3.0 / 3.0 Pro as platform devices with the traits LOCK, "
       "BATTERY_LEVEL, BETA_PIN_CODE_CREDENTIALS and BETA_CONNECTIVITY, and signed platform "

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "runtime/http_server.h"
 #include "runtime/log.h"
 #include "simulator/server.h"
 
@@ -24,6 +25,9 @@ int fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As servers do: the soft limit on open files up to the hard one, so that maxConnections
+  // (held below it) and the clients' connections have room.
+  nukihil::http::raiseOpenFileLimit();
   CLI::App app{
       "nukisim: a simulated Nuki Web API with a fleet of Nuki Smart Lock 3.0 / 3.0 Pro on "
       "virtual time.\n\nThe Nuki API is served at the root (paths as in Nuki's Swagger), the "
