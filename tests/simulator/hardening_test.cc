@@ -16,6 +16,17 @@ namespace {
 
 using nlohmann::json;
 
+void expectControlError(const HttpResult& r, int status, const std::string& code,
+                        const std::string& mentions, const std::string& what) {
+  EXPECT_EQ(r.status, status) << what << ": " << r.body;
+  const json j = r.json();
+  ASSERT_TRUE(j.is_object() && j.contains("error") && j["error"].is_object())
+      << what << ": " << r.body;
+  EXPECT_EQ(j["error"].value("code", ""), code) << what << ": " << r.body;
+  EXPECT_NE(j["error"].value("message", "").find(mentions), std::string::npos)
+      << what << ": the message should mention '" << mentions << "': " << r.body;
+}
+
 // A small world with a bit of everything a snapshot holds.
 struct Fixture {
   SimHarness h;
@@ -60,6 +71,177 @@ TEST(Hardening, PagedAuthsWithAHugePageIs400AndAPagePastTheEndIsEmpty) {
     auto r = api.get("/smartlock/auth/paged?" + q);
     EXPECT_EQ(r.status, 400) << q << ": " << r.body;
   }
+}
+
+// ---- items 2 and 3: PUT /sim/v1/snapshot ----------------------------------------------------
+
+// A world whose snapshot holds every part: webhook with a pending delivery, fault, journal,
+// logs, a queued command and a pending auth change on an offline lock.
+struct Busy : Fixture {
+  TestClient api{h.port(), account.token};
+  Busy() {
+    auto hook = api.put("/api/decentralWebhook",
+                        {{"webhookUrl", h.receiverUrl()},
+                         {"webhookFeatures", {"DEVICE_STATUS", "DEVICE_LOGS", "DEVICE_AUTHS"}}});
+    EXPECT_EQ(hook.status, 200) << hook.body;
+    EXPECT_EQ(h.admin().post("/sim/v1/faults", {{"route", "/nowhere"}, {"status", 503}}).status,
+              201);
+    EXPECT_EQ(h.admin().post(lockPath(pro, "/keypad"), {{"code", 345678}}).status, 200);
+    h.advance(10);
+    EXPECT_EQ(h.admin().post(lockPath(pro, "/connectivity"), {{"online", false}}).status, 200);
+    EXPECT_EQ(api.post("/smartlock/" + std::to_string(pro) + "/action/lock").status, 204);
+    EXPECT_EQ(api.put("/smartlock/" + std::to_string(pro) + "/auth",
+                      {{"name", "Guest"}, {"type", 13}, {"code", 456789}, {"remoteAllowed", true}})
+                  .status,
+              204);
+    EXPECT_EQ(api.get("/smartlock").status, 200);
+  }
+  json snapshot() {
+    auto r = h.admin().get("/sim/v1/snapshot");
+    EXPECT_EQ(r.status, 200);
+    return json::parse(r.body);
+  }
+  // The next requests, which used to crash on a damaged world, all answer.
+  void stillServes(const std::string& what) {
+    EXPECT_EQ(api.get("/smartlock").status, 200) << what;
+    EXPECT_EQ(api.get("/smartlock/auth/paged").status, 200) << what;
+    EXPECT_EQ(api.get("/smartlock/log").status, 200) << what;
+    EXPECT_EQ(h.admin().get(lockPath(pro, "/device")).status, 200) << what;
+    EXPECT_EQ(h.admin().get(lockPath(k30, "/device")).status, 200) << what;
+    EXPECT_EQ(h.admin().get("/sim/v1/journal").status, 200) << what;
+    EXPECT_EQ(h.admin().post(lockPath(pro, "/connectivity"), {{"online", true}}).status, 200)
+        << what;
+    EXPECT_EQ(h.admin().post("/sim/v1/clock/advance", {{"seconds", 86400}}).status, 200) << what;
+    EXPECT_EQ(api.get("/smartlock").status, 200) << what;
+  }
+};
+
+struct Damage {
+  std::string what;
+  std::function<void(json&)> apply;
+  std::string path;  // the message names it
+};
+
+void expectRefused(Busy& b, const Damage& d) {
+  SCOPED_TRACE(d.what);
+  const auto before = b.h.admin().get("/sim/v1/snapshot").body;
+  json damaged = json::parse(before);
+  d.apply(damaged);
+  auto r = b.h.admin().request("PUT", "/sim/v1/snapshot", damaged.dump());
+  expectControlError(r, 400, "BAD_SNAPSHOT", d.path, d.what);
+  EXPECT_EQ(b.h.admin().get("/sim/v1/snapshot").body, before)
+      << d.what << ": a refused restore changed the world";
+  if (r.status != 400) return;
+  b.stillServes(d.what);
+  // Back to the world of the snapshot, for the next case.
+  EXPECT_EQ(b.h.admin().request("PUT", "/sim/v1/snapshot", before).status, 200) << d.what;
+}
+
+// Every index, count and range is checked on restore: a damaged snapshot is a 400 naming the
+// JSON path, nothing of the running world changes, and the next requests are served.
+TEST(Hardening, DamagedSnapshotIs400WithThePathAndTheWorldIsUnchanged) {
+  Busy b;
+  const json good = b.snapshot();
+  ASSERT_EQ(good["locks"].size(), 2u);
+  ASSERT_FALSE(good["locks"][0]["queue"].empty()) << good["locks"][0].dump();
+  ASSERT_FALSE(good["journal"]["entries"].empty());
+  ASSERT_FALSE(good["webhooks"].empty());
+  ASSERT_FALSE(good["scheduler"]["events"].empty());
+  const std::vector<Damage> cases = {
+      {"a lock index of -1", [](json& j) { j["accounts"][0]["locks"][0] = -1; },
+       "accounts[0].locks[0]"},
+      {"a lock index past the end", [](json& j) { j["accounts"][0]["locks"][1] = 7; },
+       "accounts[0].locks[1]"},
+      {"locks an object", [](json& j) { j["locks"] = json::object(); }, "locks"},
+      {"a reported-log count of 1,000,000",
+       [](json& j) { j["locks"][0]["reportedLogs"] = 1000000; }, "locks[0].reportedLogs"},
+      {"more logs than a lock keeps",
+       [](json& j) {
+         auto& logs = j["locks"][0]["logs"];
+         while (logs.size() <= 1000)
+           logs.push_back(logs[0]);
+       },
+       "locks[0].logs"},
+      {"a journal sequence of 2^32",
+       [](json& j) { j["journal"]["entries"][0][0] = uint64_t(1) << 32; }, "journal.entries[1][0]"},
+      {"a journal next sequence behind its entries", [](json& j) { j["journal"]["nextSeq"] = 1; },
+       "journal.nextSeq"},
+      {"an event for a missing lock", [](json& j) { j["scheduler"]["events"][0][3] = 99; },
+       "scheduler.events[0]"},
+      {"an event of an unknown kind", [](json& j) { j["scheduler"]["events"][0][2] = 42; },
+       "scheduler.events[0]"},
+      {"a bridge of a missing account", [](json& j) { j["bridges"][0]["account"] = 7; },
+       "bridges[0].account"},
+      {"a bridge listing a missing lock", [](json& j) { j["bridges"][0]["locks"][0] = 5; },
+       "bridges[0].locks[0]"},
+      {"a 3.0 on a missing bridge", [](json& j) { j["locks"][1]["bridge"] = 5; },
+       "bridges[0].locks[0]"},
+      {"a 3.0 Pro on a bridge", [](json& j) { j["locks"][0]["bridge"] = 0; }, "locks[0].bridge"},
+      {"a webhook of account 4e9",
+       [](json& j) { j["webhooks"][0]["account"] = uint64_t(4000000000); }, "webhooks[0].account"},
+      {"an all-zero random state",
+       [](json& j) {
+         j["random"] = {0, 0, 0, 0};
+       },
+       "random"},
+      {"no idCounter", [](json& j) { j.erase("idCounter"); }, "idCounter"},
+      {"no faults.nextId", [](json& j) { j["faults"].erase("nextId"); }, "faults.nextId"},
+      {"a motor state of 99", [](json& j) { j["locks"][0]["device"][1] = 99; },
+       "locks[0].device[1]"},
+      {"a battery of 300", [](json& j) { j["locks"][0]["device"][5] = 300; }, "locks[0].device[5]"},
+      {"an unknown time zone", [](json& j) { j["locks"][0]["settings"][5] = "Mars/Olympus"; },
+       "locks[0].settings[5]"},
+      {"a sync minute of 5000", [](json& j) { j["locks"][0]["settings"][4] = 5000; },
+       "locks[0].settings[4]"},
+      {"device auths out of id order",
+       [](json& j) {
+         auto& a = j["locks"][1]["deviceAuths"];
+         std::swap(a[0], a[1]);
+       },
+       "locks[1].deviceAuths"},
+      {"an auth type of 7", [](json& j) { j["locks"][0]["deviceAuths"][0][13] = 7; },
+       "locks[0].deviceAuths[0][13]"},
+      {"a queued command of kind 9", [](json& j) { j["locks"][0]["queue"][0]["kind"] = 9; },
+       "locks[0].queue[0].kind"},
+      {"two locks with one nukiId",
+       [](json& j) {
+         j["locks"][1]["nukiId"] = j["locks"][0]["nukiId"];
+         j["locks"][1]["smartlockId"] = j["locks"][0]["smartlockId"];
+       },
+       "locks[1].nukiId"},
+      {"an account token that is empty", [](json& j) { j["accounts"][0]["apiToken"] = ""; },
+       "accounts[0].apiToken"},
+      {"a fault effect of 9", [](json& j) { j["faults"]["list"][0]["effect"] = 9; },
+       "faults.list[0].effect"},
+      {"a lock listed by no account", [](json& j) { j["accounts"][0]["locks"].erase(1); },
+       "locks[1]"},
+  };
+  for (const auto& d : cases)
+    expectRefused(b, d);
+  // The intact snapshot still restores.
+  auto ok = b.h.admin().request("PUT", "/sim/v1/snapshot", good.dump());
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+// SPEC §3: virtual time stays between 2000 and 2037. A snapshot at 2^63-1 ms used to be taken,
+// and the next advance spun forever (ignoring SIGTERM).
+TEST(Hardening, SnapshotTimesOutside2000To2037AreRefused) {
+  Busy b;
+  const std::vector<Damage> cases = {
+      {"nowMs 2^63-1", [](json& j) { j["nowMs"] = INT64_MAX; }, "nowMs"},
+      {"nowMs in year -29719", [](json& j) { j["nowMs"] = int64_t(-1000000000000000); }, "nowMs"},
+      {"nowMs 2038-01-01", [](json& j) { j["nowMs"] = int64_t(2145916800000); }, "nowMs"},
+      {"nowMs 1999-12-31", [](json& j) { j["nowMs"] = int64_t(946684799999); }, "nowMs"},
+      {"an event at 2^63-1", [](json& j) { j["scheduler"]["events"][0][0] = INT64_MAX; },
+       "scheduler.events[0]"},
+      {"a next sync at 2^63-1", [](json& j) { j["locks"][0]["web"][5] = INT64_MAX; },
+       "locks[0].web[5]"},
+      {"a command ready at -2^63+1",
+       [](json& j) { j["locks"][0]["queue"][0]["readyMs"] = INT64_MIN + 1; },
+       "locks[0].queue[0].readyMs"},
+  };
+  for (const auto& d : cases)
+    expectRefused(b, d);
 }
 
 }  // namespace
