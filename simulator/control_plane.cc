@@ -228,6 +228,12 @@ std::pair<uint32_t, Error> lockFrom(World& w, uint32_t account, const json& j) {
 Error codeInputFrom(const json& j, AuthInput& in) {
   Error e;
   if (!wire::authInput(j, in, e)) return Error::make(400, "BAD_REQUEST", e.message);
+  // A time entering through the control plane stays in SPEC's 2000–2037 (SPEC §3).
+  for (auto [field, ms] :
+       {std::pair{"allowedFromDate", in.fromMs}, std::pair{"allowedUntilDate", in.untilMs}})
+    if (ms && *ms != kUnset && (*ms < millisOf(kEarliestTime) || *ms >= millisOf(kLatestTime)))
+      return Error::make(400, "BAD_REQUEST",
+                         std::string(field) + " must lie between 2000 and 2037 (SPEC §3)");
   return Error::none();
 }
 

@@ -244,5 +244,31 @@ TEST(Hardening, SnapshotTimesOutside2000To2037AreRefused) {
     expectRefused(b, d);
 }
 
+// Every time the control plane takes stays in 2000–2037 too.
+TEST(Hardening, ControlPlaneTimesOutside2000To2037AreRefused) {
+  Fixture f;
+  auto& admin = f.h.admin();
+  expectControlError(admin.post("/sim/v1/clock/advance", {{"to", "2038-01-01T00:00:00Z"}}), 400,
+                     "BAD_REQUEST", "2038", "advance to 2038");
+  expectControlError(admin.post("/sim/v1/clock/advance", {{"seconds", int64_t(1) << 40}}), 400,
+                     "BAD_REQUEST", "seconds", "advance by 2^40 s");
+  expectControlError(
+      admin.post("/sim/v1/faults",
+                 {{"route", "*"}, {"status", 503}, {"until", "9999-12-31T23:59:59Z"}}),
+      400, "BAD_REQUEST", "until", "a fault until 9999");
+  expectControlError(
+      admin.post("/sim/v1/faults",
+                 {{"route", "*"}, {"status", 503}, {"from", "1970-01-01T00:00:00Z"}}),
+      400, "BAD_REQUEST", "from", "a fault from 1970");
+  expectControlError(admin.post(f.lockPath(f.pro, "/device-codes"),
+                                {{"name", "Old"},
+                                 {"code", 345678},
+                                 {"allowedFromDate", "1901-01-01T00:00:00Z"},
+                                 {"allowedUntilDate", "2030-01-01T00:00:00Z"}}),
+                     400, "BAD_REQUEST", "allowedFromDate", "a device code from 1901");
+  EXPECT_EQ(admin.get("/sim/v1/faults").json(), json::array());
+  EXPECT_EQ(admin.get("/sim/v1/clock").json()["epochSeconds"], 1735689600);
+}
+
 }  // namespace
 }  // namespace nukihil::test

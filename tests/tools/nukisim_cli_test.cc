@@ -218,6 +218,28 @@ TEST(NukisimCli, ControlPlaneFleetWithWrongTypesIs400AndTheServerSurvives) {
   EXPECT_TRUE(e->exited) << "ended by signal " << e->code << "\n" << s.process->err();
 }
 
+// Issue 8 item 3: a snapshot at 2^63-1 ms was accepted, and the next advance spun forever and
+// ignored SIGTERM.
+TEST(NukisimCli, SnapshotOutside2000To2037IsRefusedAndTheServerStopsOnSigterm) {
+  Running s({"--port", "0", "--seed", "13"});
+  ASSERT_TRUE(s.ok());
+  TestClient admin(s.port, s.adminToken);
+  auto snap = admin.get("/sim/v1/snapshot");
+  ASSERT_EQ(snap.status, 200);
+  auto j = json::parse(snap.body);
+  j["nowMs"] = INT64_MAX;
+  auto r = admin.request("PUT", "/sim/v1/snapshot", j.dump());
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("nowMs"), std::string::npos) << r.body;
+  auto advance = admin.post("/sim/v1/clock/advance", {{"seconds", 60}});
+  EXPECT_EQ(advance.status, 200) << advance.error << advance.body;
+  milliseconds took{};
+  auto e = s.terminate(milliseconds(3000), &took);
+  ASSERT_TRUE(e.has_value()) << "nukisim ignored SIGTERM";
+  EXPECT_TRUE(e->exited);
+  EXPECT_EQ(e->code, 0);
+}
+
 // ---- running -------------------------------------------------------------------------------
 
 TEST(NukisimCli, PrintsOneJsonLineAndServes) {
