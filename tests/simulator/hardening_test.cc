@@ -270,5 +270,193 @@ TEST(Hardening, ControlPlaneTimesOutside2000To2037AreRefused) {
   EXPECT_EQ(admin.get("/sim/v1/clock").json()["epochSeconds"], 1735689600);
 }
 
+// ---- item 4: POST /sim/v1/fleet, caps and all or nothing ----------------------------------
+
+// The whole world as the control plane shows it, to compare before and after a refused load.
+std::string worldOf(SimHarness& h) {
+  return h.admin().get("/sim/v1/snapshot").body;
+}
+
+// README: a fleet load may bring the world to at most 100,000 locks and 10,000,000 keypad
+// codes; the total is checked before anything is built.
+TEST(Hardening, FleetOverTheTotalCapIs400UpFrontAndAddsNothing) {
+  Fixture f;
+  const auto before = worldOf(f.h);
+  auto over = f.h.admin().post("/sim/v1/fleet",
+                               {{"generate", {{"accounts", 1}, {"locksPerAccount", 100000}}}});
+  expectControlError(over, 400, "BAD_FLEET", "100000", "2 + 100,000 locks");
+  ASSERT_EQ(over.status, 400) << "the cap is not checked; not trying the larger fleets";
+  EXPECT_EQ(worldOf(f.h), before);
+  for (const json& g :
+       {json{{"accounts", 1}, {"locksPerAccount", 10000000}, {"codesPerLock", 100}},
+        json{{"accounts", 100000}, {"locksPerAccount", 10000000}, {"codesPerLock", 100}},
+        json{{"accounts", 3}, {"locksPerAccount", 40000}, {"codesPerLock", 1}}}) {
+    auto r = f.h.admin().post("/sim/v1/fleet", {{"generate", g}});
+    expectControlError(r, 400, "BAD_FLEET", "at most", g.dump());
+    EXPECT_EQ(worldOf(f.h), before) << g.dump();
+  }
+  // Under the cap is fine.
+  auto ok = f.h.admin().post(
+      "/sim/v1/fleet",
+      {{"generate", {{"accounts", 2}, {"locksPerAccount", 3}, {"codesPerLock", 2}}}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(f.h.admin().get("/sim/v1/health").json()["smartlocks"], 8);
+}
+
+// A bad second lock used to leave the first one and its account behind.
+TEST(Hardening, FleetLoadIsAllOrNothing) {
+  Fixture f;
+  const auto before = worldOf(f.h);
+  const std::vector<json> bad = {
+      {{"accounts",
+        {{{"name", "A"},
+          {"apiToken", "tok-aaaaaaaaaaaaaaaa"},
+          {"smartlocks", {{{"name", "ok"}}, {{"name", "bad"}, {"model", "2.0"}}}}}}}},
+      {{"defaults", {{"motorSeconds", 9}}},
+       {"accounts",
+        {{{"name", "B"}, {"smartlocks", {{{"name", "ok"}}}}},
+         {{"name", "C"},
+          {"smartlocks", {{{"name", "x"}, {"codes", {{{"name", "bad"}, {"code", 123456}}}}}}}}}}},
+      {{"accounts", {{{"name", "D"}, {"smartlocks", {{{"name", "ok"}}}}}}},
+       {"generate", {{"accounts", 1}, {"locksPerAccount", 2}, {"model", "2.0"}}}},
+      {{"generate",
+        {{"accounts", 2}, {"locksPerAccount", 2}, {"smartlock", {{"timezone", "Nowhere/City"}}}}}},
+  };
+  for (const auto& fleet : bad) {
+    auto r = f.h.admin().post("/sim/v1/fleet", fleet);
+    EXPECT_EQ(r.status, 400) << fleet.dump() << ": " << r.body;
+    EXPECT_EQ(worldOf(f.h), before) << fleet.dump() << ": a refused load left something behind";
+  }
+  TestClient stranger(f.h.port(), "tok-aaaaaaaaaaaaaaaa");
+  EXPECT_EQ(stranger.get("/smartlock").status, 401);
+  // The defaults of a refused load do not stay either.
+  const uint64_t lock = f.h.createLock(f.account.accountId);
+  auto created = f.h.admin().get("/sim/v1/smartlocks/" + std::to_string(lock));
+  EXPECT_EQ(created.json()["motorSeconds"], 3) << created.body;
+}
+
+// ---- item 12: fleet files and control-plane bodies refuse typos -----------------------------
+
+TEST(Hardening, FleetUnknownKeysAreRefusedWithPathAndNearestName) {
+  Fixture f;
+  const auto before = worldOf(f.h);
+  const json code = {{"name", "Family"}, {"code", 345678}};
+  const json cleaner = {{"name", "Cleaner"},
+                        {"code", 456789},
+                        {"allowedWeekdays", 96},
+                        {"allowedFromTime", 480},
+                        {"allowedUntilTime", 720}};
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"accounts", {{{"smartlocks", {{{"name", "Front"}, {"codes", {code, cleaner}}}}}}}}},
+       "accounts[0].smartlocks[0].codes[1]: unknown field 'allowedWeekdays' (allowedWeekDays?)"},
+      {{{"accounts", {{{"name", "A"}, {"smartlock", json::array()}}}}},
+       "accounts[0]: unknown field 'smartlock' (smartlocks?)"},
+      {{{"accounts", {{{"smartlocks", {{{"modle", "3.0"}}}}}}}},
+       "accounts[0].smartlocks[0]: unknown field 'modle' (model?)"},
+      {{{"defaults", {{"syncat", "04:00"}}}}, "defaults: unknown field 'syncat' (syncAt?)"},
+      {{{"acounts", json::array()}}, "unknown field 'acounts' (accounts?)"},
+      {{{"generate", {{"accounts", 1}, {"locksPerAcount", 2}}}},
+       "generate: unknown field 'locksPerAcount' (locksPerAccount?)"},
+      {{{"generate", {{"smartlock", {{"timezon", "UTC"}}}}}},
+       "generate.smartlock: unknown field 'timezon' (timezone?)"},
+  };
+  for (const auto& [fleet, message] : cases) {
+    auto r = f.h.admin().post("/sim/v1/fleet", fleet);
+    expectControlError(r, 400, "BAD_FLEET", message, fleet.dump());
+    EXPECT_EQ(worldOf(f.h), before) << fleet.dump();
+  }
+  // Invalid JSON: line and column.
+  auto r = f.h.admin().request("POST", "/sim/v1/fleet",
+                               "{\n  \"accounts\": [\n    {\"name\": \"A\",}\n  ]\n}");
+  expectControlError(r, 400, "BAD_REQUEST", "line 3, column 18", "a trailing comma");
+}
+
+TEST(Hardening, ControlPlaneBodiesRefuseUnknownKeysAndSayWhereJsonBreaks) {
+  Fixture f;
+  auto& admin = f.h.admin();
+  const std::vector<std::tuple<std::string, json, std::string>> cases = {
+      {"/sim/v1/clock/advance", {{"secnds", 5}}, "unknown field 'secnds' (seconds?)"},
+      {"/sim/v1/accounts",
+       {{"name", "x"}, {"apiTokn", "tok-bbbbbbbbbbbbbbbb"}},
+       "unknown field 'apiTokn' (apiToken?)"},
+      {"/sim/v1/smartlocks",
+       {{"accountId", f.account.accountId}, {"modle", "3.0"}},
+       "unknown field 'modle' (model?)"},
+      {f.lockPath(f.pro, "/keypad"), {{"cod", 345678}}, "unknown field 'cod' (code?)"},
+      {f.lockPath(f.pro, "/connectivity"), {{"onlne", false}}, "unknown field 'onlne' (online?)"},
+      {f.lockPath(f.pro, "/battery"),
+       {{"charge", 50}, {"chrage", 5}},
+       "unknown field 'chrage' (charge?)"},
+      {f.lockPath(f.pro, "/jam"), {{"jamed", true}}, "unknown field 'jamed' (jammed?)"},
+      {f.lockPath(f.pro, "/manual"), {{"acton", "lock"}}, "unknown field 'acton' (action?)"},
+      {f.lockPath(f.pro, "/device-codes"),
+       {{"name", "Cleaner"}, {"code", 456789}, {"allowedWeekdays", 96}},
+       "unknown field 'allowedWeekdays' (allowedWeekDays?)"},
+      {"/sim/v1/faults",
+       {{"route", "*"}, {"status", 503}, {"probabilty", 0.5}},
+       "unknown field 'probabilty' (probability?)"},
+  };
+  const auto before = worldOf(f.h);
+  for (const auto& [path, body, message] : cases) {
+    auto r = admin.post(path, body);
+    expectControlError(r, 400, "BAD_REQUEST", message, path + " " + body.dump());
+  }
+  EXPECT_EQ(worldOf(f.h), before);
+  auto bad = admin.request("POST", "/sim/v1/clock/advance", "{\"seconds\":\n}");
+  expectControlError(bad, 400, "BAD_REQUEST", "line 2, column 1", "advance {\"seconds\":\\n}");
+}
+
+// ---- smaller ones ---------------------------------------------------------------------------
+
+TEST(Hardening, AdvanceTakesSecondsOrToNotBoth) {
+  Fixture f;
+  auto r =
+      f.h.admin().post("/sim/v1/clock/advance", {{"seconds", 10}, {"to", "2025-06-01T00:00:00Z"}});
+  expectControlError(r, 400, "BAD_REQUEST", "not both", "seconds and to");
+  EXPECT_EQ(f.h.admin().get("/sim/v1/clock").json()["epochSeconds"], 1735689600);
+}
+
+// SPEC §4: POST …/keypad {"code":N}, a number.
+TEST(Hardening, KeypadCodeMustBeANumber) {
+  Fixture f;
+  EXPECT_EQ(f.h.admin()
+                .post(f.lockPath(f.pro, "/device-codes"), {{"name", "F"}, {"code", 345678}})
+                .status,
+            201);
+  auto r = f.h.admin().post(f.lockPath(f.pro, "/keypad"), {{"code", "345678"}});
+  expectControlError(r, 400, "BAD_REQUEST", "code", "a string code");
+  EXPECT_EQ(f.h.device(f.pro)["unreportedLogs"], 0);
+  EXPECT_EQ(f.h.device(f.pro)["state"], 3) << "nobody typed anything";
+  auto n = f.h.admin().post(f.lockPath(f.pro, "/keypad"), {{"code", 345678}});
+  EXPECT_EQ(n.status, 200) << n.body;
+  EXPECT_EQ(n.json()["granted"], true) << n.body;
+}
+
+TEST(Hardening, TokensWithLineBreaksOrOnlySpacesAndHugeNamesAre400) {
+  Fixture f;
+  auto& admin = f.h.admin();
+  const std::string huge(1 << 20, 'n');
+  const std::vector<std::tuple<std::string, json, std::string>> cases = {
+      {"/sim/v1/accounts",
+       {{"name", "x"}, {"apiToken", "tok-0123456789\r\nX-Evil: 1"}},
+       "apiToken"},
+      {"/sim/v1/accounts", {{"name", "x"}, {"apiToken", std::string(20, ' ')}}, "apiToken"},
+      {"/sim/v1/accounts", {{"name", "x"}, {"apiToken", "tok 0123456789abcdef"}}, "apiToken"},
+      {"/sim/v1/accounts", {{"name", huge}}, "name"},
+      {"/sim/v1/accounts", {{"name", "x"}, {"email", huge}}, "email"},
+      {"/sim/v1/smartlocks", {{"accountId", f.account.accountId}, {"name", huge}}, "name"},
+  };
+  for (const auto& [path, body, mention] : cases) {
+    auto r = admin.post(path, body);
+    expectControlError(r, 400, "BAD_REQUEST", mention, path + " " + body.dump().substr(0, 80));
+  }
+  auto fleet = admin.post(
+      "/sim/v1/fleet", {{"accounts", {{{"name", "A"}, {"apiToken", "tok-0123456789abc\ndef"}}}}});
+  expectControlError(fleet, 400, "BAD_FLEET", "accounts[0].apiToken", "a fleet token with LF");
+  auto fleetName = admin.post("/sim/v1/fleet", {{"accounts", {{{"name", huge}}}}});
+  expectControlError(fleetName, 400, "BAD_FLEET", "accounts[0].name", "a 1 MB fleet name");
+  EXPECT_EQ(admin.get("/sim/v1/accounts").json().size(), 1u);
+}
+
 }  // namespace
 }  // namespace nukihil::test
