@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "runtime/crypto.h"
 #include "runtime/log.h"
 #include "simulator/nuki_json.h"
 #include "simulator/routes.h"
@@ -169,7 +170,8 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
       r.headers.emplace_back("Allow", m.allow);
       return respond(std::move(r));
     }
-    if (req.bearerToken() != adminToken_)
+    // In constant time: how long a refusal takes must not tell how much of a guess was right.
+    if (!crypto::constantTimeEqual(req.bearerToken(), adminToken_))
       return respond(controlError(401, "UNAUTHORIZED", "the control plane needs the admin token"));
     return (*m.handler)(req, std::move(respond));
   }
