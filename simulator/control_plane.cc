@@ -1,10 +1,28 @@
 // The control plane /sim/v1 (SPEC §4): build the fleet, move the clock, disturb the world.
+#include <cctype>
 #include <charconv>
 
+#include "simulator/json_input.h"
 #include "simulator/nuki_json.h"
 #include "simulator/routes.h"
 
 namespace nukihil::sim {
+
+// The fields of POST /sim/v1/smartlocks that fleet files share (README), and a code's.
+const std::vector<std::string_view> kLockKeys = {
+    "model",    "name",         "batteryCharge",   "syncAt",          "timezone",
+    "bridgeId", "motorSeconds", "deliverySeconds", "unlatchDuration", "lngTimeout"};
+const std::vector<std::string_view> kCodeKeys = {"name",
+                                                 "code",
+                                                 "type",
+                                                 "allowedFromDate",
+                                                 "allowedUntilDate",
+                                                 "allowedWeekDays",
+                                                 "allowedFromTime",
+                                                 "allowedUntilTime",
+                                                 "enabled",
+                                                 "remoteAllowed",
+                                                 "accountUserId"};
 
 namespace {
 
@@ -12,20 +30,56 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
-bool parseJsonBody(const Request& req, json& out, Response& error) {
+// Parses a control-plane body: a JSON object (an empty body is {}), a syntax error with its
+// line and column, and, given `known`, no other keys (a typo is refused with the nearest name).
+bool parseJsonBody(const Request& req, json& out, Response& error,
+                   const std::vector<std::string_view>* known = nullptr) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     out = json::object();
     return true;
   }
-  out = json::parse(req.body, nullptr, false);
-  if (out.is_discarded()) {
-    error = controlError(400, "BAD_REQUEST", "the body is not valid JSON");
+  std::string why;
+  auto parsed = parseJsonText(req.body, why);
+  if (!parsed) {
+    error = controlError(400, "BAD_REQUEST", "the body is not valid JSON: " + why);
     return false;
   }
+  out = std::move(*parsed);
   if (!out.is_object()) {
     error = controlError(400, "BAD_REQUEST", "the body must be a JSON object");
     return false;
   }
+  if (known) {
+    if (auto unknown = unknownField(out, "", *known); !unknown.empty()) {
+      error = controlError(400, "BAD_REQUEST", unknown);
+      return false;
+    }
+  }
+  return true;
+}
+
+size_t codePointCount(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Names (accounts, locks): 1–255 characters, no control characters (decision; SPEC is silent).
+constexpr size_t kMaxNameChars = 255;
+bool validName(std::string_view s) {
+  if (s.empty() || codePointCount(s) > kMaxNameChars) return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+// An API token goes into an Authorization header: RFC 6750's b64token, 16–255 characters.
+bool validToken(std::string_view s) {
+  if (s.size() < 16 || s.size() > 255) return false;
+  for (unsigned char c : s)
+    if (!std::isalnum(c) && std::string_view("-._~+/=").find(char(c)) == std::string_view::npos)
+      return false;
   return true;
 }
 
@@ -143,13 +197,13 @@ std::optional<Response> lockParam(World& w, const Request& req, uint32_t& index)
 // A handler for POST /sim/v1/smartlocks/{id}/…: finds the lock and parses the JSON body
 // before calling `f(index, body)`; a bad field read through `Body` answers 400 on its own.
 template <class F>
-auto lockBodyHandler(World& w, F f) {
-  return [&w, f](const Request& req) -> Response {
+auto lockBodyHandler(World& w, std::vector<std::string_view> known, F f) {
+  return [&w, known, f](const Request& req) -> Response {
     uint32_t index;
     if (auto bad = lockParam(w, req, index)) return *bad;
     json body;
     Response error;
-    if (!parseJsonBody(req, body, error)) return error;
+    if (!parseJsonBody(req, body, error, &known)) return error;
     Body b{body, error};
     Response out = f(index, b);
     return b.failed ? error : out;
@@ -157,6 +211,33 @@ auto lockBodyHandler(World& w, F f) {
 }
 
 }  // namespace
+
+// Shared by the control plane and fleet files: account fields and their checks.
+Error accountFieldsFrom(const json& j, std::string& name, std::string& email, std::string& token) {
+  for (const char* k : {"name", "email", "apiToken"})
+    if (j.contains(k) && !j[k].is_string())
+      return Error::make(400, "BAD_REQUEST", std::string(k) + " must be a string");
+  if (j.contains("name")) {
+    name = j["name"].get<std::string>();
+    if (!validName(name))
+      return Error::make(400, "BAD_REQUEST",
+                         "name must be 1–255 characters without control characters");
+  }
+  if (j.contains("email")) {
+    email = j["email"].get<std::string>();
+    if (!email.empty() && (email.size() > 254 || !validName(email)))
+      return Error::make(400, "BAD_REQUEST",
+                         "email must be at most 254 bytes without control characters");
+  }
+  if (j.contains("apiToken")) {
+    token = j["apiToken"].get<std::string>();
+    if (!validToken(token))
+      return Error::make(400, "BAD_REQUEST",
+                         "apiToken must be 16–255 characters of A–Z a–z 0–9 - . _ ~ + / = "
+                         "(a bearer token: no spaces, no line breaks)");
+  }
+  return Error::none();
+}
 
 // Shared by the control plane and fleet files: lock settings from JSON over `base`.
 Error lockSettingsFrom(const json& j, LockSettings& s) {
@@ -206,8 +287,10 @@ std::pair<uint32_t, Error> lockFrom(World& w, uint32_t account, const json& j) {
       return {0, Error::make(400, "BAD_REQUEST", "model must be \"3.0\" or \"3.0 Pro\"")};
   }
   if (j.contains("name")) {
-    if (!j["name"].is_string() || j["name"].get<std::string>().empty())
-      return {0, Error::make(400, "BAD_REQUEST", "name must be a non-empty string")};
+    if (!j["name"].is_string() || !validName(j["name"].get<std::string>()))
+      return {0, Error::make(400, "BAD_REQUEST",
+                             "name must be a string of 1–255 characters without control "
+                             "characters")};
     spec.name = j["name"].get<std::string>();
   }
   if (j.contains("batteryCharge")) {
@@ -228,6 +311,12 @@ std::pair<uint32_t, Error> lockFrom(World& w, uint32_t account, const json& j) {
 Error codeInputFrom(const json& j, AuthInput& in) {
   Error e;
   if (!wire::authInput(j, in, e)) return Error::make(400, "BAD_REQUEST", e.message);
+  // A time entering through the control plane stays in SPEC's 2000–2037 (SPEC §3).
+  for (auto [field, ms] :
+       {std::pair{"allowedFromDate", in.fromMs}, std::pair{"allowedUntilDate", in.untilMs}})
+    if (ms && *ms != kUnset && (*ms < millisOf(kEarliestTime) || *ms >= millisOf(kLatestTime)))
+      return Error::make(400, "BAD_REQUEST",
+                         std::string(field) + " must lie between 2000 and 2037 (SPEC §3)");
   return Error::none();
 }
 
@@ -257,7 +346,12 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
         http::Handler([&clock](Request& req, http::Respond respond) {
           json body;
           Response error;
-          if (!parseJsonBody(req, body, error)) return respond(error);
+          static const std::vector<std::string_view> kKeys = {"seconds", "to"};
+          if (!parseJsonBody(req, body, error, &kKeys)) return respond(error);
+          if (body.contains("seconds") && body.contains("to"))
+            return respond(controlError(400, "BAD_REQUEST",
+                                        "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}, "
+                                        "not both"));
           if (!clock.isVirtual())
             return respond(
                 controlError(409, "CLOCK_NOT_VIRTUAL",
@@ -293,16 +387,13 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
   r.add("POST", "/sim/v1/accounts", [&w](const Request& req) {
     json body;
     Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    Body b{body, error};
-    auto name = b.string("name");
-    auto email = b.string("email");
-    auto token = b.string("apiToken");
-    if (b.failed) return error;
-    if (token && (token->size() < 16 || w.accountByToken(*token)))
-      return controlError(400, "BAD_REQUEST", "apiToken must be unique and at least 16 characters");
-    const uint32_t index =
-        w.addAccount(name.value_or("Account"), email.value_or(""), token.value_or(""));
+    static const std::vector<std::string_view> kKeys = {"name", "email", "apiToken"};
+    if (!parseJsonBody(req, body, error, &kKeys)) return error;
+    std::string name = "Account", email, token;
+    if (auto e = accountFieldsFrom(body, name, email, token)) return controlError(e);
+    if (!token.empty() && w.accountByToken(token))
+      return controlError(400, "BAD_REQUEST", "apiToken must be unique");
+    const uint32_t index = w.addAccount(name, email, token);
     json j;
     j["accountId"] = w.account(index).accountId;
     j["apiToken"] = w.account(index).apiToken;
@@ -330,6 +421,13 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
     json body;
     Response error;
     if (!parseJsonBody(req, body, error)) return error;
+    static const std::vector<std::string_view> kKeys = [] {
+      auto keys = kLockKeys;
+      keys.push_back("accountId");
+      return keys;
+    }();
+    if (auto unknown = unknownField(body, "", kKeys); !unknown.empty())
+      return controlError(400, "BAD_REQUEST", unknown);
     if (!body.contains("accountId") || !body["accountId"].is_number_integer())
       return controlError(400, "BAD_REQUEST", "accountId (an integer) is required");
     auto account = w.accountById(body["accountId"].get<int64_t>());
@@ -409,7 +507,7 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
   });
 
   r.add("POST", "/sim/v1/smartlocks/{id}/connectivity",
-        lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+        lockBodyHandler(w, {"online"}, [&w](uint32_t index, Body& b) {
           auto online = b.boolean("online");
           if (b.failed) return b.error;
           if (!online) return controlError(400, "BAD_REQUEST", "give {\"online\":true|false}");
@@ -418,7 +516,7 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
         }));
 
   r.add("POST", "/sim/v1/smartlocks/{id}/battery",
-        lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+        lockBodyHandler(w, {"charge"}, [&w](uint32_t index, Body& b) {
           auto charge = b.integer("charge", 0, 100);
           if (b.failed) return b.error;
           if (!charge) return controlError(400, "BAD_REQUEST", "give {\"charge\":0..100}");
@@ -427,7 +525,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
                              json{{"batteryCharge", *charge}, {"batteryCritical", *charge <= 20}});
         }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/jam", lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+  r.add("POST", "/sim/v1/smartlocks/{id}/jam",
+        lockBodyHandler(w, {"jammed"}, [&w](uint32_t index, Body& b) {
           auto jammed = b.boolean("jammed");
           if (b.failed) return b.error;
           if (!jammed) return controlError(400, "BAD_REQUEST", "give {\"jammed\":true|false}");
@@ -435,26 +534,21 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
           return controlJson(200, json{{"jammed", *jammed}, {"state", w.lock(index).state}});
         }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/keypad", lockBodyHandler(w, [&w](uint32_t index, Body& b) {
-          const json& body = b.j;
-          int64_t code = -1;
-          if (body.contains("code") && body["code"].is_number_integer())
-            code = body["code"].get<int64_t>();
-          else if (body.contains("code") && body["code"].is_string()) {
-            auto parsed = parseId(body["code"].get<std::string>());
-            if (!parsed) return controlError(400, "BAD_REQUEST", "code must be digits");
-            code = int64_t(*parsed);
-          } else {
-            return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");
-          }
-          auto out = w.keypad(index, code);
+  r.add("POST", "/sim/v1/smartlocks/{id}/keypad",
+        lockBodyHandler(w, {"code"}, [&w](uint32_t index, Body& b) {
+          // SPEC §4: {"code":N}, a number (what a person types; any integer is a try).
+          auto code = b.integer("code", 0, 999999999);
+          if (b.failed) return b.error;
+          if (!code) return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");
+          auto out = w.keypad(index, *code);
           json j;
           j["granted"] = out.granted;
           j["reason"] = out.granted ? json(nullptr) : json(out.reason);
           return controlJson(200, j);
         }));
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/manual", lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+  r.add("POST", "/sim/v1/smartlocks/{id}/manual",
+        lockBodyHandler(w, {"action"}, [&w](uint32_t index, Body& b) {
           auto action = b.string("action");
           if (b.failed) return b.error;
           if (!action || (*action != "lock" && *action != "unlock"))
@@ -464,7 +558,7 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
         }));
 
   r.add("POST", "/sim/v1/smartlocks/{id}/device-codes",
-        lockBodyHandler(w, [&w](uint32_t index, Body& b) {
+        lockBodyHandler(w, kCodeKeys, [&w](uint32_t index, Body& b) {
           const json& body = b.j;
           AuthInput in;
           if (auto e = codeInputFrom(body, in)) return controlError(e);
@@ -495,7 +589,10 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
   r.add("POST", "/sim/v1/faults", [&sim](const Request& req) {
     json body;
     Response error;
-    if (!parseJsonBody(req, body, error)) return error;
+    static const std::vector<std::string_view> kKeys = {
+        "route", "methods", "method",     "probability", "from",  "until",     "forSeconds",
+        "count", "status",  "retryAfter", "latencyMs",   "reset", "resetAfter"};
+    if (!parseJsonBody(req, body, error, &kKeys)) return error;
     std::string why;
     auto id = sim.faults().add(body, sim.clock().now(), why);
     if (!id) return controlError(400, "BAD_REQUEST", why);
@@ -532,8 +629,11 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
         [&sim](const Request&) { return http::Response::json(200, sim.snapshot().dump()); });
 
   r.add("PUT", "/sim/v1/snapshot", [&sim](const Request& req) {
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
+    std::string why;
+    auto parsed = parseJsonText(req.body, why);
+    if (!parsed) return controlError(400, "BAD_REQUEST", "the body is not valid JSON: " + why);
+    const json& body = *parsed;
+    if (!body.is_object())
       return controlError(400, "BAD_REQUEST", "the body must be a snapshot (a JSON object)");
     if (auto e = sim.restore(body)) return controlError(e);
     return controlJson(200,

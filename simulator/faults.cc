@@ -58,6 +58,11 @@ std::optional<Fault> Faults::fromJson(const nlohmann::json& j, Time now, std::st
       error = std::string(k) + " must be an RFC 3339 date-time";
       return false;
     }
+    // Virtual time stays in 2000–2037 (SPEC §3), and so does every time the control plane takes.
+    if (*t < kEarliestTime || *t >= kLatestTime) {
+      error = std::string(k) + " must lie between 2000 and 2037 (SPEC §3)";
+      return false;
+    }
     out = millisOf(*t);
     return true;
   };

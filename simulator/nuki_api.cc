@@ -341,7 +341,10 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
     auto size = queryInt(req, "size", bad);
     auto accountUserId = queryInt(req, "accountUserId", bad);
     if (bad) return *bad;
-    if (page && *page < 0) return nukiError(Error::badParam("page", std::to_string(*page)));
+    // Nuki's integers are Java ints: a page past 2^31-1 is out of range (400); a page past the
+    // end of the list is an empty page.
+    if (page && (*page < 0 || *page > INT32_MAX))
+      return nukiError(Error::badParam("page", std::to_string(*page)));
     if (size && (*size <= 0 || *size > 10000))
       return nukiError(Error::badParam("size", std::to_string(*size)));
     const int64_t p = page.value_or(0), s = size.value_or(100);
@@ -355,8 +358,14 @@ void addNukiRoutes(Simulator& sim, http::Router& r) {
         if (types.empty() || types.count(a->type)) all.emplace_back(&l, a.get());
     }
     Json results = Json::array();
-    for (int64_t i = p * s; i < int64_t(all.size()) && i < (p + 1) * s; ++i)
-      results.push_back(wire::auth(w, *all[size_t(i)].first, *all[size_t(i)].second));
+    // Checked arithmetic, whatever the bounds above: an offset that does not fit is past the end.
+    int64_t first = 0;
+    if (__builtin_mul_overflow(p, s, &first)) first = INT64_MAX;
+    if (first >= 0 && uint64_t(first) < all.size()) {
+      const size_t end = std::min(all.size(), size_t(first) + size_t(s));
+      for (size_t i = size_t(first); i < end; ++i)
+        results.push_back(wire::auth(w, *all[i].first, *all[i].second));
+    }
     const int64_t total = int64_t(all.size());
     const int64_t pages = (total + s - 1) / s;
     Json pagination;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
 
 #include "runtime/http.h"
 #include "simulator/simulator.h"
@@ -24,6 +26,16 @@ http::Response nukiJson(int status, std::string body);
 http::Response controlError(int status, std::string_view code, std::string_view message);
 http::Response controlError(const Error& e);
 http::Response controlJson(int status, const nlohmann::json& body);
+
+// Shared by the control plane and fleet files (control_plane.cc): the fields a lock and a
+// keypad code take, and their readers.
+extern const std::vector<std::string_view> kLockKeys;
+extern const std::vector<std::string_view> kCodeKeys;
+Error accountFieldsFrom(const nlohmann::json& j, std::string& name, std::string& email,
+                        std::string& token);
+Error lockSettingsFrom(const nlohmann::json& j, LockSettings& s);
+std::pair<uint32_t, Error> lockFrom(World& w, uint32_t account, const nlohmann::json& j);
+Error codeInputFrom(const nlohmann::json& j, AuthInput& in);
 
 // Parses a decimal id from a path or query; nullopt if it is not one.
 std::optional<uint64_t> parseId(std::string_view text);

@@ -184,6 +184,8 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
       r.headers.emplace_back("Allow", m.allow);
       return respond(std::move(r));
     }
+    // In constant time (isAdmin): how long a refusal takes must not tell how much of a guess
+    // was right.
     if (!isAdmin(req.authorization))
       return respond(controlError(401, "UNAUTHORIZED", "the control plane needs the admin token"));
     return (*m.handler)(req, std::move(respond));

@@ -157,6 +157,24 @@ void World::wipe() {
   reindex();
 }
 
+World::Checkpoint World::checkpoint() const {
+  return Checkpoint{accounts_.size(), bridges_.size(), locks_.size(), idCounter_, defaults};
+}
+
+void World::rollbackTo(const Checkpoint& c) {
+  accounts_.resize(c.accounts);
+  bridges_.resize(c.bridges);
+  locks_.erase(locks_.begin() + ptrdiff_t(c.locks), locks_.end());
+  // New locks join only new accounts and new bridges, but keep the lists exact anyway.
+  for (auto& a : accounts_)
+    std::erase_if(a.locks, [&](uint32_t i) { return i >= c.locks; });
+  for (auto& b : bridges_)
+    std::erase_if(b.locks, [&](uint32_t i) { return i >= c.locks; });
+  idCounter_ = c.idCounter;
+  defaults = c.defaults;
+  reindex();
+}
+
 void World::touch(Lock& l) {
   l.cachedJson.clear();
 }

@@ -147,6 +147,16 @@ class World {
   void wipe();
   ObjectId newObjectId(uint32_t nukiId);
 
+  // ---- All-or-nothing fleet loads: what was added after a checkpoint can be taken out again.
+  // Building only appends accounts, bridges and locks, so the checkpoint is their counts.
+  struct Checkpoint {
+    size_t accounts, bridges, locks;
+    uint32_t idCounter;
+    LockSettings defaults;
+  };
+  Checkpoint checkpoint() const;
+  void rollbackTo(const Checkpoint& c);
+
   // ---- Snapshot access (simulator/snapshot.cc)
   std::vector<Account>& mutableAccounts() { return accounts_; }
   std::vector<Lock>& mutableLocks() { return locks_; }

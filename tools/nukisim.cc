@@ -10,6 +10,7 @@
 
 #include "runtime/http_server.h"
 #include "runtime/log.h"
+#include "simulator/json_input.h"
 #include "simulator/server.h"
 
 namespace asio = boost::asio;
@@ -144,9 +145,10 @@ int main(int argc, char** argv) {
     std::ifstream in(fleetFile);
     std::stringstream text;
     text << in.rdbuf();
-    auto fleet = nlohmann::json::parse(text.str(), nullptr, false);
-    if (fleet.is_discarded()) return fail(fleetFile + ": not valid JSON");
-    if (auto e = simulator.loadFleet(fleet)) return fail(fleetFile + ": " + e.message);
+    std::string why;
+    auto fleet = sim::parseJsonText(text.str(), why);
+    if (!fleet) return fail(fleetFile + ": not valid JSON: " + why);
+    if (auto e = simulator.loadFleet(*fleet)) return fail(fleetFile + ": " + e.message);
   }
 
   try {

@@ -218,6 +218,53 @@ TEST(NukisimCli, ControlPlaneFleetWithWrongTypesIs400AndTheServerSurvives) {
   EXPECT_TRUE(e->exited) << "ended by signal " << e->code << "\n" << s.process->err();
 }
 
+// Issue 8 item 12: a typo in a fleet file is refused with its JSON path and the nearest known
+// name ("allowedWeekdays" made a weekday-only code an every-day code), and invalid JSON says
+// its line and column.
+TEST(NukisimCli, FleetFileTyposAndBadJsonSayWhere) {
+  const auto typo = tempFile(R"({"accounts":[{"name":"A","smartlocks":[{"name":"Front","codes":[
+    {"name":"Family","code":345678},
+    {"name":"Cleaner","code":456789,"allowedWeekdays":96,"allowedFromTime":480,"allowedUntilTime":720}]}]}]})");
+  const auto topLevel = tempFile(R"({"acounts":[{"name":"A"}]})");
+  const auto badJson = tempFile("{\n  \"accounts\": [\n    {\"name\": \"A\",}\n  ]\n}\n");
+  for (const auto& [path, mention] :
+       {std::pair{typo, std::string("accounts[0].smartlocks[0].codes[1]: unknown field "
+                                    "'allowedWeekdays' (allowedWeekDays?)")},
+        std::pair{topLevel, std::string("unknown field 'acounts' (accounts?)")},
+        std::pair{badJson, std::string("not valid JSON: line 3, column 18")}}) {
+    Process p({"--port", "0", "--fleet", path});
+    auto e = runToEnd(p);
+    EXPECT_TRUE(e.exited) << path << " ended by signal " << e.code;
+    EXPECT_NE(e.code, 0) << path;
+    EXPECT_NE(p.err().find(path + ": "), std::string::npos) << p.err();
+    EXPECT_NE(p.err().find(mention), std::string::npos) << p.err();
+    EXPECT_EQ(p.out(), "") << "no banner: nothing runs on a refused fleet file";
+    ::unlink(path.c_str());
+  }
+}
+
+// Issue 8 item 3: a snapshot at 2^63-1 ms was accepted, and the next advance spun forever and
+// ignored SIGTERM.
+TEST(NukisimCli, SnapshotOutside2000To2037IsRefusedAndTheServerStopsOnSigterm) {
+  Running s({"--port", "0", "--seed", "13"});
+  ASSERT_TRUE(s.ok());
+  TestClient admin(s.port, s.adminToken);
+  auto snap = admin.get("/sim/v1/snapshot");
+  ASSERT_EQ(snap.status, 200);
+  auto j = json::parse(snap.body);
+  j["nowMs"] = INT64_MAX;
+  auto r = admin.request("PUT", "/sim/v1/snapshot", j.dump());
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("nowMs"), std::string::npos) << r.body;
+  auto advance = admin.post("/sim/v1/clock/advance", {{"seconds", 60}});
+  EXPECT_EQ(advance.status, 200) << advance.error << advance.body;
+  milliseconds took{};
+  auto e = s.terminate(milliseconds(3000), &took);
+  ASSERT_TRUE(e.has_value()) << "nukisim ignored SIGTERM";
+  EXPECT_TRUE(e->exited);
+  EXPECT_EQ(e->code, 0);
+}
+
 // ---- running -------------------------------------------------------------------------------
 
 TEST(NukisimCli, PrintsOneJsonLineAndServes) {
