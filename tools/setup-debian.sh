@@ -14,6 +14,7 @@ packages=(
   libhowardhinnant-date-dev
   tzdata ca-certificates openssl curl
   chromium  # headless, for the HTML report's browser test
+  clang libclang-rt-14-dev  # libFuzzer (the fuzz preset)
 )
 
 missing=()
