@@ -43,6 +43,9 @@ struct ServerOptions {
   std::chrono::milliseconds lingerTime{5000};
   size_t lingerBytes = 64 * 1024 * 1024;
   std::string serverName = "nukihil";
+  // One log::info line per request once it is answered: "GET /smartlock -> 200 (41 us)", the
+  // time being real time from the complete request to the answer (never a header's value).
+  bool logRequests = false;
   // Renders the server's own errors (400 unparseable request, 413 body too large) in the
   // application's error shape for that target. Default: an empty body.
   std::function<Response(int status, std::string_view target, std::string_view why)> errorResponse;

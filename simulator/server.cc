@@ -46,6 +46,7 @@ Server::Server(asio::io_context& io, Clock& clock, ServerOptions options)
   ho.readTimeout = I.options.readTimeout;
   ho.idleTimeout = I.options.idleTimeout;
   ho.bodyLimit = so.apiBodyLimit;
+  ho.logRequests = so.logRequests;
   const std::weak_ptr<Simulator> weak = I.simulator;
   ho.admit = [weak, fallback = so.apiBodyLimit](const http::RequestHead& head) {
     auto s = weak.lock();

@@ -160,22 +160,6 @@ void Simulator::handle(http::Request& req, http::Respond respond) {
 }
 
 void Simulator::dispatch(http::Request& req, http::Respond respond) {
-  const auto started = std::chrono::steady_clock::now();
-  if (options_.logRequests) {
-    // One line per request, after it is answered; never the Authorization header.
-    respond = [respond = std::move(respond), method = req.method, target = req.target,
-               started](http::Response r) {
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started)
-                          .count();
-      std::string line = method + " " + target + " -> " + std::to_string(r.status) + " (" +
-                         std::to_string(us) + " us)";
-      if (r.delivery != http::Delivery::kNormal) line += " [connection reset by fault]";
-      log::info(line);
-      respond(std::move(r));
-    };
-  }
-
   if (isControlPath(req.target)) {
     auto m = impl_->control.match(req);
     if (!m.pathKnown) return respond(controlError(404, "NOT_FOUND", "no such control-plane path"));

@@ -34,7 +34,9 @@ struct SimulatorOptions {
   // Runs `f` after a real-time delay (latency faults are a transport matter, so real time).
   // Unset: latency faults answer at once.
   std::function<void(std::chrono::milliseconds, std::function<void()>)> realDelay;
-  bool logRequests = false;  // one line per request on stderr
+  // One line per request on stderr, with its real-time duration: written by the HTTP server
+  // (sim::Server passes it on as http::ServerOptions::logRequests), which owns the wall clock.
+  bool logRequests = false;
 };
 
 class Simulator {
