@@ -56,6 +56,8 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
 
   try {
     I.db = std::make_unique<Db>(o.dbPath);
+  } catch (const DbInUse& e) {
+    throw ServiceError(Step::kDatabaseInUse, e.what(), e.what());
   } catch (const std::exception& e) {
     throw ServiceError(Step::kDatabase, "cannot open the database " + o.dbPath + ": " + e.what(),
                        e.what());

@@ -20,8 +20,10 @@ using namespace nukihil;
 
 namespace {
 
-// Exit codes (README "Exit codes"): 2 an argument error or a start-up failure.
+// Exit codes (README "Exit codes"): 2 an argument error or a start-up failure, 3 the database
+// is owned by another running nuki-adapter (a supervisor should not just start it again).
 constexpr int kExitUsage = 2;
+constexpr int kExitDatabaseInUse = 3;
 
 int fail(const std::string& message, int code = kExitUsage) {
   std::cerr << "nuki-adapter: " << message << "\n";
@@ -128,6 +130,8 @@ int main(int argc, char** argv) {
   try {
     service = std::make_unique<adapter::Service>(io, clock, random, options);
   } catch (const adapter::ServiceError& e) {
+    if (e.step() == adapter::ServiceError::Step::kDatabaseInUse)
+      return fail(e.what(), kExitDatabaseInUse);
     if (e.step() == adapter::ServiceError::Step::kHttpClient)
       return fail("TLS setup failed (--ca-file?): " + e.detail());
     return fail(e.what());

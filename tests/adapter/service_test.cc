@@ -38,7 +38,7 @@ constexpr const char* kAdmin = "service-test-admin";
 // nukisim, a platform receiver and (once started) the adapter on one loop and virtual clock.
 struct Stack {
   Stack() {
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
     sim::ServerOptions so;
     so.simulator.adminToken = kAdmin;
@@ -68,7 +68,7 @@ struct Stack {
     });
     thread.join();
     sim.reset();
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
   }
 
@@ -180,8 +180,9 @@ TEST(AdapterService, ASecondServiceOnTheSameDatabaseIsRefused) {
     });
     ADD_FAILURE() << "a second service opened " << s.db;
   } catch (const adapter::ServiceError& e) {
-    EXPECT_EQ(e.step(), adapter::ServiceError::Step::kDatabase);
-    EXPECT_EQ(std::string(e.what()).rfind("cannot open the database " + s.db + ": ", 0), 0u)
+    EXPECT_EQ(e.step(), adapter::ServiceError::Step::kDatabaseInUse);
+    EXPECT_NE(std::string(e.what()).find("the database '" + s.db + "' is in use by another"),
+              std::string::npos)
         << e.what();
   }
 }

@@ -76,7 +76,7 @@ struct Processes {
                               json{{"accountId", acc["accountId"]}, {"model", "3.0 Pro"}}.dump());
       devices.push_back(std::to_string(json::parse(r.body)["smartlockId"].get<uint64_t>()));
     }
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
     ::setenv("NUKI_TOKEN", token.c_str(), 1);
     ::setenv("NUKIHIL_API_KEY", kApiKey, 1);
@@ -89,7 +89,7 @@ struct Processes {
     asio::post(io, [this] { receiver.stop(); });
     guard.reset();
     thread.join();
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
   }
   void startAdapter() {
@@ -182,6 +182,29 @@ TEST(AdapterProcess, KilledWithSigkillMidFlightLosesNothingItAccepted) {
       EXPECT_TRUE(queued.count(id)) << id;
     }
   }
+}
+
+// Issue 8: a second adapter on the same database waited SQLite's 5 s busy timeout and said
+// "database is locked"; it must say at once that another adapter owns the file.
+TEST(AdapterProcess, ASecondAdapterOnTheSameDatabaseIsRefusedAtOnce) {
+  Processes s;
+  s.startAdapter();
+  scenarios::ChildProcess second;
+  const auto started = std::chrono::steady_clock::now();
+  second.spawn({NUKI_ADAPTER_BINARY, "--nuki-url", s.nukiSimUrl, "--listen", "0", "--webhook-url",
+                s.receiver.url(), "--db", s.db},
+               scenarios::ChildProcess::Stderr::kCapture);
+  auto e = second.wait(std::chrono::seconds(20));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(e && e->exited) << second.err();
+  EXPECT_EQ(e->code, 3) << second.err();
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << "it waited for the lock";
+  EXPECT_NE(second.err().find("another nuki-adapter"), std::string::npos) << second.err();
+  EXPECT_NE(second.err().find(s.db), std::string::npos) << second.err();
+  EXPECT_EQ(second.out(), "") << "it must not print the start-up line";
+  // The owner is unharmed.
+  http::BlockingClient api("127.0.0.1", s.adapterPort, kApiKey);
+  EXPECT_EQ(api.request("GET", "/v1/devices").status, 200);
 }
 
 TEST(AdapterProcess, ExplainsBadArguments) {
