@@ -18,6 +18,20 @@ constexpr const char* kPins = "BETA_PIN_CODE_CREDENTIALS";
 constexpr const char* kConnectivity = "BETA_CONNECTIVITY";
 constexpr size_t kSeenLogs = 64;
 
+// SPEC §5: lock state 1 → locked; 3, 5, 6 → unlocked; the others (moving, motor blocked) say
+// nothing about isLocked.
+std::optional<bool> isLockedOf(int state) {
+  if (state == nuki::kLocked) return true;
+  if (state == nuki::kUnlocked || state == nuki::kUnlatched || state == nuki::kUnlockedLockNGo)
+    return false;
+  return std::nullopt;
+}
+
+// The motor is on its way (2, 4, 7): a completed action's outcome waits for the state after.
+bool isMoving(int state) {
+  return state == nuki::kUnlocking || state == nuki::kLocking || state == nuki::kUnlatching;
+}
+
 std::string modelOf(const NukiLock& l) {
   return l.wifi ? "Nuki Smart Lock 3.0 Pro" : "Nuki Smart Lock 3.0";
 }
@@ -432,7 +446,7 @@ void Adapter::discover(std::function<void(const std::string&)> done,
       if (--*remaining == 0) done("");
     };
     for (const NukiLock& l : locks) {
-      if (l.type != 4) continue;  // Smart Lock 3.0 / 3.0 Pro only
+      if (l.type != nuki::kSmartLock3) continue;  // Smart Lock 3.0 / 3.0 Pro only
       const std::string id = std::to_string(l.smartlockId);
       auto it = devices_.find(id);
       if (it != devices_.end()) {
@@ -478,10 +492,10 @@ void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
   d.isOnline = l.online();
   setState(d, kConnectivity, "isOnline", *d.isOnline);
   if (l.state) {
-    d.isJammed = *l.state == 254;
+    d.isJammed = *l.state == nuki::kMotorBlocked;
     setState(d, kLock, "isJammed", *d.isJammed);
-    if (*l.state == 1 || *l.state == 3 || *l.state == 5 || *l.state == 6) {
-      d.isLocked = *l.state == 1;
+    if (auto locked = isLockedOf(*l.state)) {
+      d.isLocked = *locked;
       setState(d, kLock, "isLocked", *d.isLocked);
     }
     if (l.batteryCharge) {
@@ -492,7 +506,7 @@ void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
     setState(d, kBattery, "status", d.batteryStatus);
   }
   for (const auto& a : auths) {
-    if (a.type != 13 || !a.code) continue;
+    if (a.type != nuki::kKeypadCode || !a.code) continue;
     PinCredential p = fromNukiAuth(a);
     p.id = newId("pin_");
     d.pins.push_back(std::move(p));
@@ -711,15 +725,13 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
   }
   if (hasState && report.state) {
     const int s = *report.state;
-    const bool jammed = s == 254;
+    const bool jammed = s == nuki::kMotorBlocked;
     if (d.isJammed != jammed) {
       d.isJammed = jammed;
       changed = true;
       setState(d, kLock, "isJammed", jammed, jammed ? by : std::string());
     }
-    std::optional<bool> locked;
-    if (s == 1) locked = true;
-    if (s == 3 || s == 5 || s == 6) locked = false;
+    const std::optional<bool> locked = isLockedOf(s);
     if (locked && d.isLocked != *locked) {  // R-MANUAL when no action explains it
       d.isLocked = *locked;
       changed = true;
@@ -738,12 +750,12 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     }
   }
   // The state after a completed action settles it (more than one if a poll saw several logs).
-  if (hasState && report.state && *report.state != 2 && *report.state != 4 && *report.state != 7) {
+  if (hasState && report.state && !isMoving(*report.state)) {
     for (auto* a : unresolvedActions(d.id)) {
       if (a->isPin() || a->status != ActionStatus::kPending || a->completion < 0) continue;
-      if (a->completion == 0)
+      if (a->completion == nuki::kCompleted)
         updateAction(*a, ActionStatus::kResolved);
-      else if (a->completion == 1)
+      else if (a->completion == nuki::kCompletionMotorBlocked)
         updateAction(*a, ActionStatus::kRejected, "MOTOR_BLOCKED");  // R-ACT-JAMMED
       else
         updateAction(*a, ActionStatus::kRejected,
@@ -760,10 +772,12 @@ bool Adapter::onLog(Device& d, const NukiLog& log) {
   d.seenLogs.push_back(log.id);
   while (d.seenLogs.size() > kSeenLogs)
     d.seenLogs.pop_front();
-  if (log.trigger != 4 || (log.action != 1 && log.action != 2)) return false;
+  if (log.trigger != nuki::kTriggerWeb ||
+      (log.action != nuki::kActionUnlock && log.action != nuki::kActionLock))
+    return false;
   for (auto* a : unresolvedActions(d.id)) {
     if (a->isPin() || a->status != ActionStatus::kPending || a->completion >= 0) continue;
-    if ((log.action == 2) != a->lock) continue;
+    if ((log.action == nuki::kActionLock) != a->lock) continue;
     a->completion = log.state;
     saveAction(*a);
     break;
@@ -776,7 +790,7 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
                         int64_t observedMs) {
   std::vector<PinCredential> web;
   for (const auto& a : auths)
-    if (a.type == 13 && a.code) web.push_back(fromNukiAuth(a));
+    if (a.type == nuki::kKeypadCode && a.code) web.push_back(fromNukiAuth(a));
   auto findWeb = [&](const std::string& authId) -> const PinCredential* {
     for (const auto& w : web)
       if (w.nukiAuthId == authId) return &w;

@@ -322,7 +322,7 @@ void NukiClient::lockAction(uint64_t id, bool lock, std::function<void(const Nuk
 
 void NukiClient::listAuths(uint64_t id,
                            std::function<void(const NukiResult&, std::vector<NukiAuth>)> done) {
-  call("GET", lockPath(id) + "/auth?types=13", {},
+  call("GET", lockPath(id) + "/auth?types=" + std::to_string(nuki::kKeypadCode), {},
        decoded<std::vector<NukiAuth>>(
            [](const std::string& body, std::vector<NukiAuth>& out, std::string& error) {
              auto v = decodeAuths(body, error);

@@ -20,7 +20,7 @@ size_t codePoints(std::string_view s) {
 std::string RecurringSchedule::rrule() const {
   std::string byDay;
   for (int d = 0; d < 7; ++d) {
-    if (!(days & (64 >> d))) continue;
+    if (!(days & (nuki::kMonday >> d))) continue;
     if (!byDay.empty()) byDay += ',';
     byDay += kDayNames[d];
   }
@@ -126,7 +126,7 @@ std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int duration
           error = "BYDAY has '" + std::string(day) + "', not one of MO…SU";
           return std::nullopt;
         }
-        r.days |= uint8_t(64 >> found);
+        r.days |= uint8_t(nuki::kMonday >> found);
       }
     } else if (key == "BYHOUR") {
       if (!number(0, 23, hour)) {
@@ -147,7 +147,7 @@ std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int duration
     error = "the rrule needs FREQ=WEEKLY";
     return std::nullopt;
   }
-  if (!haveDays || r.days == 0) r.days = 127;  // no BYDAY: every day
+  if (!haveDays || r.days == 0) r.days = nuki::kEveryDay;  // no BYDAY: every day
   if (hour < 0) hour = 0;
   r.startMinute = hour * 60 + minute;
   r.durationMinutes = durationMinutes;
@@ -276,7 +276,7 @@ PinProblem checkPinFormat(const PinCredential& pin) {
               "day (or is the whole day: 00:00 for 1440 minutes)"};
     if (r.days == 0) return {PinError::kScheduleInvalid, "a recurring schedule needs a day"};
     // Nuki stores every whole day as "no recurring window": it would come back without one.
-    if (wholeDay && r.days == 127)
+    if (wholeDay && r.days == nuki::kEveryDay)
       return {PinError::kScheduleInvalid,
               "a recurring schedule of every whole day is no restriction: leave it out"};
   }
@@ -311,7 +311,7 @@ NukiAuthFields toNukiFields(const PinCredential& pin) {
       f.allowedUntilTime = r.startMinute + r.durationMinutes;
     }
   } else {
-    f.allowedWeekDays = 127;
+    f.allowedWeekDays = nuki::kEveryDay;
     f.allowedFromTime = 0;
     f.allowedUntilTime = 0;
   }
@@ -329,10 +329,10 @@ PinCredential fromNukiAuth(const NukiAuth& a) {
   if (a.allowedFrom && a.allowedUntil)
     p.temporary = TemporarySchedule{*a.allowedFrom, *a.allowedUntil};
   const bool noRecurring =
-      a.allowedWeekDays == 127 && a.allowedFromTime == 0 && a.allowedUntilTime == 0;
+      a.allowedWeekDays == nuki::kEveryDay && a.allowedFromTime == 0 && a.allowedUntilTime == 0;
   if (!noRecurring) {
     RecurringSchedule r;
-    r.days = uint8_t(a.allowedWeekDays == 0 ? 127 : a.allowedWeekDays);
+    r.days = uint8_t(a.allowedWeekDays == 0 ? nuki::kEveryDay : a.allowedWeekDays);
     if (a.allowedFromTime == 0 && a.allowedUntilTime == 0) {
       r.startMinute = 0;
       r.durationMinutes = 1440;

@@ -24,8 +24,8 @@ struct TemporarySchedule {
 // "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=8;BYMINUTE=30" with a duration in minutes, on the
 // lock's local clock, ending the same local day.
 struct RecurringSchedule {
-  uint8_t days = 127;   // Nuki's bitmask: Mon=64 … Sun=1
-  int startMinute = 0;  // BYHOUR * 60 + BYMINUTE
+  uint8_t days = nuki::kEveryDay;  // Nuki's bitmask: Mon=64 … Sun=1
+  int startMinute = 0;             // BYHOUR * 60 + BYMINUTE
   int durationMinutes = 1440;
   bool operator==(const RecurringSchedule&) const = default;
   std::string rrule() const;
