@@ -17,8 +17,13 @@ Response jsonResponse(int status, const json& body) {
   return Response::json(status, body.dump());
 }
 
-Response error(int status, std::string_view code, std::string_view message) {
-  return jsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+// SPEC's error shape {"error":{"code","message"}}, with "field" (the JSON path in the request
+// body) where one field is at fault.
+Response error(int status, std::string_view code, std::string_view message,
+               std::string_view field = {}) {
+  json e{{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return jsonResponse(status, {{"error", std::move(e)}});
 }
 
 }  // namespace
@@ -54,7 +59,7 @@ Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
     if (key.size() > 255)
       return error(400, "BAD_REQUEST", "Idempotency-Key is longer than 255 characters");
     auto out = adapter_.submit(req.param("id"), body, key);
-    if (out.status != 202) return error(out.status, out.code, out.message);
+    if (out.status != 202) return error(out.status, out.code, out.message, out.field);
     json j{{"actionId", out.actionId}};
     if (!out.pinId.empty()) j["pinId"] = out.pinId;
     return jsonResponse(202, j);
