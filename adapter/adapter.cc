@@ -18,6 +18,20 @@ constexpr const char* kPins = "BETA_PIN_CODE_CREDENTIALS";
 constexpr const char* kConnectivity = "BETA_CONNECTIVITY";
 constexpr size_t kSeenLogs = 64;
 
+// SPEC §5: lock state 1 → locked; 3, 5, 6 → unlocked; the others (moving, motor blocked) say
+// nothing about isLocked.
+std::optional<bool> isLockedOf(int state) {
+  if (state == nuki::kLocked) return true;
+  if (state == nuki::kUnlocked || state == nuki::kUnlatched || state == nuki::kUnlockedLockNGo)
+    return false;
+  return std::nullopt;
+}
+
+// The motor is on its way (2, 4, 7): a completed action's outcome waits for the state after.
+bool isMoving(int state) {
+  return state == nuki::kUnlocking || state == nuki::kLocking || state == nuki::kUnlatching;
+}
+
 std::string modelOf(const NukiLock& l) {
   return l.wifi ? "Nuki Smart Lock 3.0 Pro" : "Nuki Smart Lock 3.0";
 }
@@ -39,17 +53,27 @@ json pinStoreJson(const PinCredential& p) {
   return j;
 }
 
+// A credential as the adapter stored it. Not parsePinParameters: what Nuki Web showed
+// (R-PIN-LOCAL) is kept as it is, even where the /v1 API would refuse it as input (a name with
+// a newline, a date past 2037).
 PinCredential pinFromStore(const json& j) {
-  auto parsed = parsePinParameters(json{{"pinCode", j.at("pinCode")},
-                                        {"name", j.at("name")},
-                                        {"temporarySchedules", j.at("temporarySchedules")},
-                                        {"recurringSchedules", j.at("recurringSchedules")}},
-                                   nullptr);
-  if (!parsed.pin)
-    throw std::runtime_error("stored PIN credential is damaged: " + parsed.badRequest);
-  PinCredential p = *parsed.pin;
+  PinCredential p;
   p.id = j.at("id").get<std::string>();
+  p.pinCode = j.at("pinCode").get<std::string>();
+  p.name = j.at("name").get<std::string>();
   p.nukiAuthId = j.value("nukiAuthId", "");
+  for (const auto& t : j.at("temporarySchedules")) {
+    auto start = parseRfc3339(t.at("startDatetime").get<std::string>());
+    auto end = parseRfc3339(t.at("endDatetime").get<std::string>());
+    if (!start || !end) throw std::runtime_error("stored PIN credential " + p.id + " is damaged");
+    p.temporary = TemporarySchedule{*start, *end};
+  }
+  for (const auto& r : j.at("recurringSchedules")) {
+    std::string why;
+    auto rec = parseRrule(r.at("rrule").get<std::string>(), r.at("duration").get<int>(), why);
+    if (!rec) throw std::runtime_error("stored PIN credential " + p.id + " is damaged: " + why);
+    p.recurring = *rec;
+  }
   return p;
 }
 
@@ -432,7 +456,7 @@ void Adapter::discover(std::function<void(const std::string&)> done,
       if (--*remaining == 0) done("");
     };
     for (const NukiLock& l : locks) {
-      if (l.type != 4) continue;  // Smart Lock 3.0 / 3.0 Pro only
+      if (l.type != nuki::kSmartLock3) continue;  // Smart Lock 3.0 / 3.0 Pro only
       const std::string id = std::to_string(l.smartlockId);
       auto it = devices_.find(id);
       if (it != devices_.end()) {
@@ -478,10 +502,10 @@ void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
   d.isOnline = l.online();
   setState(d, kConnectivity, "isOnline", *d.isOnline);
   if (l.state) {
-    d.isJammed = *l.state == 254;
+    d.isJammed = *l.state == nuki::kMotorBlocked;
     setState(d, kLock, "isJammed", *d.isJammed);
-    if (*l.state == 1 || *l.state == 3 || *l.state == 5 || *l.state == 6) {
-      d.isLocked = *l.state == 1;
+    if (auto locked = isLockedOf(*l.state)) {
+      d.isLocked = *locked;
       setState(d, kLock, "isLocked", *d.isLocked);
     }
     if (l.batteryCharge) {
@@ -492,7 +516,7 @@ void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
     setState(d, kBattery, "status", d.batteryStatus);
   }
   for (const auto& a : auths) {
-    if (a.type != 13 || !a.code) continue;
+    if (a.type != nuki::kKeypadCode || !a.code) continue;
     PinCredential p = fromNukiAuth(a);
     p.id = newId("pin_");
     d.pins.push_back(std::move(p));
@@ -711,15 +735,13 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
   }
   if (hasState && report.state) {
     const int s = *report.state;
-    const bool jammed = s == 254;
+    const bool jammed = s == nuki::kMotorBlocked;
     if (d.isJammed != jammed) {
       d.isJammed = jammed;
       changed = true;
       setState(d, kLock, "isJammed", jammed, jammed ? by : std::string());
     }
-    std::optional<bool> locked;
-    if (s == 1) locked = true;
-    if (s == 3 || s == 5 || s == 6) locked = false;
+    const std::optional<bool> locked = isLockedOf(s);
     if (locked && d.isLocked != *locked) {  // R-MANUAL when no action explains it
       d.isLocked = *locked;
       changed = true;
@@ -738,12 +760,12 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     }
   }
   // The state after a completed action settles it (more than one if a poll saw several logs).
-  if (hasState && report.state && *report.state != 2 && *report.state != 4 && *report.state != 7) {
+  if (hasState && report.state && !isMoving(*report.state)) {
     for (auto* a : unresolvedActions(d.id)) {
       if (a->isPin() || a->status != ActionStatus::kPending || a->completion < 0) continue;
-      if (a->completion == 0)
+      if (a->completion == nuki::kCompleted)
         updateAction(*a, ActionStatus::kResolved);
-      else if (a->completion == 1)
+      else if (a->completion == nuki::kCompletionMotorBlocked)
         updateAction(*a, ActionStatus::kRejected, "MOTOR_BLOCKED");  // R-ACT-JAMMED
       else
         updateAction(*a, ActionStatus::kRejected,
@@ -760,10 +782,12 @@ bool Adapter::onLog(Device& d, const NukiLog& log) {
   d.seenLogs.push_back(log.id);
   while (d.seenLogs.size() > kSeenLogs)
     d.seenLogs.pop_front();
-  if (log.trigger != 4 || (log.action != 1 && log.action != 2)) return false;
+  if (log.trigger != nuki::kTriggerWeb ||
+      (log.action != nuki::kActionUnlock && log.action != nuki::kActionLock))
+    return false;
   for (auto* a : unresolvedActions(d.id)) {
     if (a->isPin() || a->status != ActionStatus::kPending || a->completion >= 0) continue;
-    if ((log.action == 2) != a->lock) continue;
+    if ((log.action == nuki::kActionLock) != a->lock) continue;
     a->completion = log.state;
     saveAction(*a);
     break;
@@ -776,7 +800,7 @@ void Adapter::reconcile(Device& d, const std::vector<NukiAuth>& auths, bool sync
                         int64_t observedMs) {
   std::vector<PinCredential> web;
   for (const auto& a : auths)
-    if (a.type == 13 && a.code) web.push_back(fromNukiAuth(a));
+    if (a.type == nuki::kKeypadCode && a.code) web.push_back(fromNukiAuth(a));
   auto findWeb = [&](const std::string& authId) -> const PinCredential* {
     for (const auto& w : web)
       if (w.nukiAuthId == authId) return &w;
@@ -951,8 +975,8 @@ Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body
     auto it = idempotency_.find(idempotencyKey);
     if (it != idempotency_.end()) {
       if (it->second.second != fingerprint)
-        return {409, "", "", "IDEMPOTENCY_KEY_REUSED",
-                "this Idempotency-Key was used with another request"};
+        return Submitted::refused(409, "IDEMPOTENCY_KEY_REUSED",
+                                  "this Idempotency-Key was used with another request");
       out.actionId = it->second.first;
       if (const Action* a = action(out.actionId)) {
         if (a->name == "createPinCodeCredential") out.pinId = a->pinId;
@@ -961,20 +985,28 @@ Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body
     }
   }
   auto dit = devices_.find(deviceId);
-  if (dit == devices_.end()) return {404, "", "", "NOT_FOUND", "no device " + deviceId};
+  if (dit == devices_.end()) return Submitted::refused(404, "NOT_FOUND", "no device " + deviceId);
   if (!body.is_object() || !body.contains("trait") || !body["trait"].is_string() ||
       !body.contains("action") || !body["action"].is_string())
-    return {400, "", "", "BAD_REQUEST", "the body is {\"trait\",\"action\",\"parameters\"}"};
+    return Submitted::refused(400, "BAD_REQUEST",
+                              "the body is {\"trait\",\"action\",\"parameters\"}");
   if (body.contains("parameters") && !body["parameters"].is_object())
-    return {400, "", "", "BAD_REQUEST", "parameters must be an object"};
+    return Submitted::refused(400, "BAD_REQUEST", "parameters must be an object", "parameters");
+  // A misspelt member must not be dropped silently ("parameter" for "parameters" would turn
+  // into an action without its parameters).
+  for (const auto& [key, value] : body.items())
+    if (key != "trait" && key != "action" && key != "parameters")
+      return Submitted::refused(
+          400, "BAD_REQUEST",
+          key + ": unknown field (the body is {\"trait\",\"action\",\"parameters\"})", key);
   const std::string trait = body["trait"], name = body["action"];
   const json params = body.value("parameters", json::object());
   const bool isPin =
       trait == kPins && (name == "createPinCodeCredential" || name == "updatePinCodeCredential" ||
                          name == "deletePinCodeCredential");
   if (!isPin && !(trait == kLock && name == "setLocked"))
-    return {400, "", "", "UNSUPPORTED_ACTION",
-            trait + "/" + name + " is not an action of this device"};
+    return Submitted::refused(400, "UNSUPPORTED_ACTION",
+                              trait + "/" + name + " is not an action of this device");
   // The key is stored in the action's own transaction: a crash cannot keep one without the
   // other. (A refusal writes nothing and commits an empty transaction.)
   joinBatch();
@@ -1009,42 +1041,45 @@ void Adapter::queueAction(Device& d, Action& a, Db::Transaction& tx) {
 
 Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json& body) {
   if (!params.contains("lock") || !params["lock"].is_boolean())
-    return {400, "", "", "BAD_REQUEST", "setLocked takes {\"lock\":true|false}"};
+    return Submitted::refused(400, "BAD_REQUEST", "setLocked takes {\"lock\":true|false}");
   joinBatch();
   Db::Transaction tx(db_);
   Action& a = newAction(d, body);
   a.lock = params["lock"].get<bool>();
   queueAction(d, a, tx);
-  return {202, a.id, "", "", ""};
+  return Submitted::accepted(a.id);
 }
 
 Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const json& params,
                                       const json& body) {
-  auto refuse = [](const PinProblem& p) {
-    return Submitted{422, "", "", pinErrorCode(p.error), p.message};
+  auto refuse = [](const PinProblem& p, std::string field = {}) {
+    if (field.empty()) field = pinErrorField(p.error);
+    return Submitted::refused(422, pinErrorCode(p.error), p.message, std::move(field));
   };
   std::string pinId;
   const PinCredential* current = nullptr;
   if (name != "createPinCodeCredential") {
     if (!params.contains("id") || !params["id"].is_string())
-      return {400, "", "", "BAD_REQUEST", name + " needs the credential's \"id\""};
+      return Submitted::refused(400, "BAD_REQUEST", name + " needs the credential's \"id\"");
     pinId = params["id"].get<std::string>();
     for (const auto& p : d.pins)
       if (p.id == pinId) current = &p;
     const bool busy = pinBusy(d, pinId);  // also a create that no sync has revealed yet
     if (!current && !busy)
-      return {404, "", "", "NOT_FOUND", "no PIN code credential " + pinId + " on this device"};
+      return Submitted::refused(404, "NOT_FOUND",
+                                "no PIN code credential " + pinId + " on this device");
     if (busy)
       return refuse({PinError::kPending, "an earlier action on this code is not resolved yet"});
   }
   std::optional<PinCredential> target;
   if (name != "deletePinCodeCredential") {
     auto parsed = parsePinParameters(params, current);
-    if (!parsed.badRequest.empty()) return {400, "", "", "BAD_REQUEST", parsed.badRequest};
+    if (!parsed.badRequest.empty())
+      return Submitted::refused(400, "BAD_REQUEST", parsed.badRequest, parsed.badRequestField);
     // SPEC order: K1–K3, K6, then K7 (a schedule shape problem found while reading), K4, K5.
     if (auto p = checkPinFormat(*parsed.pin); p && p.error != PinError::kScheduleInvalid)
       return refuse(p);
-    if (parsed.problem) return refuse(parsed.problem);
+    if (parsed.problem) return refuse(parsed.problem, parsed.problemField);
     if (auto p = checkPinFormat(*parsed.pin)) return refuse(p);
     if (auto p = checkPinConflicts(*parsed.pin, expectedCodes(d, pinId),
                                    name == "createPinCodeCredential"))
@@ -1060,8 +1095,7 @@ Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const 
     a.pin->id = a.pinId;
   }
   queueAction(d, a, tx);
-  const std::string pinOut = name == "createPinCodeCredential" ? a.pinId : std::string();
-  return {202, a.id, pinOut, "", ""};
+  return Submitted::accepted(a.id, name == "createPinCodeCredential" ? a.pinId : std::string());
 }
 
 void Adapter::send(Action& a) {

@@ -118,6 +118,23 @@ class Adapter {
     std::string pinId;  // createPinCodeCredential: the id the new code will have
     std::string code;
     std::string message;
+    std::string field;  // a refusal's JSON path in the request body, where known
+
+    static Submitted accepted(std::string actionId, std::string pinId = {}) {
+      Submitted s;
+      s.actionId = std::move(actionId);
+      s.pinId = std::move(pinId);
+      return s;
+    }
+    static Submitted refused(int status, std::string code, std::string message,
+                             std::string field = {}) {
+      Submitted s;
+      s.status = status;
+      s.code = std::move(code);
+      s.message = std::move(message);
+      s.field = std::move(field);
+      return s;
+    }
   };
   // POST /v1/devices/{id}/actions. `idempotencyKey` may be empty.
   Submitted submit(const std::string& deviceId, const nlohmann::json& body,

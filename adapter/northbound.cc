@@ -18,8 +18,13 @@ Response jsonResponse(int status, const json& body) {
   return Response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-Response error(int status, std::string_view code, std::string_view message) {
-  return jsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+// SPEC's error shape {"error":{"code","message"}}, with "field" (the JSON path in the request
+// body) where one field is at fault.
+Response error(int status, std::string_view code, std::string_view message,
+               std::string_view field = {}) {
+  json e{{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return jsonResponse(status, {{"error", std::move(e)}});
 }
 
 }  // namespace
@@ -28,19 +33,61 @@ http::Response Northbound::transportError(int status, std::string_view why) {
   return error(status, status == 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST", why);
 }
 
-Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
-    : adapter_(adapter), outbox_(outbox), apiKey_(std::move(apiKey)) {
+json Northbound::health() const {
+  json j = adapter_.healthJson();
+  json problems = json::array();
+  j["outboxPending"] = outbox_.pendingCount();
+  j["outboxDelivered"] = outbox_.deliveredCount();
+
+  // Nuki Web: a refused token or no answer.
+  const NukiReachability& n = nuki_.reachability();
+  json nuki{{"status", n.failing() ? "failing" : "ok"},
+            {"consecutiveFailures", n.consecutiveFailures}};
+  if (!n.lastError.empty()) nuki["lastError"] = n.lastError;
+  if (n.lastErrorAt) nuki["lastErrorAt"] = formatRfc3339(*n.lastErrorAt);
+  if (n.failingSince) nuki["failingSince"] = formatRfc3339(*n.failingSince);
+  if (n.lastSuccessAt) nuki["lastSuccessAt"] = formatRfc3339(*n.lastSuccessAt);
+  if (n.failing())
+    problems.push_back("Nuki Web: " + std::to_string(n.consecutiveFailures) +
+                       " failed attempt(s) in a row, the last: " + n.lastError);
+  j["nukiWeb"] = std::move(nuki);
+
+  // Platform webhooks: streams whose head failed (and has not been delivered since), parked
+  // ones included. The one failing longest speaks for them.
+  size_t parked = 0, failing = 0;
+  const Outbox::StreamStatus* oldest = nullptr;
+  const auto streams = outbox_.status();
+  for (const auto& s : streams) {
+    parked += s.parked;
+    if (s.attempts == 0 && !s.parked) continue;
+    ++failing;
+    if (!oldest ||
+        (s.failingSince && (!oldest->failingSince || *s.failingSince < *oldest->failingSince)))
+      oldest = &s;
+  }
+  j["outboxParkedStreams"] = parked;
+  json hooks{{"status", failing ? "failing" : "ok"},
+             {"failingStreams", failing},
+             {"parkedStreams", parked}};
+  if (oldest) {
+    hooks["lastError"] = oldest->lastError;
+    hooks["deviceId"] = oldest->deviceId;
+    if (oldest->failingSince) hooks["failingSince"] = formatRfc3339(*oldest->failingSince);
+    problems.push_back("platform webhooks: " + std::to_string(failing) +
+                       " device stream(s) failing (" + std::to_string(parked) +
+                       " parked), device " + oldest->deviceId + ": " + oldest->lastError);
+  }
+  j["webhooks"] = std::move(hooks);
+
+  j["status"] = problems.empty() ? "ok" : "degraded";
+  j["problems"] = std::move(problems);
+  return j;
+}
+
+Northbound::Northbound(Adapter& adapter, Outbox& outbox, const NukiClient& nuki, std::string apiKey)
+    : adapter_(adapter), outbox_(outbox), nuki_(nuki), apiKey_(std::move(apiKey)) {
   auto& r = router_;
-  r.add("GET", "/v1/health", [this](const Request&) {
-    json j = adapter_.healthJson();
-    j["outboxPending"] = outbox_.pendingCount();
-    j["outboxDelivered"] = outbox_.deliveredCount();
-    size_t parked = 0;
-    for (const auto& s : outbox_.status())
-      parked += s.parked;
-    j["outboxParkedStreams"] = parked;
-    return jsonResponse(200, j);
-  });
+  r.add("GET", "/v1/health", [this](const Request&) { return jsonResponse(200, health()); });
   r.add("GET", "/v1/devices",
         [this](const Request&) { return jsonResponse(200, adapter_.devicesJson()); });
   r.add("GET", "/v1/devices/{id}", [this](const Request& req) {
@@ -55,7 +102,7 @@ Northbound::Northbound(Adapter& adapter, Outbox& outbox, std::string apiKey)
     if (key.size() > 255)
       return error(400, "BAD_REQUEST", "Idempotency-Key is longer than 255 characters");
     auto out = adapter_.submit(req.param("id"), body, key);
-    if (out.status != 202) return error(out.status, out.code, out.message);
+    if (out.status != 202) return error(out.status, out.code, out.message, out.field);
     json j{{"actionId", out.actionId}};
     if (!out.pinId.empty()) j["pinId"] = out.pinId;
     return jsonResponse(202, j);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "adapter/repeated_failure.h"
 #include "runtime/log.h"
 
 namespace nukihil::adapter {
@@ -216,11 +217,19 @@ void NukiClient::onResponse(const std::shared_ptr<Call>& c, http::ClientResponse
     auto done = std::move(c->done);
     done(std::move(res));  // may destroy the client: nothing after this
   };
-  if (res.status >= 200 && res.status < 300) return finish(NukiResult::Outcome::kOk);
   const bool retriable = res.status == 0 || res.status == 429 || res.status >= 500;
   const std::string what =
       c->method + " " + c->path + ": " +
       (res.status ? std::to_string(res.status) : "no response (" + res.error + ")");
+  const bool refusedToken = res.status == 401 || res.status == 403;
+  recordAttempt(res.status >= 200 && res.status < 500 && !retriable && !refusedToken, res.status,
+                c->method + " " + c->path + ": " +
+                    (res.status ? "HTTP " + std::to_string(res.status) +
+                                      (res.status == 401   ? " (the API token is refused)"
+                                       : res.status == 403 ? " (forbidden for this token)"
+                                                           : "")
+                                : "no response (" + res.error + ")"));
+  if (res.status >= 200 && res.status < 300) return finish(NukiResult::Outcome::kOk);
   if (!retriable) return finish(NukiResult::Outcome::kRefused);
 
   const Time now = clock_.now();
@@ -246,6 +255,32 @@ void NukiClient::onResponse(const std::shared_ptr<Call>& c, http::ClientResponse
   log::info("nuki-web: " + what + ", try " + std::to_string(res.attempts + 1) + " of " +
             std::to_string(options_.maxAttempts) + " in " + seconds(delay));
   retryLater(c, delay);
+}
+
+void NukiClient::recordAttempt(bool ok, int status, const std::string& what) {
+  auto& r = reachability_;
+  const Time now = clock_.now();
+  if (ok) {
+    if (warned_)
+      log::warn("nuki-web: answering again after " + std::to_string(r.consecutiveFailures) +
+                " failed attempt(s)");
+    warned_ = false;
+    r.consecutiveFailures = 0;
+    r.failingSince.reset();
+    r.lastSuccessAt = now;
+    return;
+  }
+  if (r.consecutiveFailures++ == 0) r.failingSince = now;
+  r.lastError = what;
+  r.lastErrorAt = now;
+  const bool token = status == 401 || status == 403;
+  if ((token && r.consecutiveFailures == 1) || warnAgainAt(r.consecutiveFailures)) {
+    warned_ = true;
+    log::warn("nuki-web: " + std::to_string(r.consecutiveFailures) +
+              " failed attempt(s) in a row, the last: " + what +
+              (token ? "; check --nuki-token / NUKI_TOKEN" : "; retrying") +
+              " (GET /v1/health: degraded)");
+  }
 }
 
 void NukiClient::retryLater(const std::shared_ptr<Call>& c, Duration delay) {
@@ -322,7 +357,7 @@ void NukiClient::lockAction(uint64_t id, bool lock, std::function<void(const Nuk
 
 void NukiClient::listAuths(uint64_t id,
                            std::function<void(const NukiResult&, std::vector<NukiAuth>)> done) {
-  call("GET", lockPath(id) + "/auth?types=13", {},
+  call("GET", lockPath(id) + "/auth?types=" + std::to_string(nuki::kKeypadCode), {},
        decoded<std::vector<NukiAuth>>(
            [](const std::string& body, std::vector<NukiAuth>& out, std::string& error) {
              auto v = decodeAuths(body, error);

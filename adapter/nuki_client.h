@@ -36,6 +36,17 @@ struct NukiResult {
   bool ok() const { return outcome == Outcome::kOk; }
 };
 
+// How Nuki Web has answered lately (GET /v1/health). Every attempt counts: an answer of Nuki
+// Web's own — 2xx, or a 4xx other than 401/403/429 (that request was refused; the token and
+// the service are fine) — is a success; 401/403 (the token), 429, 5xx and no response are
+// failures.
+struct NukiReachability {
+  uint64_t consecutiveFailures = 0;  // 0: the last attempt succeeded, or none was made yet
+  std::string lastError;             // "GET /smartlock: HTTP 401 (the API token is refused)"
+  std::optional<Time> lastErrorAt, failingSince, lastSuccessAt;
+  bool failing() const { return consecutiveFailures > 0; }
+};
+
 // The Nuki Web calls the adapter makes; an interface so tests can fake it with GoogleMock.
 class NukiApi {
  public:
@@ -128,6 +139,12 @@ class NukiClient : public NukiApi {
   // asctime) taken relative to `now`. nullopt if it is neither.
   static std::optional<Duration> parseRetryAfter(std::string_view value, Time now);
 
+  // How Nuki Web answered the last attempts. While they keep failing the log warns without
+  // --verbose: at once for 401/403 (a token problem does not go away by itself), after 3
+  // failed attempts in a row otherwise, again after 30, 300, …; and once more when Nuki Web
+  // answers again.
+  const NukiReachability& reachability() const { return reachability_; }
+
  private:
   struct Call;
   void call(std::string method, std::string path, std::string body,
@@ -135,6 +152,7 @@ class NukiClient : public NukiApi {
   void attempt(const std::shared_ptr<Call>& c);
   void onResponse(const std::shared_ptr<Call>& c, http::ClientResponse r);
   void retryLater(const std::shared_ptr<Call>& c, Duration delay);
+  void recordAttempt(bool ok, int status, const std::string& what);
 
   http::HttpClient& http_;
   Clock& clock_;
@@ -142,6 +160,8 @@ class NukiClient : public NukiApi {
   Options options_;
   std::shared_ptr<char> alive_;      // callbacks hold a weak_ptr: gone once the client is
   std::set<Clock::AlarmId> alarms_;  // armed retry alarms, removed in the destructor
+  NukiReachability reachability_;
+  bool warned_ = false;  // a warning of the current run of failures was logged
 };
 
 }  // namespace nukihil::adapter

@@ -362,7 +362,7 @@ std::optional<std::vector<NukiWebhook>> decodeWebhooks(std::string_view body, st
 
 std::string encodeAuthCreate(const NukiAuthFields& f) {
   json j = json::object();
-  j["type"] = 13;
+  j["type"] = nuki::kKeypadCode;
   j["name"] = f.name;
   if (f.code) j["code"] = *f.code;
   j["remoteAllowed"] = f.remoteAllowed;

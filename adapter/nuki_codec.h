@@ -24,6 +24,36 @@
 
 namespace nukihil::adapter {
 
+// Nuki's numbers the adapter reads and writes, with the Swagger's meaning (SPEC §3, §5).
+namespace nuki {
+// Smartlock.type
+constexpr int kSmartLock3 = 4;  // Nuki Smart Lock 3.0 / 3.0 Pro
+// Smartlock.serverState
+constexpr int kServerOnline = 0;
+// Smartlock.State.state
+constexpr int kLocked = 1;
+constexpr int kUnlocking = 2;
+constexpr int kUnlocked = 3;
+constexpr int kLocking = 4;
+constexpr int kUnlatched = 5;
+constexpr int kUnlockedLockNGo = 6;
+constexpr int kUnlatching = 7;
+constexpr int kMotorBlocked = 254;
+// SmartlockAuth.type
+constexpr int kKeypadCode = 13;
+// SmartlockLog.action
+constexpr int kActionUnlock = 1;
+constexpr int kActionLock = 2;
+// SmartlockLog.trigger
+constexpr int kTriggerWeb = 4;  // an action through the API
+// SmartlockLog.state: the completion state of a motor action
+constexpr int kCompleted = 0;
+constexpr int kCompletionMotorBlocked = 1;
+// SmartlockAuth.allowedWeekDays: a bit per day, Mon=64 … Sun=1
+constexpr int kMonday = 64;
+constexpr int kEveryDay = 127;
+}  // namespace nuki
+
 // A Smartlock (GET /smartlock, GET /smartlock/{id}, DEVICE_MASTERDATA, DEVICE_STATUS).
 // Required: smartlockId, accountId, type, name — the identity of the lock. Everything else is
 // optional so that a truncated or reduced element (a DEVICE_STATUS, a logged partial element)
@@ -40,7 +70,7 @@ struct NukiLock {
   std::optional<int> lastAction;
   std::optional<int> batteryCharge;
   bool batteryCritical = false;
-  bool online() const { return serverState == 0; }
+  bool online() const { return serverState == nuki::kServerOnline; }
 };
 
 // A SmartlockAuth. Required: id, smartlockId, type, name (Nuki's documentation elides the

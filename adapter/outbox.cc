@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "adapter/repeated_failure.h"
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 
@@ -265,6 +266,9 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     s.items.pop_front();
     --pending;
     ++delivered;
+    if (s.attempts >= 3)
+      log::warn("outbox: device " + device + ": delivering again after " +
+                std::to_string(s.attempts) + " failed attempts");
     s.attempts = 0;
     s.firstFailure.reset();
     s.lastError.clear();
@@ -300,6 +304,11 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     if (s.attempts == 1 && log::enabled(log::Level::kInfo))
       log::info("outbox: device " + device + ": webhook " + head.id + " failed (" + s.lastError +
                 "); retrying with backoff, later webhooks of this device wait");
+    if (warnAgainAt(s.attempts) && now - *s.firstFailure < options.parkAfter)
+      log::warn("outbox: device " + device + ": webhook " + head.id + " failed " +
+                std::to_string(s.attempts) + " times in a row (last: " + s.lastError +
+                "); retrying with backoff, " + std::to_string(s.items.size()) +
+                " webhook(s) of this device wait (GET /v1/health: degraded)");
     if (now - *s.firstFailure >= options.parkAfter) {
       s.parked = true;
       s.nextAttempt.reset();
@@ -411,8 +420,8 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     out.reserve(streams.size());
     for (const auto& [device, s] : streams) {
       if (s.items.empty() && !s.parked) continue;
-      out.push_back(
-          StreamStatus{device, s.items.size(), s.parked, s.attempts, s.nextAttempt, s.lastError});
+      out.push_back(StreamStatus{device, s.items.size(), s.parked, s.attempts, s.nextAttempt,
+                                 s.lastError, s.firstFailure});
     }
     return out;
   }

@@ -17,6 +17,8 @@
 // - after `parkAfter` of failure of a stream's head (measured from its first failed attempt,
 //   with a last attempt exactly then) the stream is parked: logged, shown in status(), never
 //   skipped, and not retried until resume().
+// - while a stream's head keeps failing the log warns (without --verbose): after 3 failed
+//   attempts, again after 30, 300, …, and once more when it is delivered.
 //
 // Each attempt is a POST of the envelope {"id","type","occurredAt","content"} with
 // `content-type: application/json`, `webhook-id` (the envelope's id, stable across retries and
@@ -92,7 +94,8 @@ class Outbox {
     bool parked = false;
     uint32_t attempts = 0;  // failed attempts of the head (since its last resume)
     std::optional<Time> nextAttempt;
-    std::string lastError;  // "HTTP 500", "connection refused", …
+    std::string lastError;             // "HTTP 500", "connection refused", …
+    std::optional<Time> failingSince;  // the head's first failed attempt
   };
   // Devices with anything pending or parked, by device id.
   std::vector<StreamStatus> status() const;

@@ -1,6 +1,9 @@
 #include "adapter/pin_codes.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <utility>
 
 namespace nukihil::adapter {
 
@@ -15,12 +18,56 @@ size_t codePoints(std::string_view s) {
   return n;
 }
 
+// A character a name must not carry: C0/C1 controls (NUL, newline, …), DEL, the line and
+// paragraph separators, and the bidi embeddings, overrides and isolates that make text read
+// otherwise than it is stored ("Trojan Source"). Returns its position (in code points) and
+// value, or nullopt. `s` is valid UTF-8 (the JSON parser checked it).
+std::optional<std::pair<size_t, char32_t>> forbiddenNameCharacter(std::string_view s) {
+  size_t index = 0;
+  for (size_t i = 0; i < s.size(); ++index) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    char32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; k < len && i + k < s.size(); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    i += len;
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+        (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+      return std::make_pair(index, cp);
+  }
+  return std::nullopt;
+}
+
+// SPEC §3: time stays between 2000 and 2037.
+const Time kEarliest = *parseRfc3339("2000-01-01T00:00:00Z");
+const Time kLatestEnd = *parseRfc3339("2038-01-01T00:00:00Z");
+
+// A temporary schedule's date-time as an instant, or why not (K7).
+std::optional<Time> scheduleInstant(const std::string& text, std::string& why) {
+  auto t = parseRfc3339(text);
+  if (!t) {
+    why = "must be an RFC 3339 date-time";
+    return std::nullopt;
+  }
+  // runtime's reader takes a leap second as :59; Nuki stores no leap seconds, and a window
+  // that ends a second early is not what was asked for.
+  if (text.size() >= 19 && text.compare(17, 2, "60") == 0) {
+    why = "is a leap second (:60), which Nuki cannot store";
+    return std::nullopt;
+  }
+  if (*t < kEarliest || *t >= kLatestEnd) {
+    why = "must lie between 2000 and 2037";
+    return std::nullopt;
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string RecurringSchedule::rrule() const {
   std::string byDay;
   for (int d = 0; d < 7; ++d) {
-    if (!(days & (64 >> d))) continue;
+    if (!(days & (nuki::kMonday >> d))) continue;
     if (!byDay.empty()) byDay += ',';
     byDay += kDayNames[d];
   }
@@ -76,6 +123,20 @@ const char* pinErrorCode(PinError e) {
   return "";
 }
 
+const char* pinErrorField(PinError e) {
+  switch (e) {
+    case PinError::kFormat:
+    case PinError::kContainsZero:
+    case PinError::kStartsWith12:
+    case PinError::kDuplicate:
+      return "parameters.pinCode";
+    case PinError::kNameLength:
+      return "parameters.name";
+    default:
+      return "";
+  }
+}
+
 std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int durationMinutes,
                                             std::string& error) {
   // RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=8;BYMINUTE=30 — parts in any order, the prefix
@@ -114,6 +175,10 @@ std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int duration
       weekly = true;
     } else if (key == "BYDAY") {
       haveDays = true;
+      if (value.empty()) {
+        error = "BYDAY is empty (leave BYDAY out for every day)";
+        return std::nullopt;
+      }
       std::string_view rest = value;
       while (!rest.empty()) {
         const auto comma = rest.find(',');
@@ -126,7 +191,7 @@ std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int duration
           error = "BYDAY has '" + std::string(day) + "', not one of MO…SU";
           return std::nullopt;
         }
-        r.days |= uint8_t(64 >> found);
+        r.days |= uint8_t(nuki::kMonday >> found);
       }
     } else if (key == "BYHOUR") {
       if (!number(0, 23, hour)) {
@@ -147,7 +212,7 @@ std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int duration
     error = "the rrule needs FREQ=WEEKLY";
     return std::nullopt;
   }
-  if (!haveDays || r.days == 0) r.days = 127;  // no BYDAY: every day
+  if (!haveDays || r.days == 0) r.days = nuki::kEveryDay;  // no BYDAY: every day
   if (hour < 0) hour = 0;
   r.startMinute = hour * 60 + minute;
   r.durationMinutes = durationMinutes;
@@ -156,95 +221,91 @@ std::optional<RecurringSchedule> parseRrule(std::string_view rrule, int duration
 
 PinParseResult parsePinParameters(const nlohmann::json& p, const PinCredential* base) {
   PinParseResult out;
-  if (!p.is_object()) {
-    out.badRequest = "parameters must be a JSON object";
+  auto bad = [&](std::string field, std::string message) {
+    out.badRequestField = "parameters" + (field.empty() ? "" : "." + field);
+    out.badRequest = out.badRequestField + ": " + message;
     return out;
-  }
+  };
+  auto invalid = [&](std::string field, std::string message) {
+    if (out.problem) return;  // the first K7 problem found wins
+    out.problemField = "parameters." + field;
+    out.problem = {PinError::kScheduleInvalid, out.problemField + ": " + message};
+  };
+  if (!p.is_object()) return bad("", "must be a JSON object");
   PinCredential pin = base ? *base : PinCredential{};
   auto field = [&](const char* k) -> const nlohmann::json* {
     auto it = p.find(k);
     return it == p.end() ? nullptr : &*it;
   };
+  for (const auto& [k, v] : p.items()) {
+    if (k != "id" && k != "pinCode" && k != "name" && k != "temporarySchedules" &&
+        k != "recurringSchedules")
+      return bad(k, "unknown parameter");
+  }
   if (auto* v = field("pinCode")) {
-    if (!v->is_string()) {
-      out.badRequest = "pinCode must be a string of digits";
-      return out;
-    }
+    if (!v->is_string()) return bad("pinCode", "must be a string of digits");
     pin.pinCode = v->get<std::string>();
   } else if (!base) {
-    out.badRequest = "pinCode is required";
-    return out;
+    return bad("pinCode", "is required");
   }
   if (auto* v = field("name")) {
-    if (!v->is_string()) {
-      out.badRequest = "name must be a string";
-      return out;
-    }
+    if (!v->is_string()) return bad("name", "must be a string");
     pin.name = v->get<std::string>();
+    if (auto c = forbiddenNameCharacter(pin.name)) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "U+%04X", unsigned(c->second));
+      return bad("name", std::string("must not contain control, line-separator or "
+                                     "bidi-override characters (") +
+                             hex + " at character " + std::to_string(c->first + 1) + ")");
+    }
   } else if (!base) {
     pin.name.clear();  // K6 will refuse it
   }
   if (auto* v = field("temporarySchedules")) {
-    if (!v->is_array()) {
-      out.badRequest = "temporarySchedules must be an array";
-      return out;
-    }
+    if (!v->is_array()) return bad("temporarySchedules", "must be an array");
     pin.temporary.reset();
     if (v->size() > 1) {
-      out.problem = {PinError::kScheduleInvalid, "at most one temporary schedule per code"};
+      invalid("temporarySchedules", "at most one temporary schedule per code");
     } else if (v->size() == 1) {
       const auto& s = (*v)[0];
       auto isText = [&](const char* k) { return !s.contains(k) || s[k].is_string(); };
-      if (!s.is_object() || !isText("startDatetime") || !isText("endDatetime")) {
-        out.badRequest = "a temporary schedule is {\"startDatetime\",\"endDatetime\"} (RFC 3339)";
-        return out;
-      }
+      if (!s.is_object() || !isText("startDatetime") || !isText("endDatetime"))
+        return bad("temporarySchedules[0]",
+                   "a temporary schedule is {\"startDatetime\",\"endDatetime\"} (RFC 3339)");
       // K7: both ends are required, and must be instants.
-      std::optional<Time> start, end;
-      if (s.contains("startDatetime")) start = parseRfc3339(s["startDatetime"].get<std::string>());
-      if (s.contains("endDatetime")) end = parseRfc3339(s["endDatetime"].get<std::string>());
       if (!s.contains("startDatetime") || !s.contains("endDatetime")) {
-        out.problem = {PinError::kScheduleInvalid,
-                       "a temporary schedule needs both startDatetime and endDatetime"};
-      } else if (!start || !end) {
-        out.problem = {PinError::kScheduleInvalid,
-                       "startDatetime and endDatetime must be RFC 3339 date-times"};
+        invalid(std::string("temporarySchedules[0].") +
+                    (s.contains("startDatetime") ? "endDatetime" : "startDatetime"),
+                "a temporary schedule needs both startDatetime and endDatetime");
       } else {
-        pin.temporary = TemporarySchedule{*start, *end};
+        std::string why;
+        auto start = scheduleInstant(s["startDatetime"].get<std::string>(), why);
+        if (!start) invalid("temporarySchedules[0].startDatetime", why);
+        auto end = scheduleInstant(s["endDatetime"].get<std::string>(), why);
+        if (!end) invalid("temporarySchedules[0].endDatetime", why);
+        if (start && end) pin.temporary = TemporarySchedule{*start, *end};
       }
     }
   }
   if (auto* v = field("recurringSchedules")) {
-    if (!v->is_array()) {
-      out.badRequest = "recurringSchedules must be an array";
-      return out;
-    }
+    if (!v->is_array()) return bad("recurringSchedules", "must be an array");
     pin.recurring.reset();
-    if (v->size() > 1 && !out.problem) {
-      out.problem = {PinError::kScheduleInvalid, "at most one recurring schedule per code"};
+    if (v->size() > 1) {
+      invalid("recurringSchedules", "at most one recurring schedule per code");
     } else if (v->size() == 1) {
       const auto& s = (*v)[0];
       if (!s.is_object() || !s.contains("rrule") || !s["rrule"].is_string() ||
-          !s.contains("duration") || !s["duration"].is_number_integer()) {
-        out.badRequest = "a recurring schedule is {\"rrule\":\"RRULE:…\",\"duration\":minutes}";
-        return out;
-      }
+          !s.contains("duration") || !s["duration"].is_number_integer())
+        return bad("recurringSchedules[0]",
+                   "a recurring schedule is {\"rrule\":\"RRULE:…\",\"duration\":minutes}");
       std::string why;
       const int64_t duration = s["duration"].get<int64_t>();
       auto r = parseRrule(s["rrule"].get<std::string>(),
                           int(std::clamp<int64_t>(duration, -1, 100000)), why);
-      if (!r) {
-        if (!out.problem) out.problem = {PinError::kScheduleInvalid, why};
-      } else {
+      if (!r)
+        invalid("recurringSchedules[0].rrule", why);
+      else
         pin.recurring = *r;
-      }
-    }
-  }
-  for (const auto& [k, v] : p.items()) {
-    if (k != "id" && k != "pinCode" && k != "name" && k != "temporarySchedules" &&
-        k != "recurringSchedules") {
-      out.badRequest = "unknown parameter " + k;
-      return out;
     }
   }
   out.pin = std::move(pin);
@@ -276,7 +337,7 @@ PinProblem checkPinFormat(const PinCredential& pin) {
               "day (or is the whole day: 00:00 for 1440 minutes)"};
     if (r.days == 0) return {PinError::kScheduleInvalid, "a recurring schedule needs a day"};
     // Nuki stores every whole day as "no recurring window": it would come back without one.
-    if (wholeDay && r.days == 127)
+    if (wholeDay && r.days == nuki::kEveryDay)
       return {PinError::kScheduleInvalid,
               "a recurring schedule of every whole day is no restriction: leave it out"};
   }
@@ -311,7 +372,7 @@ NukiAuthFields toNukiFields(const PinCredential& pin) {
       f.allowedUntilTime = r.startMinute + r.durationMinutes;
     }
   } else {
-    f.allowedWeekDays = 127;
+    f.allowedWeekDays = nuki::kEveryDay;
     f.allowedFromTime = 0;
     f.allowedUntilTime = 0;
   }
@@ -329,10 +390,11 @@ PinCredential fromNukiAuth(const NukiAuth& a) {
   if (a.allowedFrom && a.allowedUntil)
     p.temporary = TemporarySchedule{*a.allowedFrom, *a.allowedUntil};
   const bool noRecurring =
-      a.allowedWeekDays == 127 && a.allowedFromTime == 0 && a.allowedUntilTime == 0;
+      a.allowedWeekDays == nuki::kEveryDay && a.allowedFromTime == 0 && a.allowedUntilTime == 0;
   if (!noRecurring) {
     RecurringSchedule r;
-    r.days = uint8_t(a.allowedWeekDays == 0 ? 127 : a.allowedWeekDays);
+    const int days = a.allowedWeekDays & nuki::kEveryDay;  // other bits mean nothing
+    r.days = uint8_t(days == 0 ? nuki::kEveryDay : days);
     if (a.allowedFromTime == 0 && a.allowedUntilTime == 0) {
       r.startMinute = 0;
       r.durationMinutes = 1440;

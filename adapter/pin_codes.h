@@ -24,8 +24,8 @@ struct TemporarySchedule {
 // "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=8;BYMINUTE=30" with a duration in minutes, on the
 // lock's local clock, ending the same local day.
 struct RecurringSchedule {
-  uint8_t days = 127;   // Nuki's bitmask: Mon=64 … Sun=1
-  int startMinute = 0;  // BYHOUR * 60 + BYMINUTE
+  uint8_t days = nuki::kEveryDay;  // Nuki's bitmask: Mon=64 … Sun=1
+  int startMinute = 0;             // BYHOUR * 60 + BYMINUTE
   int durationMinutes = 1440;
   bool operator==(const RecurringSchedule&) const = default;
   std::string rrule() const;
@@ -62,6 +62,9 @@ enum class PinError {
   kPending,          // PIN_PENDING
 };
 const char* pinErrorCode(PinError e);
+// The request-body field a rule checks ("parameters.pinCode" for K1–K4, "parameters.name" for
+// K6); "" where no one field is at fault (K5, PIN_PENDING, a schedule as a whole).
+const char* pinErrorField(PinError e);
 
 struct PinProblem {
   PinError error = PinError::kNone;
@@ -70,12 +73,18 @@ struct PinProblem {
 };
 
 // Decodes the parameters of createPinCodeCredential / updatePinCodeCredential. Shape errors
-// (wrong JSON types, unparseable dates or rrules) are `badRequest` (400); rule breaches come
-// back from checkPin. For an update, absent fields keep `base`'s values.
+// (wrong JSON types, unknown parameters, a name with control or bidi-override characters) are
+// `badRequest` (400); rule breaches come back from checkPin. K7 found while reading: an rrule
+// SPEC cannot map (an empty BYDAY included), a date-time that is not an RFC 3339 instant Nuki
+// can store (a leap second :60 is refused, not moved to :59) or lies outside SPEC's
+// 2000–2037. For an update, absent fields keep `base`'s values. Field paths start at
+// "parameters." (the request body's member).
 struct PinParseResult {
   std::optional<PinCredential> pin;
-  std::string badRequest;  // non-empty: the parameters are malformed
-  PinProblem problem;      // K1–K3, K6, K7 found while reading (schedule shapes)
+  std::string badRequest;       // non-empty: the parameters are malformed
+  std::string badRequestField;  // its JSON path
+  PinProblem problem;           // K1–K3, K6, K7 found while reading (schedule shapes)
+  std::string problemField;     // its JSON path
 };
 PinParseResult parsePinParameters(const nlohmann::json& parameters, const PinCredential* base);
 

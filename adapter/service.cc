@@ -56,6 +56,8 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
 
   try {
     I.db = std::make_unique<Db>(o.dbPath);
+  } catch (const DbInUse& e) {
+    throw ServiceError(Step::kDatabaseInUse, e.what(), e.what());
   } catch (const std::exception& e) {
     throw ServiceError(Step::kDatabase, "cannot open the database " + o.dbPath + ": " + e.what(),
                        e.what());
@@ -99,7 +101,7 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
     throw ServiceError(Step::kSavedState,
                        "cannot load the saved state from " + o.dbPath + ": " + e.what(), e.what());
   }
-  I.northbound = std::make_shared<Northbound>(*I.adapter, *I.outbox, o.apiKey);
+  I.northbound = std::make_shared<Northbound>(*I.adapter, *I.outbox, *I.nuki, o.apiKey);
 
   http::ServerOptions so;
   so.address = o.address;

@@ -29,11 +29,12 @@ namespace nukihil::adapter {
 class ServiceError : public std::runtime_error {
  public:
   enum class Step {
-    kOptions,     // a URL that is not http(s), no API key
-    kDatabase,    // the SQLite file cannot be opened (or another adapter holds it)
-    kHttpClient,  // TLS set-up, e.g. an unreadable or invalid CA file
-    kOutbox,      // the outbox cannot be set up in the database
-    kSavedState,  // the adapter's saved state cannot be loaded
+    kOptions,        // a URL that is not http(s), no API key
+    kDatabase,       // the SQLite file cannot be opened
+    kDatabaseInUse,  // another adapter owns the database file (its lock file is held)
+    kHttpClient,     // TLS set-up, e.g. an unreadable or invalid CA file
+    kOutbox,         // the outbox cannot be set up in the database
+    kSavedState,     // the adapter's saved state cannot be loaded
   };
   ServiceError(Step step, const std::string& message, std::string detail)
       : std::runtime_error(message), step_(step), detail_(std::move(detail)) {}

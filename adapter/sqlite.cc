@@ -1,9 +1,14 @@
 #include "adapter/sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 namespace nukihil::adapter {
@@ -42,6 +47,36 @@ bool onlyWhitespaceOrComments(std::string_view s) {
     }
   }
   return true;
+}
+
+// Claims `<path>.lock` for this process: the fd holding the flock, or throws.
+int claimLockFile(const std::string& path) {
+  const std::string lockPath = path + ".lock";
+  const int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw DbError("cannot open database '" + path + "': cannot open its lock file " + lockPath +
+                  ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      std::string owner(buf, n > 0 ? size_t(n) : 0);
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' '))
+        owner.pop_back();
+      throw DbInUse("the database '" + path + "' is in use by another nuki-adapter" +
+                    (owner.empty() ? std::string() : " (pid " + owner + ")") +
+                    ": one adapter owns a database file (lock file " + lockPath + ")");
+    }
+    throw DbError("cannot open database '" + path + "': cannot lock " + lockPath + ": " +
+                  std::strerror(err));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for the message of a refused second owner; the lock itself holds.
+  }
+  return fd;
 }
 
 }  // namespace
@@ -159,12 +194,15 @@ void Stmt::reset() {
 // Db
 
 Db::Db(const std::string& path) : path_(path) {
+  const bool file = !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
+  if (file) lockFd_ = claimLockFile(path);
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string why = errorText(db_, rc);
     sqlite3_close(db_);
     db_ = nullptr;
+    if (lockFd_ >= 0) ::close(lockFd_);
     throw DbError("cannot open database '" + path + "': " + why);
   }
   sqlite3_extended_result_codes(db_, 1);
@@ -186,15 +224,19 @@ Db::Db(const std::string& path) : path_(path) {
   } catch (const DbError& e) {
     sqlite3_close(db_);
     db_ = nullptr;
+    if (lockFd_ >= 0) ::close(lockFd_);
     throw DbError("cannot open database '" + path + "': " + e.what());
   }
 }
 
 Db::~Db() {
-  if (!db_) return;
-  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  // Statements still alive elsewhere keep the connection open until they are finalized.
-  sqlite3_close_v2(db_);
+  if (db_) {
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    // Statements still alive elsewhere keep the connection open until they are finalized.
+    sqlite3_close_v2(db_);
+  }
+  // Never unlinked: a process that opened the old file could then lock it beside a new one.
+  if (lockFd_ >= 0) ::close(lockFd_);
 }
 
 void Db::exec(std::string_view sql) {

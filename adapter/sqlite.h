@@ -25,6 +25,11 @@ struct DbError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The database file is owned by another open Db (in this process or another): see Db::Db.
+struct DbInUse : DbError {
+  using DbError::DbError;
+};
+
 class Db;
 
 // A prepared statement; finalized on destruction. Movable, not copyable. Bind indexes and
@@ -81,6 +86,11 @@ class Db {
   // Opens (creating if needed) the database at `path` (":memory:" for a private in-memory one)
   // with journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON and a busy timeout. Throws
   // DbError saying which path and why if it cannot be opened or WAL cannot be enabled.
+  //
+  // One owner per file: a file database is first claimed with an exclusive flock(2) on
+  // `<path>.lock` (created if missing, never deleted; it holds the owner's pid), released when
+  // the Db is destroyed or the process dies (kill -9 included). If another Db holds it, this
+  // throws DbInUse at once, naming the owner's pid, instead of waiting for SQLite's lock.
   explicit Db(const std::string& path);
   ~Db();
   Db(const Db&) = delete;
@@ -127,6 +137,7 @@ class Db {
   void finishOutermost(bool commit);
 
   std::string path_;
+  int lockFd_ = -1;  // <path>.lock, flock'ed while this Db lives
   sqlite3* db_ = nullptr;
   int depth_ = 0;        // open Transaction objects
   bool doomed_ = false;  // an inner transaction was abandoned

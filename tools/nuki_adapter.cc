@@ -7,20 +7,28 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "adapter/service.h"
 #include "runtime/http_client.h"
 #include "runtime/http_server.h"
 #include "runtime/log.h"
+#include "tools/cli_parse.h"
 
 namespace asio = boost::asio;
 using namespace nukihil;
 
 namespace {
 
-int fail(const std::string& message) {
+// Exit codes (README "Exit codes"): 2 an argument error or a start-up failure, 3 the database
+// is owned by another running nuki-adapter (a supervisor should not just start it again).
+constexpr int kExitUsage = 2;
+constexpr int kExitDatabaseInUse = 3;
+
+int fail(const std::string& message, int code = kExitUsage) {
   std::cerr << "nuki-adapter: " << message << "\n";
-  return 2;
+  return code;
 }
 
 // A flag's value, or the environment variable's when the flag is absent.
@@ -50,15 +58,19 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_option("--nuki-url", nukiUrl, "Nuki Web base URL (nukisim: http://127.0.0.1:PORT)")
       ->capture_default_str();
-  app.add_option("--nuki-token", nukiToken, "Nuki Web API token (or NUKI_TOKEN)");
+  app.add_option("--nuki-token", nukiToken, "Nuki Web API token (or NUKI_TOKEN); required");
   app.add_option("--listen", port, "port of the northbound API (0: a free one, printed)")
       ->capture_default_str();
   app.add_option("--address", address, "address to bind")->capture_default_str();
-  app.add_option("--api-key", apiKey, "bearer key clients of /v1 must send (or NUKIHIL_API_KEY)");
-  app.add_option("--webhook-url", webhookUrl, "the platform's webhook receiver")->required();
+  app.add_option(
+      "--api-key", apiKey,
+      "bearer key clients of /v1 must send, 16 characters or more (or NUKIHIL_API_KEY); required");
+  app.add_option("--webhook-url", webhookUrl, "the platform's webhook receiver; required");
   app.add_option("--webhook-secret", webhookSecret,
-                 "Standard Webhooks secret, whsec_<base64> (or NUKIHIL_WEBHOOK_SECRET)");
-  app.add_option("--db", db, "SQLite database file (created if missing; WAL)")->required();
+                 "Standard Webhooks secret, whsec_<base64> (or NUKIHIL_WEBHOOK_SECRET); required");
+  app.add_option("--db", db,
+                 "SQLite database file (created if missing; WAL; one nuki-adapter per file); "
+                 "required");
   app.add_option("--public-url", publicUrl,
                  "where Nuki Web reaches this adapter; registers <public-url>/nuki/webhook "
                  "(without it: polling only)");
@@ -68,13 +80,26 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", caFile, "extra trusted CA bundle (PEM) for https")
       ->check(CLI::ExistingFile);
   app.add_flag("-v,--verbose", verbose, "log requests and what the adapter does on stderr");
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = tools::parseArguments(app, argc, argv)) return *code;
   if (verbose) log::setLevel(log::Level::kInfo);
 
   nukiToken = fromEnv(nukiToken, "NUKI_TOKEN");
   apiKey = fromEnv(apiKey, "NUKIHIL_API_KEY");
   webhookSecret = fromEnv(webhookSecret, "NUKIHIL_WEBHOOK_SECRET");
-  if (nukiToken.empty()) return fail("a Nuki Web API token is needed: --nuki-token or NUKI_TOKEN");
+  // Every missing flag at once, not one per try.
+  std::vector<std::string> missing;
+  if (nukiToken.empty()) missing.push_back("--nuki-token (or NUKI_TOKEN)");
+  if (apiKey.empty()) missing.push_back("--api-key (or NUKIHIL_API_KEY)");
+  if (webhookUrl.empty()) missing.push_back("--webhook-url");
+  if (webhookSecret.empty()) missing.push_back("--webhook-secret (or NUKIHIL_WEBHOOK_SECRET)");
+  if (db.empty()) missing.push_back("--db");
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing)
+      list += "\n  " + m;
+    return fail("missing " + std::string(missing.size() == 1 ? "flag" : "flags") + ":" + list +
+                "\nRun with --help for more information.");
+  }
   if (apiKey.size() < 16)
     return fail("an API key of at least 16 characters is needed: --api-key or NUKIHIL_API_KEY");
   // SPEC §5: the secret is given as whsec_<base64>; a bare key is refused, not guessed at.
@@ -109,6 +134,8 @@ int main(int argc, char** argv) {
   try {
     service = std::make_unique<adapter::Service>(io, clock, random, options);
   } catch (const adapter::ServiceError& e) {
+    if (e.step() == adapter::ServiceError::Step::kDatabaseInUse)
+      return fail(e.what(), kExitDatabaseInUse);
     if (e.step() == adapter::ServiceError::Step::kHttpClient)
       return fail("TLS setup failed (--ca-file?): " + e.detail());
     return fail(e.what());

@@ -25,6 +25,7 @@
 #include "scenarios/reports.h"
 #include "scenarios/runner.h"
 #include "scenarios/webhook_recorder.h"
+#include "tools/cli_parse.h"
 
 namespace fs = std::filesystem;
 using namespace nukihil;
@@ -393,7 +394,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   record->add_flag("--json", asJson, "one JSON line per delivery instead of text");
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = tools::parseArguments(app, argc, argv)) return *code;
   log::setLevel(ra.verbose ? log::Level::kInfo : log::Level::kError);
   if (*run) return runCommand(ra, commandLine);
   if (*validate) return validateCommand(validatePaths);

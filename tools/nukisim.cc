@@ -12,6 +12,7 @@
 #include "runtime/log.h"
 #include "simulator/json_input.h"
 #include "simulator/server.h"
+#include "tools/cli_parse.h"
 
 namespace asio = boost::asio;
 using namespace nukihil;
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   app.add_option("--webhook-timeout-ms", webhookTimeoutMs,
                  "real-time timeout of one webhook delivery")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = tools::parseArguments(app, argc, argv)) return *code;
   if (verbose) log::setLevel(log::Level::kInfo);
 
   sim::SimulatorOptions options;

@@ -38,7 +38,7 @@ constexpr const char* kAdmin = "service-test-admin";
 // nukisim, a platform receiver and (once started) the adapter on one loop and virtual clock.
 struct Stack {
   Stack() {
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
     sim::ServerOptions so;
     so.simulator.adminToken = kAdmin;
@@ -68,7 +68,7 @@ struct Stack {
     });
     thread.join();
     sim.reset();
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
   }
 
@@ -151,6 +151,111 @@ TEST(AdapterService, AnswersHealthAndDevicesBehindTheApiKey) {
     EXPECT_TRUE(w.signatureOk) << w.body.dump();
 }
 
+// Issue 8: PIN input SPEC does not allow was taken — an empty BYDAY as every day, a leap
+// second as :59, year 0001, control and bidi-override characters in names, unknown top-level
+// fields. Each is refused over /v1 in SPEC's error shape, with the field path, and sends
+// nothing (no action, no webhook).
+TEST(AdapterService, PinInputOutsideSpecIsRefusedWithTheFieldPath) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  const uint16_t port = s.onLoop([&] { return s.service->port(); });
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  const json devices = json::parse(api.request("GET", "/v1/devices").body);
+  ASSERT_EQ(devices.size(), 1u);
+  const std::string path = "/v1/devices/" + devices[0]["id"].get<std::string>() + "/actions";
+  auto create = [&](json params, json extra = json::object()) {
+    json body{{"trait", "BETA_PIN_CODE_CREDENTIALS"},
+              {"action", "createPinCodeCredential"},
+              {"parameters", std::move(params)}};
+    body.update(extra);
+    auto r = api.request("POST", path, body.dump());
+    return std::make_pair(r.status, json::parse(r.body, nullptr, false));
+  };
+  const json weekly = {{"rrule", "RRULE:FREQ=WEEKLY;BYDAY=;BYHOUR=8;BYMINUTE=0"}, {"duration", 60}};
+  struct Case {
+    const char* what;
+    json params, extra;
+    int status;
+    const char* code;
+    const char* field;
+  };
+  const std::vector<Case> cases = {
+      {"an empty BYDAY",
+       {{"pinCode", "345671"}, {"name", "A"}, {"recurringSchedules", {weekly}}},
+       json::object(),
+       422,
+       "SCHEDULE_INVALID",
+       "parameters.recurringSchedules[0].rrule"},
+      {"a leap second",
+       {{"pinCode", "345672"},
+        {"name", "A"},
+        {"temporarySchedules",
+         {{{"startDatetime", "2025-06-30T10:00:00Z"}, {"endDatetime", "2025-06-30T23:59:60Z"}}}}},
+       json::object(),
+       422,
+       "SCHEDULE_INVALID",
+       "parameters.temporarySchedules[0].endDatetime"},
+      {"year 0001",
+       {{"pinCode", "345673"},
+        {"name", "A"},
+        {"temporarySchedules",
+         {{{"startDatetime", "0001-01-01T00:00:00Z"}, {"endDatetime", "2025-06-30T10:00:00Z"}}}}},
+       json::object(),
+       422,
+       "SCHEDULE_INVALID",
+       "parameters.temporarySchedules[0].startDatetime"},
+      {"year 2040",
+       {{"pinCode", "345674"},
+        {"name", "A"},
+        {"temporarySchedules",
+         {{{"startDatetime", "2025-01-01T00:00:00Z"}, {"endDatetime", "2040-01-01T00:00:00Z"}}}}},
+       json::object(),
+       422,
+       "SCHEDULE_INVALID",
+       "parameters.temporarySchedules[0].endDatetime"},
+      {"a NUL in the name",
+       {{"pinCode", "345675"}, {"name", std::string("A\0B", 3)}},
+       json::object(),
+       400,
+       "BAD_REQUEST",
+       "parameters.name"},
+      {"a newline in the name",
+       {{"pinCode", "345676"}, {"name", "A\nB"}},
+       json::object(),
+       400,
+       "BAD_REQUEST",
+       "parameters.name"},
+      {"a bidi override in the name",
+       {{"pinCode", "345677"}, {"name", "Guest\u202Eevil"}},
+       json::object(),
+       400,
+       "BAD_REQUEST",
+       "parameters.name"},
+      {"an unknown top-level field",
+       {{"pinCode", "345678"}, {"name", "A"}},
+       {{"parameter", {{"pinCode", "456789"}}}},
+       400,
+       "BAD_REQUEST",
+       "parameter"},
+  };
+  for (const auto& c : cases) {
+    auto [status, body] = create(c.params, c.extra);
+    EXPECT_EQ(status, c.status) << c.what << ": " << body.dump();
+    EXPECT_EQ(body["error"]["code"], c.code) << c.what << ": " << body.dump();
+    EXPECT_EQ(body["error"]["field"], c.field) << c.what << ": " << body.dump();
+  }
+  // Right at the edges of what SPEC allows, and ordinary non-ASCII names, are accepted.
+  auto ok = create(
+      {{"pinCode", "456789"},
+       {"name", "Grüße 👋 שלום"},
+       {"temporarySchedules",
+        {{{"startDatetime", "2000-01-01T00:00:00Z"}, {"endDatetime", "2037-12-31T23:59:59Z"}}}}});
+  EXPECT_EQ(ok.first, 202) << ok.second.dump();
+  // Nothing refused became an action: the only action the adapter knows is the accepted one.
+  const json h = json::parse(api.request("GET", "/v1/health").body);
+  EXPECT_EQ(h["unresolvedActions"], 1) << h.dump();
+}
+
 TEST(AdapterService, TooLargeBodyGets413InTheAdaptersErrorShape) {
   Stack s;
   ASSERT_EQ(s.start(s.options()), "");
@@ -180,8 +285,9 @@ TEST(AdapterService, ASecondServiceOnTheSameDatabaseIsRefused) {
     });
     ADD_FAILURE() << "a second service opened " << s.db;
   } catch (const adapter::ServiceError& e) {
-    EXPECT_EQ(e.step(), adapter::ServiceError::Step::kDatabase);
-    EXPECT_EQ(std::string(e.what()).rfind("cannot open the database " + s.db + ": ", 0), 0u)
+    EXPECT_EQ(e.step(), adapter::ServiceError::Step::kDatabaseInUse);
+    EXPECT_NE(std::string(e.what()).find("the database '" + s.db + "' is in use by another"),
+              std::string::npos)
         << e.what();
   }
 }

@@ -76,7 +76,7 @@ struct Processes {
                               json{{"accountId", acc["accountId"]}, {"model", "3.0 Pro"}}.dump());
       devices.push_back(std::to_string(json::parse(r.body)["smartlockId"].get<uint64_t>()));
     }
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
     ::setenv("NUKI_TOKEN", token.c_str(), 1);
     ::setenv("NUKIHIL_API_KEY", kApiKey, 1);
@@ -89,7 +89,7 @@ struct Processes {
     asio::post(io, [this] { receiver.stop(); });
     guard.reset();
     thread.join();
-    for (const char* suffix : {"", "-wal", "-shm"})
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"})
       std::filesystem::remove(db + suffix);
   }
   void startAdapter() {
@@ -182,6 +182,114 @@ TEST(AdapterProcess, KilledWithSigkillMidFlightLosesNothingItAccepted) {
       EXPECT_TRUE(queued.count(id)) << id;
     }
   }
+}
+
+// Starts nuki-adapter (stderr captured, no --verbose) on `s`'s database without waiting for
+// discovery; returns the port it listens on.
+uint16_t spawnAdapter(Processes& s, scenarios::ChildProcess& p, const std::string& nukiUrl) {
+  const uint16_t port = freePort();
+  p.spawn({NUKI_ADAPTER_BINARY, "--nuki-url", nukiUrl, "--listen", std::to_string(port),
+           "--webhook-url", s.receiver.url(), "--db", s.db, "--poll-seconds", "3600"},
+          scenarios::ChildProcess::Stderr::kCapture);
+  EXPECT_TRUE(p.firstLine(std::chrono::seconds(20))) << p.err();
+  return port;
+}
+
+// Collects the child's stderr (real time, bounded) until it contains `text`.
+bool logShows(scenarios::ChildProcess& p, const std::string& text, int seconds = 20) {
+  return eventually(
+      [&] {
+        p.wait(std::chrono::milliseconds(20));  // reads what it wrote meanwhile
+        return p.err().find(text) != std::string::npos;
+      },
+      seconds);
+}
+
+// Issue 8 item 13: health said "ok" while every Nuki call got 401.
+TEST(AdapterProcess, HealthIsDegradedAndTheLogWarnsWhenNukiWebRefusesTheToken) {
+  Processes s;
+  ::setenv("NUKI_TOKEN", "not-the-accounts-token", 1);
+  scenarios::ChildProcess p;
+  const uint16_t port = spawnAdapter(s, p, s.nukiSimUrl);
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  json h;
+  ASSERT_TRUE(eventually([&] {
+    auto r = api.request("GET", "/v1/health");
+    h = json::parse(r.body, nullptr, false);
+    return r.status == 200 && h.is_object() && h.value("status", "") != "ok";
+  })) << h.dump();
+  EXPECT_EQ(h["status"], "degraded") << h.dump();
+  EXPECT_EQ(h["nukiWeb"]["status"], "failing") << h.dump();
+  EXPECT_NE(h["nukiWeb"]["lastError"].get<std::string>().find("401"), std::string::npos)
+      << h.dump();
+  ASSERT_TRUE(h["problems"].is_array() && !h["problems"].empty()) << h.dump();
+  EXPECT_TRUE(logShows(p, "warn: nuki-web: ")) << p.err();
+  EXPECT_EQ(p.err().find("not-the-accounts-token"), std::string::npos) << "a secret in the log";
+}
+
+TEST(AdapterProcess, HealthIsDegradedAndTheLogWarnsWhenNukiWebCannotBeReached) {
+  Processes s;
+  scenarios::ChildProcess p;
+  const uint16_t port = spawnAdapter(s, p, "http://127.0.0.1:" + std::to_string(freePort()));
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  json h;
+  ASSERT_TRUE(eventually([&] {
+    h = json::parse(api.request("GET", "/v1/health").body, nullptr, false);
+    return h.is_object() && h.value("status", "") != "ok";
+  })) << h.dump();
+  EXPECT_EQ(h["status"], "degraded") << h.dump();
+  EXPECT_EQ(h["nukiWeb"]["status"], "failing") << h.dump();
+  EXPECT_FALSE(h["nukiWeb"]["lastError"].get<std::string>().empty()) << h.dump();
+  // Retried within the budget, yet failing again and again: a warning without --verbose.
+  EXPECT_TRUE(logShows(p, "warn: nuki-web: ")) << p.err();
+}
+
+TEST(AdapterProcess, HealthIsDegradedAndTheLogWarnsWhilePlatformWebhooksFail) {
+  Processes s;
+  s.receiver.setStatus(503);
+  scenarios::ChildProcess p;
+  const uint16_t port = spawnAdapter(s, p, s.nukiSimUrl);  // discovery's webhooks fail
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  json h;
+  ASSERT_TRUE(eventually([&] {
+    h = json::parse(api.request("GET", "/v1/health").body, nullptr, false);
+    return h.is_object() && h.contains("webhooks") && h["webhooks"].value("status", "") != "ok";
+  })) << h.dump();
+  EXPECT_EQ(h["status"], "degraded") << h.dump();
+  EXPECT_EQ(h["webhooks"]["status"], "failing") << h.dump();
+  EXPECT_NE(h["webhooks"]["lastError"].get<std::string>().find("503"), std::string::npos)
+      << h.dump();
+  EXPECT_EQ(h["nukiWeb"]["status"], "ok") << h.dump();
+  EXPECT_TRUE(logShows(p, "warn: outbox: ")) << p.err();
+  // The receiver is back: health recovers.
+  s.receiver.setStatus(204);
+  ASSERT_TRUE(eventually([&] {
+    h = json::parse(api.request("GET", "/v1/health").body, nullptr, false);
+    return h.is_object() && h.value("status", "") == "ok";
+  })) << h.dump();
+}
+
+// Issue 8: a second adapter on the same database waited SQLite's 5 s busy timeout and said
+// "database is locked"; it must say at once that another adapter owns the file.
+TEST(AdapterProcess, ASecondAdapterOnTheSameDatabaseIsRefusedAtOnce) {
+  Processes s;
+  s.startAdapter();
+  scenarios::ChildProcess second;
+  const auto started = std::chrono::steady_clock::now();
+  second.spawn({NUKI_ADAPTER_BINARY, "--nuki-url", s.nukiSimUrl, "--listen", "0", "--webhook-url",
+                s.receiver.url(), "--db", s.db},
+               scenarios::ChildProcess::Stderr::kCapture);
+  auto e = second.wait(std::chrono::seconds(20));
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(e && e->exited) << second.err();
+  EXPECT_EQ(e->code, 3) << second.err();
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << "it waited for the lock";
+  EXPECT_NE(second.err().find("another nuki-adapter"), std::string::npos) << second.err();
+  EXPECT_NE(second.err().find(s.db), std::string::npos) << second.err();
+  EXPECT_EQ(second.out(), "") << "it must not print the start-up line";
+  // The owner is unharmed.
+  http::BlockingClient api("127.0.0.1", s.adapterPort, kApiKey);
+  EXPECT_EQ(api.request("GET", "/v1/devices").status, 200);
 }
 
 TEST(AdapterProcess, ExplainsBadArguments) {
