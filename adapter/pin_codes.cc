@@ -1,6 +1,7 @@
 #include "adapter/pin_codes.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <utility>
@@ -356,7 +357,13 @@ PinProblem checkPinConflicts(const PinCredential& pin, const std::vector<std::st
 NukiAuthFields toNukiFields(const PinCredential& pin) {
   NukiAuthFields f;
   f.name = pin.name;
-  f.code = std::stoll(pin.pinCode);
+  // A credential read from Nuki Web may have no code (or one Nuki Web spelled its own way):
+  // then none is sent, rather than std::stoll throwing out of the event loop.
+  int64_t code = 0;
+  const char* end = pin.pinCode.data() + pin.pinCode.size();
+  if (auto [p, ec] = std::from_chars(pin.pinCode.data(), end, code);
+      !pin.pinCode.empty() && ec == std::errc() && p == end)
+    f.code = code;
   if (pin.temporary) {
     f.allowedFrom = pin.temporary->start;
     f.allowedUntil = pin.temporary->end;

@@ -1,7 +1,7 @@
 // The control plane's JSON bodies (SPEC §4): fleet loads, snapshot restores and the per-lock
 // world events, each fed the fuzzer's bytes as its body. The first byte picks the route.
-// Invariants: no crash, no sanitizer report, every answer a JSON object, and the world still
-// answers a plain request afterwards.
+// Invariants: no crash, no sanitizer report, never a 5xx, every answer a JSON object, and the
+// world still answers a plain request afterwards.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -53,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   const auto r = sim.call(route.method, target, body);
   if (r.status == 0) return 0;  // deferred (a latency fault): nothing to check
+  if (r.status >= 500) std::abort();  // bad input is a 4xx; faults never touch the control plane
   if (!nlohmann::json::parse(r.body, nullptr, false).is_object()) std::abort();
   // The world must still be whole: a plain read after whatever was just loaded or restored.
   const auto health = sim.call("GET", "/sim/v1/health", "");

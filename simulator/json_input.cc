@@ -50,6 +50,13 @@ std::optional<nlohmann::json> parseJsonText(std::string_view text, std::string& 
     if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
     error = "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + what;
     return std::nullopt;
+  } catch (const nlohmann::json::exception& e) {
+    // A number no double holds ("1e999") is an out_of_range, not a parse_error: still bad
+    // input (400), not an internal error.
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    error = what;
+    return std::nullopt;
   }
 }
 

@@ -619,6 +619,16 @@ std::optional<json> parseText(const std::string& text, const std::string& file,
     p.message = "not valid JSON: " + what;
     out.push_back(std::move(p));
     return std::nullopt;
+  } catch (const json::exception& e) {
+    // Found by fuzzing: a number beyond a double ("3e1112") is not a parse_error but an
+    // out_of_range, and escaped as far as terminating nukihil.
+    Problem p;
+    p.file = file;
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    p.message = "not valid JSON: " + what;
+    out.push_back(std::move(p));
+    return std::nullopt;
   }
 }
 

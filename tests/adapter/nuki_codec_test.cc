@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "adapter/pin_codes.h"
 #include "tests/support/swagger.h"
 
 namespace nukihil::adapter {
@@ -477,5 +478,29 @@ TEST(NukiCodec, WebhookRegistrationValidatesAgainstSwagger) {
   EXPECT_TRUE(ValidAgainst(j, "DecentralWebhook"));
 }
 
+}  // namespace
+}  // namespace nukihil::adapter
+
+// Found by the adapter_nuki_codec fuzz target: an auth Nuki Web lists without a `code` became a
+// credential with an empty pinCode, and encoding it for an update threw std::invalid_argument
+// out of std::stoll (terminating the adapter). Now no code is sent.
+namespace nukihil::adapter {
+namespace {
+TEST(NukiCodec, ACredentialWithoutACodeEncodesWithoutOne) {
+  std::string error;
+  auto auths = decodeAuths(
+      R"([{"id":"5f0c","smartlockId":101,"authId":1,"type":13,"name":"Anna","enabled":true}])",
+      error);
+  ASSERT_TRUE(auths) << error;
+  ASSERT_EQ(auths->size(), 1u);
+  const PinCredential pin = fromNukiAuth(auths->at(0));
+  NukiAuthFields fields;
+  ASSERT_NO_THROW(fields = toNukiFields(pin));
+  EXPECT_FALSE(fields.code.has_value());
+  EXPECT_EQ(encodeAuthUpdate(fields).find("\"code\""), std::string::npos);
+  PinCredential withCode = pin;
+  withCode.pinCode = "345678";
+  EXPECT_EQ(toNukiFields(withCode).code, 345678);
+}
 }  // namespace
 }  // namespace nukihil::adapter

@@ -45,6 +45,16 @@ TEST(ScenarioFile, InvalidJsonNamesLineAndColumn) {
   EXPECT_NE(p[0].text().find("f.json:3:13: not valid JSON"), std::string::npos) << p[0].text();
 }
 
+// Found by the scenario_file fuzz target: a number no double holds threw out_of_range out of
+// the reader and terminated nukihil. It is a refused file like any invalid JSON.
+TEST(ScenarioFile, ANumberBeyondADoubleIsInvalidJsonNotACrash) {
+  std::vector<Problem> p;
+  ASSERT_NO_THROW(p = problems(file(R"({"do":"advance","seconds":3e1112})")));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].text().find("not valid JSON"), std::string::npos) << p[0].text();
+  EXPECT_NE(p[0].text().find("3e1112"), std::string::npos) << p[0].text();
+}
+
 TEST(ScenarioFile, AnUnknownKeyNamesItsPathAndTheNearestKnownName) {
   EXPECT_NE(only(file("", R"(,"expectWebhook":{})"))
                 .find("expectWebhook: unknown key 'expectWebhook'; did you mean 'expectWebhooks'?"),
