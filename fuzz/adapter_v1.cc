@@ -108,6 +108,13 @@ struct World {
   Random random{1};
   http::HttpClient client{io};
   AcceptingNuki nuki;
+  // The real client, only for what /v1/health reports of Nuki Web (never called here).
+  NukiClient healthOf{client, clock, random, [] {
+                        NukiClient::Options o;
+                        o.baseUrl = "http://127.0.0.1:1";
+                        o.token = "fuzz";
+                        return o;
+                      }()};
   DroppingSink sink;
   std::unique_ptr<Db> db;
   std::unique_ptr<Outbox> outbox;
@@ -129,7 +136,7 @@ struct World {
     outbox = std::make_unique<Outbox>(*db, clock, client, random, oo);
     adapter = std::make_unique<Adapter>(*db, clock, nuki, sink, random, Adapter::Options{});
     adapter->start();
-    api = std::make_unique<Northbound>(*adapter, *outbox, "fuzz-api-key-0123456789");
+    api = std::make_unique<Northbound>(*adapter, *outbox, healthOf, "fuzz-api-key-0123456789");
   }
 };
 

@@ -51,8 +51,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string target = route.target;
   if (auto at = target.find("{lock}"); at != std::string::npos) target.replace(at, 6, lockId);
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  // A generated fleet within the documented caps (100,000 locks, 10,000,000 codes) is valid
+  // input but takes gigabytes and minutes under ASan: not a bug, and not what is fuzzed here.
+  if (data[0] % (sizeof kRoutes / sizeof kRoutes[0]) == 0) {
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_object() && j.contains("generate") && j["generate"].is_object()) {
+      const auto& g = j["generate"];
+      auto n = [&](const char* k, double def) {
+        return g.contains(k) && g[k].is_number() ? g[k].get<double>() : def;
+      };
+      if (n("accounts", 1) * n("locksPerAccount", 1) * (n("codesPerLock", 0) + 1) > 5000) return 0;
+    }
+  }
   const auto r = sim.call(route.method, target, body);
-  if (r.status == 0) return 0;  // deferred (a latency fault): nothing to check
+  if (r.status == 0) return 0;        // deferred (a latency fault): nothing to check
   if (r.status >= 500) std::abort();  // bad input is a 4xx; faults never touch the control plane
   if (!nlohmann::json::parse(r.body, nullptr, false).is_object()) std::abort();
   // The world must still be whole: a plain read after whatever was just loaded or restored.
@@ -64,6 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lockId.clear();  // a new fleet or snapshot: the lock may be gone
     sim.simulator().reset();
   }
-  sim.maybeReset();
+  if (sim.maybeReset()) lockId.clear();
   return 0;
 }

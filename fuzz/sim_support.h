@@ -39,9 +39,12 @@ class SimUnderTest {
     return out;
   }
 
-  // Every few thousand inputs: a fresh world, so state does not grow without bound.
-  void maybeReset() {
-    if (++calls_ % 2000 == 0) sim_->reset();
+  // Every few thousand inputs: a fresh world, so state does not grow without bound. True when
+  // it reset (ids the caller kept are gone then).
+  bool maybeReset() {
+    if (++calls_ % 2000 != 0) return false;
+    sim_->reset();
+    return true;
   }
 
  private:

@@ -72,10 +72,12 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends the request; `done` runs exactly once with the response or the reason there is
-  // none. A request on a reused connection is retried once on a fresh connection when the
-  // connection fails before any byte of the answer arrived (the server may have closed it
-  // while idle) — a GET, HEAD or OPTIONS always, any other method only if not one byte of the
-  // request was written, since the server may have acted on it.
+  // none. A kept-alive connection the peer has closed is not reused (checked before each
+  // reuse). A request on a reused connection is retried once on a fresh connection when the
+  // connection fails before any byte of the answer arrived — a GET, HEAD or OPTIONS always,
+  // any other method only if the write itself failed with nothing written (on TCP a write to a
+  // peer that just closed usually succeeds and the failure shows on the read: such a POST is
+  // reported, not repeated, since the server may have acted on it).
   void send(ClientRequest request, std::function<void(ClientResponse)> done);
 
   // Drops idle connections.

@@ -536,7 +536,8 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
 
   r.add("POST", "/sim/v1/smartlocks/{id}/keypad",
         lockBodyHandler(w, {"code"}, [&w](uint32_t index, Body& b) {
-          // SPEC §4: {"code":N}, a number (what a person types; any integer is a try).
+          // SPEC §4: {"code":N}, a number: what a person types, 0 to 999,999,999 (up to nine
+          // digits; a keypad has no more).
           auto code = b.integer("code", 0, 999999999);
           if (b.failed) return b.error;
           if (!code) return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");

@@ -2,7 +2,9 @@
 // everything that decides the future: clock, random state, id counters, accounts, bridges,
 // locks (device truth, web view, queues, logs), scheduled events, webhook registrations and
 // their undelivered events, faults and the journal.
+#include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "simulator/json_input.h"
 #include "simulator/nuki_json.h"
@@ -364,11 +366,13 @@ Lock lockFromJson(const In& j, size_t maxLogs) {
       continue;
     }
     const ObjectId id = idFrom(a);
-    AuthRef found;
-    for (const auto& dev : l.deviceAuths)
-      if (dev->id == id) found = dev;
-    if (!found) a.fail("refers to an auth the device does not hold");
-    l.webView.push_back(found);
+    // deviceAuths is in strictly increasing id order (checked above): a binary search, so that
+    // a lock with many codes does not cost codes² here.
+    const auto it = std::lower_bound(l.deviceAuths.begin(), l.deviceAuths.end(), id,
+                                     [](const AuthRef& r, const ObjectId& v) { return r->id < v; });
+    if (it == l.deviceAuths.end() || (*it)->id != id)
+      a.fail("refers to an auth the device does not hold");
+    l.webView.push_back(*it);
   }
   checkSorted(l.webView, web);
   const In queue = j["queue"];
@@ -518,6 +522,12 @@ Decoded decode(const In& root, size_t maxLogsPerLock, size_t journalLimit) {
                                                     : "a 3.0 Pro has no bridge (4294967295)");
   }
 
+  // Each lock's account by its id, for the webhook streams below (one lookup each, not a scan
+  // of the whole fleet per stream).
+  std::unordered_multimap<uint64_t, uint32_t> accountOfLock;
+  accountOfLock.reserve(d.locks.size());
+  for (const auto& l : d.locks)
+    accountOfLock.emplace(l.smartlockId, l.account);
   const In hooks = root["webhooks"];
   for (size_t hi = 0, n = hooks.array(); hi < n; ++hi) {
     const In h = hooks[hi];
@@ -545,8 +555,8 @@ Decoded decode(const In& root, size_t maxLogsPerLock, size_t journalLimit) {
       }
       const uint64_t lockId = st["smartlockId"].u64();
       bool known = false;
-      for (const auto& l : d.locks)
-        known = known || (l.smartlockId == lockId && l.account == hook.account);
+      for (auto [at, end] = accountOfLock.equal_range(lockId); at != end && !known; ++at)
+        known = at->second == hook.account;
       if (!known) st["smartlockId"].fail("no lock of the webhook's account has this id");
       if (!hook.streams.emplace(lockId, std::move(ws)).second)
         st["smartlockId"].fail("a second stream for this lock");
@@ -687,10 +697,13 @@ json Simulator::snapshot() const {
 }
 
 Error Simulator::restore(const json& j) {
-  if (!j.is_object() || j.value("format", "") != "nukisim-snapshot")
-    return Error::make(400, "BAD_SNAPSHOT", "not a nukisim snapshot (format)");
-  if (j.value("version", 0) != kSnapshotVersion)
-    return Error::make(400, "BAD_SNAPSHOT", "unsupported snapshot version");
+  // Types first: json::value() throws on a key of another type ({"format":1} was a 500).
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != "nukisim-snapshot")
+    return Error::make(400, "BAD_SNAPSHOT", "format: not a nukisim snapshot");
+  if (!j.contains("version") || !j["version"].is_number_integer() ||
+      j["version"].get<int64_t>() != kSnapshotVersion)
+    return Error::make(400, "BAD_SNAPSHOT", "version: unsupported snapshot version");
   // Decode and check everything first: a damaged snapshot leaves the world as it was.
   Decoded d;
   try {

@@ -153,6 +153,9 @@ TEST(Hardening, DamagedSnapshotIs400WithThePathAndTheWorldIsUnchanged) {
       {"a lock index past the end", [](json& j) { j["accounts"][0]["locks"][1] = 7; },
        "accounts[0].locks[1]"},
       {"locks an object", [](json& j) { j["locks"] = json::object(); }, "locks"},
+      // Found in review: json::value() threw on a format or version of another type (a 500).
+      {"a format that is a number", [](json& j) { j["format"] = 1; }, "format"},
+      {"a version that is a string", [](json& j) { j["version"] = "1"; }, "version"},
       {"a reported-log count of 1,000,000",
        [](json& j) { j["locks"][0]["reportedLogs"] = 1000000; }, "locks[0].reportedLogs"},
       {"more logs than a lock keeps",
