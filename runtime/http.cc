@@ -68,6 +68,22 @@ std::string_view bearerTokenOf(std::string_view authorization) {
   return a;
 }
 
+std::string printableTarget(std::string_view target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(target.size());
+  for (const unsigned char c : target) {
+    if (c > 0x20 && c < 0x7f) {
+      out.push_back(char(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 std::string_view reasonPhrase(int status) {
   switch (status) {
     case 100:

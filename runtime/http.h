@@ -96,6 +96,10 @@ std::string_view reasonPhrase(int status);
 // around the token dropped), or "" if it is not one.
 std::string_view bearerTokenOf(std::string_view authorization);
 
+// A request target as logs and journals show it: printable ASCII kept, every other byte
+// (space, control, non-ASCII, possibly invalid UTF-8) percent-encoded.
+std::string printableTarget(std::string_view target);
+
 // "%41bc+d" → "Abc d". Invalid escapes are kept as they are.
 std::string percentDecode(std::string_view s, bool plusIsSpace = true);
 

@@ -151,22 +151,6 @@ class Session : public std::enable_shared_from_this<Session> {
     return std::nullopt;
   }
 
-  // A target as a log line shows it: printable ASCII, any other byte percent-encoded.
-  static std::string printable(std::string_view target) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const unsigned char c : target) {
-      if (c > 0x20 && c < 0x7f) {
-        out.push_back(char(c));
-      } else {
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-    }
-    return out;
-  }
-
   // An absolute-form target ("http://host/path?q", RFC 9112 §3.2.2) as the origin form the
   // handlers route on ("/path?q").
   static std::string originForm(std::string_view target) {
@@ -274,7 +258,7 @@ class Session : public std::enable_shared_from_this<Session> {
     pinned_ = shared_from_this();
     auto answered = std::make_shared<bool>(false);
     std::string logLine;
-    if (server_->options.logRequests) logLine = req.method + " " + printable(req.target);
+    if (server_->options.logRequests) logLine = req.method + " " + printableTarget(req.target);
     server_->handler(
         req, [weak = weak_from_this(), version, keepAlive, answered, logLine = std::move(logLine),
               started = std::chrono::steady_clock::now()](Response r) {

@@ -56,24 +56,6 @@ namespace {
 bool isControlPath(std::string_view target) {
   return target.rfind("/sim/", 0) == 0;
 }
-
-// The request target as the journal keeps it: printable ASCII, any other byte percent-encoded
-// (a raw target may hold bytes that are not UTF-8, and the journal is served as JSON).
-std::string journalTarget(std::string_view target) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(target.size());
-  for (const unsigned char c : target) {
-    if (c > 0x20 && c < 0x7f) {
-      out.push_back(char(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 }  // namespace
 
 Simulator::Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options)
@@ -181,7 +163,7 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
   entry->atMs = millisOf(clock_.now());
   entry->kind = JournalEntry::kApi;
   entry->method = req.method;
-  entry->path = journalTarget(req.target);
+  entry->path = http::printableTarget(req.target);  // raw bytes need not be UTF-8
   auto journaled = [this, entry, respond = std::move(respond)](http::Response r) {
     entry->status = r.delivery == http::Delivery::kNormal ? r.status : 0;
     if (r.delivery != http::Delivery::kNormal) entry->error = "connection reset (fault)";
