@@ -131,8 +131,14 @@ Adapter::Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random&
 }
 
 Adapter::~Adapter() {
-  if (batch_) batch_->commit();  // a graceful stop keeps what the last burst wrote
-  *alive_ = false;
+  if (batch_) {
+    try {
+      batch_->commit();  // a graceful stop keeps what the last burst wrote
+    } catch (const std::exception& e) {
+      log::error(std::string("adapter: the last group commit failed at shutdown: ") + e.what());
+    }
+  }
+  alive_.reset();
   clock_.removeAlarm(pollAlarm_);
 }
 
@@ -229,7 +235,7 @@ void Adapter::load() {
       if (key == "nuki_webhook_secret") nukiSecret_ = value;
     }
   }
-  if (idPrefix_.empty()) {
+  if (idPrefix_.empty() && !options_.readOnly) {
     // Ids of this database differ from another's (tests run several adapters side by side).
     idPrefix_ = random_.hex(8);
     saveMeta("id_prefix", idPrefix_);
@@ -312,14 +318,65 @@ void Adapter::joinBatch() {
   });
 }
 
+bool Adapter::write(const std::function<void()>& f) {
+  if (options_.readOnly || storageFailed_) return false;
+  // Only the outermost write handles a refusal: inner ones pass it up, so that no transaction
+  // of this call is still open when storageFailed() rolls the burst back.
+  const bool outermost = writeDepth_ == 0;
+  struct Depth {
+    int& n;
+    ~Depth() { --n; }
+  } depth{++writeDepth_};
+  try {
+    joinBatch();
+    Db::Transaction tx(db_);
+    f();
+    tx.commit();
+  } catch (const DbError& e) {
+    if (!outermost) throw;
+    storageFailed(std::string("the database refused a write: ") + e.what());
+  }
+  return !storageFailed_;
+}
+
 void Adapter::storageFailed(const std::string& why) {
-  log::error("adapter: " + why + "; restart from what is durable");
+  if (storageFailed_) return;
+  storageFailed_ = true;
+  log::error("adapter: " + why + "; nothing of the last burst is answered or sent");
+  // The burst is rolled back at once: the answers waiting for it get their refusal (see
+  // Northbound::handle), and no callback still out touches memory that disk does not hold.
+  batch_.reset();
+  batchWork_.reset();
+  alive_.reset();
+  clock_.disarm(pollAlarm_);
   if (options_.onStorageFailure) return options_.onStorageFailure(why);
   std::abort();
 }
 
+Adapter::Submitted Adapter::storageRefusal() {
+  return Submitted::refused(503, "STORAGE_UNAVAILABLE",
+                            "the adapter's database refuses writes; nothing was accepted");
+}
+
+std::string Adapter::probeStorage(Db& db, Time now) {
+  try {
+    Db::Transaction tx(db);
+    db.prepare("INSERT OR REPLACE INTO adapter_meta (key, value) VALUES ('storage_probe', ?)")
+        .bind(1, formatRfc3339(now))
+        .step();
+    tx.commit();
+    return "";
+  } catch (const DbError& e) {
+    return e.what();
+  }
+}
+
 void Adapter::afterDurable(std::function<void()> f) {
   db_.afterCommit(std::move(f));
+}
+
+void Adapter::afterRollback(std::function<void()> f) {
+  db_.afterRollback(std::move(f));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,10 +430,7 @@ void Adapter::start(std::function<void(const std::string&)> ready) {
         send(a);
         continue;
       }
-      joinBatch();
-      Db::Transaction tx(db_);
-      updateAction(a, ActionStatus::kTimeout);
-      tx.commit();
+      if (!write([&] { updateAction(a, ActionStatus::kTimeout); })) return;
     }
     discover([this, alive, ready](const std::string& error) {
       if (alive.expired()) return;
@@ -425,11 +479,11 @@ void Adapter::registerWebhook(std::function<void()> done) {
           if (rr.ok() && !secret.empty()) {
             nukiSecret_ = std::move(secret);
             nukiWebhookId_ = id;
-            joinBatch();
-            Db::Transaction tx(db_);
-            saveMeta("nuki_webhook_id", std::to_string(id));
-            saveMeta("nuki_webhook_secret", nukiSecret_);
-            tx.commit();
+            if (!write([&] {
+                  saveMeta("nuki_webhook_id", std::to_string(id));
+                  saveMeta("nuki_webhook_secret", nukiSecret_);
+                }))
+              return;
             log::info("nuki: webhook " + std::to_string(id) + " registered for " + url);
           } else {
             log::warn("nuki: webhook registration failed (HTTP " + std::to_string(rr.status) + " " +
@@ -461,10 +515,7 @@ void Adapter::discover(std::function<void(const std::string&)> done,
       auto it = devices_.find(id);
       if (it != devices_.end()) {
         if (skipReports.count(id)) continue;
-        joinBatch();
-        Db::Transaction tx(db_);
-        onLockReport(it->second, l, l.state.has_value());
-        tx.commit();
+        if (!write([&] { onLockReport(it->second, l, l.state.has_value()); })) return;
         continue;
       }
       // A new lock: read its codes first so that R-DISCOVER goes out in one piece.
@@ -488,44 +539,43 @@ void Adapter::discover(std::function<void(const std::string&)> done,
 void Adapter::addDevice(const NukiLock& l, std::vector<NukiAuth> auths) {
   const std::string id = std::to_string(l.smartlockId);
   if (devices_.count(id)) return;
-  joinBatch();
-  Db::Transaction tx(db_);
-  Device& d = devices_[id];
-  d.id = id;
-  d.smartlockId = l.smartlockId;
-  d.name = l.name;
-  d.model = modelOf(l);
-  json traits;
-  for (const char* t : {kLock, kBattery, kPins, kConnectivity})
-    traits[t] = {{"properties", traitProperties(t)}};
-  emit(d, "deviceEventConfig", {{"traits", traits}});
-  d.isOnline = l.online();
-  setState(d, kConnectivity, "isOnline", *d.isOnline);
-  if (l.state) {
-    d.isJammed = *l.state == nuki::kMotorBlocked;
-    setState(d, kLock, "isJammed", *d.isJammed);
-    if (auto locked = isLockedOf(*l.state)) {
-      d.isLocked = *locked;
-      setState(d, kLock, "isLocked", *d.isLocked);
+  write([&] {
+    Device& d = devices_[id];
+    d.id = id;
+    d.smartlockId = l.smartlockId;
+    d.name = l.name;
+    d.model = modelOf(l);
+    json traits;
+    for (const char* t : {kLock, kBattery, kPins, kConnectivity})
+      traits[t] = {{"properties", traitProperties(t)}};
+    emit(d, "deviceEventConfig", {{"traits", traits}});
+    d.isOnline = l.online();
+    setState(d, kConnectivity, "isOnline", *d.isOnline);
+    if (l.state) {
+      d.isJammed = *l.state == nuki::kMotorBlocked;
+      setState(d, kLock, "isJammed", *d.isJammed);
+      if (auto locked = isLockedOf(*l.state)) {
+        d.isLocked = *locked;
+        setState(d, kLock, "isLocked", *d.isLocked);
+      }
+      if (l.batteryCharge) {
+        d.percentage = *l.batteryCharge;
+        setState(d, kBattery, "percentage", *d.percentage);
+      }
+      d.batteryStatus = l.batteryCritical ? "CRITICAL" : "NORMAL";
+      setState(d, kBattery, "status", d.batteryStatus);
     }
-    if (l.batteryCharge) {
-      d.percentage = *l.batteryCharge;
-      setState(d, kBattery, "percentage", *d.percentage);
+    for (const auto& a : auths) {
+      if (a.type != nuki::kKeypadCode || !a.code) continue;
+      PinCredential p = fromNukiAuth(a);
+      p.id = newId("pin_");
+      d.pins.push_back(std::move(p));
     }
-    d.batteryStatus = l.batteryCritical ? "CRITICAL" : "NORMAL";
-    setState(d, kBattery, "status", d.batteryStatus);
-  }
-  for (const auto& a : auths) {
-    if (a.type != nuki::kKeypadCode || !a.code) continue;
-    PinCredential p = fromNukiAuth(a);
-    p.id = newId("pin_");
-    d.pins.push_back(std::move(p));
-  }
-  sortPins(d.pins);
-  d.codesReadMs = millisOf(clock_.now());
-  setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins));
-  saveDevice(d);
-  tx.commit();
+    sortPins(d.pins);
+    d.codesReadMs = millisOf(clock_.now());
+    setState(d, kPins, "pinCodeCredentials", pinsJson(d.pins));
+    saveDevice(d);
+  });
 }
 
 void Adapter::schedulePoll() {
@@ -578,25 +628,21 @@ void Adapter::poll(std::function<void()> done) {
                                                                         std::vector<NukiLog> logs) {
                              if (alive.expired()) return;
                              auto it = devices_.find(deviceId);
-                             if (r.ok() && it != devices_.end()) {
-                               joinBatch();
-                               Db::Transaction tx(db_);
-                               for (auto l = logs.rbegin(); l != logs.rend(); ++l)
-                                 onLog(it->second, *l);  // oldest first
-                               saveDevice(it->second);
-                               tx.commit();
-                             }
+                             if (r.ok() && it != devices_.end() && !write([&] {
+                                   for (auto l = logs.rbegin(); l != logs.rend(); ++l)
+                                     onLog(it->second, *l);  // oldest first
+                                   saveDevice(it->second);
+                                 }))
+                               return;
                              nuki_.getSmartlock(smartlockId, [this, deviceId, finish, alive](
                                                                  const NukiResult& sr,
                                                                  std::optional<NukiLock> lock) {
                                if (alive.expired()) return;
                                auto dit = devices_.find(deviceId);
-                               if (sr.ok() && lock && dit != devices_.end()) {
-                                 joinBatch();
-                                 Db::Transaction tx(db_);
-                                 onLockReport(dit->second, *lock, lock->state.has_value());
-                                 tx.commit();
-                               }
+                               if (sr.ok() && lock && dit != devices_.end() && !write([&] {
+                                     onLockReport(dit->second, *lock, lock->state.has_value());
+                                   }))
+                                 return;
                                finish();
                              });
                            });
@@ -611,12 +657,9 @@ void Adapter::poll(std::function<void()> done) {
                                              const NukiResult& r, std::vector<NukiAuth> auths) {
               if (alive.expired()) return;
               auto it = devices_.find(deviceId);
-              if (r.ok() && it != devices_.end()) {
-                joinBatch();
-                Db::Transaction tx(db_);
-                reconcile(it->second, auths, /*syncSignal=*/false, observed);
-                tx.commit();
-              }
+              if (r.ok() && it != devices_.end() &&
+                  !write([&] { reconcile(it->second, auths, /*syncSignal=*/false, observed); }))
+                return;
               finish();
             });
           }
@@ -630,7 +673,8 @@ void Adapter::poll(std::function<void()> done) {
 // What the locks report
 
 int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
-  if (nukiSecret_.empty()) return 401;  // no registration, nothing can be verified
+  if (options_.readOnly || storageFailed_) return 503;  // Nuki Web delivers it again later
+  if (nukiSecret_.empty()) return 401;                  // no registration, nothing can be verified
   const std::string expected = crypto::toHex(crypto::hmacSha256(nukiSecret_, body));
   std::string given(signature);
   for (auto& c : given)
@@ -650,34 +694,30 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
   }
   Device& d = it->second;
   switch (event->kind) {
-    case NukiEvent::kStatus: {
-      joinBatch();
-      Db::Transaction tx(db_);
-      if (event->lock) onLockReport(d, *event->lock, event->lock->state.has_value());
-      tx.commit();
+    case NukiEvent::kStatus:
+      if (!write([&] {
+            if (event->lock) onLockReport(d, *event->lock, event->lock->state.has_value());
+          }))
+        return 503;
       break;
-    }
-    case NukiEvent::kLogs: {
-      joinBatch();
-      Db::Transaction tx(db_);
+    case NukiEvent::kLogs:
       // A web-triggered motor log is saved at once: after a crash it must not complete a
       // later action of the same kind.
-      if (event->log && onLog(d, *event->log)) saveDevice(d);
-      tx.commit();
+      if (!write([&] {
+            if (event->log && onLog(d, *event->log)) saveDevice(d);
+          }))
+        return 503;
       break;
-    }
     case NukiEvent::kMasterData: {
       // R-PIN-SYNC: the sync is complete; read the new web view and apply it. The signal is
       // stored before Nuki Web hears 200: if the read fails or the adapter dies, a poll reads
       // the codes as after a sync.
       const int64_t now = millisOf(clock_.now());
-      if (d.unreadSyncMs == 0) {
-        joinBatch();
-        Db::Transaction tx(db_);
-        d.unreadSyncMs = now;
-        saveDevice(d);
-        tx.commit();
-      }
+      if (d.unreadSyncMs == 0 && !write([&] {
+            d.unreadSyncMs = now;
+            saveDevice(d);
+          }))
+        return 503;
       onSync(d.id, now);
       break;
     }
@@ -702,13 +742,11 @@ void Adapter::onSync(const std::string& deviceId, int64_t observedMs, std::funct
                     if (dit != devices_.end() && !r.ok())
                       log::warn("nuki: cannot read the codes of lock " + deviceId +
                                 " after a sync; polling retries");
-                    if (dit != devices_.end() && r.ok()) {
-                      joinBatch();
-                      Db::Transaction tx(db_);
-                      dit->second.unreadSyncMs = 0;  // saved by reconcile
-                      reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
-                      tx.commit();
-                    }
+                    if (dit != devices_.end() && r.ok() && !write([&] {
+                          dit->second.unreadSyncMs = 0;  // saved by reconcile
+                          reconcile(dit->second, auths, /*syncSignal=*/true, observedMs);
+                        }))
+                      return;
                     if (done) done();
                   });
 }
@@ -968,6 +1006,7 @@ Action& Adapter::newAction(Device& d, const json& body) {
 
 Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body,
                                    const std::string& idempotencyKey) {
+  if (options_.readOnly || storageFailed_) return storageRefusal();
   Submitted out;
   // What a key stands for: the device and the request body.
   const std::string fingerprint = deviceId + "\n" + body.dump();
@@ -1009,31 +1048,30 @@ Adapter::Submitted Adapter::submit(const std::string& deviceId, const json& body
                               trait + "/" + name + " is not an action of this device");
   // The key is stored in the action's own transaction: a crash cannot keep one without the
   // other. (A refusal writes nothing and commits an empty transaction.)
-  joinBatch();
-  Db::Transaction tx(db_);
-  out = isPin ? submitPin(dit->second, name, params, body) : submitLock(dit->second, params, body);
-  if (out.status == 202 && !idempotencyKey.empty()) {
-    db_.prepare("INSERT OR REPLACE INTO adapter_idempotency (key, action, body) VALUES (?, ?, ?)")
-        .bind(1, idempotencyKey)
-        .bind(2, out.actionId)
-        .bind(3, fingerprint)
-        .step();
-    idempotency_[idempotencyKey] = {out.actionId, fingerprint};
-  }
-  tx.commit();
-  return out;
+  const bool stored = write([&] {
+    out =
+        isPin ? submitPin(dit->second, name, params, body) : submitLock(dit->second, params, body);
+    if (out.status == 202 && !idempotencyKey.empty()) {
+      db_.prepare("INSERT OR REPLACE INTO adapter_idempotency (key, action, body) VALUES (?, ?, ?)")
+          .bind(1, idempotencyKey)
+          .bind(2, out.actionId)
+          .bind(3, fingerprint)
+          .step();
+      idempotency_[idempotencyKey] = {out.actionId, fingerprint};
+    }
+  });
+  return stored ? out : storageRefusal();
 }
 
-// Announces a new action (deviceEventQueueAction), stores it with `tx` and sends it to Nuki
-// Web once that is durable.
-void Adapter::queueAction(Device& d, Action& a, Db::Transaction& tx) {
+// Announces a new action (deviceEventQueueAction), stores it (in the caller's write) and sends
+// it to Nuki Web once that is durable.
+void Adapter::queueAction(Device& d, Action& a) {
   emit(d, "deviceEventQueueAction",
        {{"actionId", a.id},
         {"traitName", a.trait},
         {"actionName", a.name},
         {"actionParameters", a.parameters}});
   saveAction(a);
-  tx.commit();
   afterDurable([this, id = a.id] {
     if (auto it = actions_.find(id); it != actions_.end()) send(it->second);
   });
@@ -1042,12 +1080,15 @@ void Adapter::queueAction(Device& d, Action& a, Db::Transaction& tx) {
 Adapter::Submitted Adapter::submitLock(Device& d, const json& params, const json& body) {
   if (!params.contains("lock") || !params["lock"].is_boolean())
     return Submitted::refused(400, "BAD_REQUEST", "setLocked takes {\"lock\":true|false}");
-  joinBatch();
-  Db::Transaction tx(db_);
-  Action& a = newAction(d, body);
-  a.lock = params["lock"].get<bool>();
-  queueAction(d, a, tx);
-  return Submitted::accepted(a.id);
+  std::string id;
+  if (!write([&] {
+        Action& a = newAction(d, body);
+        a.lock = params["lock"].get<bool>();
+        queueAction(d, a);
+        id = a.id;
+      }))
+    return storageRefusal();
+  return Submitted::accepted(id);
 }
 
 Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const json& params,
@@ -1086,16 +1127,20 @@ Adapter::Submitted Adapter::submitPin(Device& d, const std::string& name, const 
       return refuse(p);
     target = *parsed.pin;
   }
-  joinBatch();
-  Db::Transaction tx(db_);
-  Action& a = newAction(d, body);
-  a.pinId = name == "createPinCodeCredential" ? newId("pin_") : pinId;
-  if (target) {
-    a.pin = *target;
-    a.pin->id = a.pinId;
-  }
-  queueAction(d, a, tx);
-  return Submitted::accepted(a.id, name == "createPinCodeCredential" ? a.pinId : std::string());
+  Submitted out;
+  if (!write([&] {
+        Action& a = newAction(d, body);
+        a.pinId = name == "createPinCodeCredential" ? newId("pin_") : pinId;
+        if (target) {
+          a.pin = *target;
+          a.pin->id = a.pinId;
+        }
+        queueAction(d, a);
+        out =
+            Submitted::accepted(a.id, name == "createPinCodeCredential" ? a.pinId : std::string());
+      }))
+    return storageRefusal();
+  return out;
 }
 
 void Adapter::send(Action& a) {
@@ -1103,8 +1148,11 @@ void Adapter::send(Action& a) {
   if (dit == devices_.end()) return;
   const uint64_t lockId = dit->second.smartlockId;
   const bool retried = a.sent;  // sent before a restart: Nuki Web may have it already
-  a.sent = true;
-  saveAction(a);
+  if (!write([&] {
+        a.sent = true;
+        saveAction(a);
+      }))
+    return;
   auto done = [this, id = a.id, retried, alive = std::weak_ptr<bool>(alive_)](const NukiResult& r) {
     if (alive.expired()) return;
     NukiResult result = r;
@@ -1127,24 +1175,23 @@ void Adapter::onSent(const std::string& actionId, const NukiResult& r) {
   auto it = actions_.find(actionId);
   if (it == actions_.end() || it->second.status != ActionStatus::kQueued) return;
   Action& a = it->second;
-  joinBatch();
-  Db::Transaction tx(db_);
-  // A retried PIN change whose first try's answer was lost may have been applied by that try:
-  // Nuki then answers a create 409 (the code exists), an update 423 (it awaits delivery) and a
-  // delete 404 (already deleted). Not a failure: the action stays PENDING and the sync decides.
-  const bool ownEarlierTry =
-      r.attempts > 1 && ((a.name == "createPinCodeCredential" && r.status == 409) ||
-                         (a.name == "updatePinCodeCredential" && r.status == 423) ||
-                         (a.name == "deletePinCodeCredential" && r.status == 404));
-  if (r.ok() || ownEarlierTry) {
-    a.acceptedMs = millisOf(clock_.now());
-    updateAction(a, ActionStatus::kPending);
-  } else if (r.outcome == NukiResult::Outcome::kTimeout) {
-    updateAction(a, ActionStatus::kTimeout);
-  } else {
-    updateAction(a, ActionStatus::kFailed, std::to_string(r.status));
-  }
-  tx.commit();
+  write([&] {
+    // A retried PIN change whose first try's answer was lost may have been applied by that try:
+    // Nuki then answers a create 409 (the code exists), an update 423 (it awaits delivery) and a
+    // delete 404 (already deleted). Not a failure: the action stays PENDING and the sync decides.
+    const bool ownEarlierTry =
+        r.attempts > 1 && ((a.name == "createPinCodeCredential" && r.status == 409) ||
+                           (a.name == "updatePinCodeCredential" && r.status == 423) ||
+                           (a.name == "deletePinCodeCredential" && r.status == 404));
+    if (r.ok() || ownEarlierTry) {
+      a.acceptedMs = millisOf(clock_.now());
+      updateAction(a, ActionStatus::kPending);
+    } else if (r.outcome == NukiResult::Outcome::kTimeout) {
+      updateAction(a, ActionStatus::kTimeout);
+    } else {
+      updateAction(a, ActionStatus::kFailed, std::to_string(r.status));
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -93,9 +93,15 @@ class Adapter {
     // An action still waiting for its Nuki call at start-up (accepted before a crash) that is
     // older than this times out instead of going out late (SPEC §5's retry budget).
     Duration actionBudget = std::chrono::minutes(10);
-    // Called when the database refuses a write: memory and disk no longer agree, so the only
-    // safe way on is a restart from what is durable. Unset: log and abort().
+    // Called when the database refuses a write: the burst is rolled back (nothing of it is
+    // answered or sent) and this adapter is out of service, since its memory holds what the
+    // disk does not; the safe way on is a new Adapter loaded from what is durable
+    // (adapter::Service does that). Unset: log and abort().
     std::function<void(const std::string& why)> onStorageFailure;
+    // Serves what the database holds and writes nothing: submit() answers 503
+    // STORAGE_UNAVAILABLE, nukiWebhook() 503; start() must not be called. For a database that
+    // refuses writes (disk full).
+    bool readOnly = false;
   };
 
   Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random& random, Options options);
@@ -143,6 +149,8 @@ class Adapter {
   nlohmann::json devicesJson() const;
   std::optional<nlohmann::json> actionJson(const std::string& actionId) const;
   nlohmann::json healthJson() const;
+  // Tries a small write (a row of adapter_meta): "" if the database takes it, else why not.
+  static std::string probeStorage(Db& db, Time now);
 
   // ---- Nuki decentral webhook intake (POST <publicUrl>/nuki/webhook). Returns the HTTP
   // status to answer: 200, 401 (bad signature), 400 (not a Nuki event).
@@ -159,11 +167,20 @@ class Adapter {
 
   // Runs `f` once what the adapter has written so far is durable (at once if it is).
   void afterDurable(std::function<void()> f);
-  // Joins the current group commit (opening one if needed). Entry points call it before they
-  // write; without Options::post it does nothing.
-  void joinBatch();
+  // Runs `f` if what the adapter has written so far is rolled back instead (dropped if it is
+  // durable already).
+  void afterRollback(std::function<void()> f);
 
  private:
+  // Joins the current group commit (opening one if needed); without Options::post it does
+  // nothing.
+  void joinBatch();
+  // One write of an event: joins the group commit and runs `f` in a transaction. If the
+  // database refuses it, the burst is rolled back and the adapter goes out of service
+  // (storageFailed); false then, and the caller stops. Writes nest: an inner one joins the
+  // outer one's transaction.
+  bool write(const std::function<void()>& f);
+  static Submitted storageRefusal();
   // Persistence.
   void createSchema();
   void load();
@@ -208,7 +225,7 @@ class Adapter {
   bool pinBusy(const Device& d, const std::string& pinId) const;
   std::vector<Action*> unresolvedActions(const std::string& deviceId);
   Action& newAction(Device& d, const nlohmann::json& body);
-  void queueAction(Device& d, Action& a, Db::Transaction& tx);
+  void queueAction(Device& d, Action& a);
   void storageFailed(const std::string& why);
 
   Db& db_;
@@ -233,6 +250,8 @@ class Adapter {
   bool polling_ = false;
   int pollCount_ = 0;
   std::unique_ptr<Db::Transaction> batch_;
+  int writeDepth_ = 0;
+  bool storageFailed_ = false;
   WorkGuard batchWork_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

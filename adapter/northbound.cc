@@ -33,6 +33,18 @@ http::Response Northbound::transportError(int status, std::string_view why) {
   return error(status, status == 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST", why);
 }
 
+http::Response Northbound::storageUnavailable() const {
+  std::string message = "the adapter's database refuses writes";
+  if (storage_ && !storage_->lastError.empty()) message += " (" + storage_->lastError + ")";
+  message +=
+      "; nothing was accepted. Reads are served; writes are taken again once the "
+      "database accepts them (GET /v1/health tells)";
+  Response r = error(503, "STORAGE_UNAVAILABLE", message);
+  r.headers.emplace_back("Retry-After",
+                         std::to_string(storage_ ? std::max(1, storage_->retryAfterSeconds) : 1));
+  return r;
+}
+
 json Northbound::health() const {
   json j = adapter_.healthJson();
   json problems = json::array();
@@ -79,13 +91,31 @@ json Northbound::health() const {
   }
   j["webhooks"] = std::move(hooks);
 
+  // The database: writes refused (disk full, I/O errors).
+  json storage{{"status", "ok"}};
+  if (storage_ && !storage_->writable) {
+    storage["status"] = "unavailable";
+    storage["lastError"] = storage_->lastError;
+    if (storage_->since) storage["since"] = formatRfc3339(*storage_->since);
+    if (storage_->nextProbe) storage["nextProbe"] = formatRfc3339(*storage_->nextProbe);
+    problems.push_back("storage: the database refuses writes" +
+                       (storage_->since ? " since " + formatRfc3339(*storage_->since) : "") + " (" +
+                       storage_->lastError + "); reads are served, actions are refused with 503");
+  }
+  j["storage"] = std::move(storage);
+
   j["status"] = problems.empty() ? "ok" : "degraded";
   j["problems"] = std::move(problems);
   return j;
 }
 
-Northbound::Northbound(Adapter& adapter, Outbox& outbox, const NukiClient& nuki, std::string apiKey)
-    : adapter_(adapter), outbox_(outbox), nuki_(nuki), apiKey_(std::move(apiKey)) {
+Northbound::Northbound(Adapter& adapter, Outbox& outbox, const NukiClient& nuki, std::string apiKey,
+                       const StorageStatus* storage)
+    : adapter_(adapter),
+      outbox_(outbox),
+      nuki_(nuki),
+      apiKey_(std::move(apiKey)),
+      storage_(storage) {
   auto& r = router_;
   r.add("GET", "/v1/health", [this](const Request&) { return jsonResponse(200, health()); });
   r.add("GET", "/v1/devices",
@@ -155,6 +185,7 @@ Northbound::Northbound(Adapter& adapter, Outbox& outbox, const NukiClient& nuki,
     const auto signature = req.header("X-Nuki-Signature-SHA256").value_or("");
     const int status = adapter_.nukiWebhook(req.body, signature);
     if (status == 401) return error(401, "BAD_SIGNATURE", "X-Nuki-Signature-SHA256 does not match");
+    if (status == 503) return storageUnavailable();
     if (status == 400) return error(400, "BAD_REQUEST", "not a Nuki webhook body");
     return jsonResponse(200, json::object());
   });
@@ -171,9 +202,18 @@ void Northbound::handle(Request& req, http::Respond respond) {
     r.headers.emplace_back("Allow", m.allow);
     return respond(std::move(r));
   }
-  // Answers leave only once what the request wrote is durable (group commit).
+  // Every POST writes: none is taken while the database refuses writes.
+  if (storage_ && !storage_->writable && req.method == "POST") return respond(storageUnavailable());
+  // Answers leave only once what the request wrote is durable (group commit); if the database
+  // refuses it, the request is refused as a whole (nothing of it was kept or sent).
   respond = [this, respond](Response r) {
-    adapter_.afterDurable([respond, r = std::move(r)]() mutable { respond(std::move(r)); });
+    auto once = std::make_shared<http::Respond>(respond);
+    adapter_.afterDurable([once, r = std::move(r)]() mutable {
+      if (auto f = std::exchange(*once, nullptr)) f(std::move(r));
+    });
+    adapter_.afterRollback([this, once] {
+      if (auto f = std::exchange(*once, nullptr)) f(storageUnavailable());
+    });
   };
   try {
     (*m.handler)(req, respond);

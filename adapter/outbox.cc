@@ -83,6 +83,7 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
   size_t pending = 0;
   uint64_t delivered = 0;
   std::vector<int64_t> toDelete;
+  bool deleteFailing = false;
 
   Clock::AlarmId retryAlarm = 0;
   Clock::AlarmId flushAlarm = 0;
@@ -384,11 +385,17 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
       deleteRow.reset();
       t.commit();
       toDelete.clear();
+      if (deleteFailing) log::info("outbox: delivered webhooks are deleted again");
+      deleteFailing = false;
     } catch (const DbError& e) {
       deleteRow.reset();
       // The rows stay and are kept for the next batch; at worst they are sent again after a
-      // restart (same ids).
-      log::error(std::string("outbox: cannot delete delivered webhooks: ") + e.what());
+      // restart (same ids). Said once, not at every delivery while the disk is full.
+      if (!deleteFailing)
+        log::error(std::string("outbox: cannot delete delivered webhooks (they are kept for the "
+                               "next try): ") +
+                   e.what());
+      deleteFailing = true;
     }
   }
 

@@ -16,9 +16,22 @@ namespace asio = boost::asio;
 using Step = ServiceError::Step;
 
 struct Service::Impl {
-  Impl(asio::io_context& i, ServiceOptions o) : io(i), options(std::move(o)) {}
+  Impl(asio::io_context& i, Clock& c, Random& r, ServiceOptions o)
+      : io(i), clock(c), random(r), options(std::move(o)) {}
+
+  // The parts that hold what the database held when they were built: the Nuki client (its
+  // calls in flight belong to the adapter), the Adapter and its API. Writable or read-only.
+  void buildAdapter(bool writable);
+  // The Adapter went out of service because the database refused a write.
+  void onStorageFailure(const std::string& why);
+  // Replaces the parts of buildAdapter() (after onStorageFailure, or once writes are taken
+  // again) with ones loaded from what is durable.
+  void rebuild(bool writable);
+  void probeStorage();
 
   asio::io_context& io;
+  Clock& clock;
+  Random& random;
   ServiceOptions options;
   // Declared in the order they are built, so they are destroyed the other way round: the
   // Outbox before the Db and the HttpClient, the Adapter before what it uses.
@@ -28,12 +41,23 @@ struct Service::Impl {
   std::unique_ptr<OutboxSink> sink;
   std::unique_ptr<NukiClient> nuki;
   std::unique_ptr<Adapter> adapter;
-  // Shared only so that the server's handler can hold it weakly: a connection that outlives
-  // kill() or the Service finds the API gone instead of dangling.
-  std::shared_ptr<Northbound> northbound;
+  // The API of the current Adapter, in a slot shared only so that the server's handler can
+  // hold it weakly: a connection that outlives kill() or the Service finds the slot gone
+  // instead of dangling. The slot is empty while no Adapter could be loaded.
+  struct ApiSlot {
+    std::shared_ptr<Northbound> api;
+  };
+  std::shared_ptr<ApiSlot> slot = std::make_shared<ApiSlot>();
   std::unique_ptr<http::HttpServer> server;
+  StorageStatus storage;
+  Duration probeDelay{};
+  Clock::AlarmId probeAlarm = 0;
+  std::string publicUrl;  // with ownPublicUrl, once it listens
+  bool ownPublicUrlKnown = false;
   bool stopped = false;
   bool killed = false;
+  // Tasks posted to `io` find out with it whether the Service is still there.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 
 namespace {
@@ -43,10 +67,76 @@ void checkUrl(const std::string& url, const std::string& what) {
     throw ServiceError(Step::kOptions, what + " is not an http(s) URL: " + url, url);
 }
 
+int wholeSeconds(Duration d) {
+  return int(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
+}
+
 }  // namespace
 
+void Service::Impl::buildAdapter(bool writable) {
+  nuki = std::make_unique<NukiClient>(*client, clock, random, options.nuki);
+  Adapter::Options ao = options.adapter;
+  ao.readOnly = !writable;
+  ao.onStorageFailure = [this](const std::string& why) { onStorageFailure(why); };
+  adapter = std::make_unique<Adapter>(*db, clock, *nuki, *sink, random, ao);
+  if (ownPublicUrlKnown) adapter->setPublicUrl(publicUrl);
+  slot->api = std::make_shared<Northbound>(*adapter, *outbox, *nuki, options.apiKey, &storage);
+}
+
+void Service::Impl::onStorageFailure(const std::string& why) {
+  // Called from inside the Adapter: it is replaced by a task of its own.
+  storage.writable = false;
+  storage.lastError = why;
+  storage.since = clock.now();
+  probeDelay = options.storageRetryFirst;
+  storage.nextProbe = clock.now() + probeDelay;
+  storage.retryAfterSeconds = wholeSeconds(probeDelay);
+  clock.arm(probeAlarm, *storage.nextProbe);
+  log::error(
+      "adapter: writes are refused with 503 and reads served from what is durable until "
+      "the database takes writes again (next try in " +
+      std::to_string(wholeSeconds(probeDelay)) + " s)");
+  asio::post(io, [this, alive = std::weak_ptr<bool>(alive)] {
+    if (!alive.expired() && !killed && !storage.writable) rebuild(false);
+  });
+}
+
+void Service::Impl::rebuild(bool writable) {
+  slot->api.reset();
+  adapter.reset();
+  nuki.reset();
+  try {
+    buildAdapter(writable);
+  } catch (const std::exception& e) {
+    // The API stays away (503) until a probe succeeds and the load is tried again.
+    slot->api.reset();
+    adapter.reset();
+    log::error(std::string("adapter: cannot load the saved state: ") + e.what());
+    return;
+  }
+  if (writable) adapter->start();
+}
+
+void Service::Impl::probeStorage() {
+  if (storage.writable || killed) return;
+  const std::string why = Adapter::probeStorage(*db, clock.now());
+  if (!why.empty()) {
+    storage.lastError = why;
+    probeDelay = std::min(probeDelay * 2, options.storageRetryMax);
+    storage.nextProbe = clock.now() + probeDelay;
+    storage.retryAfterSeconds = wholeSeconds(probeDelay);
+    clock.arm(probeAlarm, *storage.nextProbe);
+    log::warn("adapter: the database still refuses writes (" + why + "); next try in " +
+              std::to_string(wholeSeconds(probeDelay)) + " s");
+    return;
+  }
+  log::warn("adapter: the database takes writes again; going on from what is durable");
+  storage = StorageStatus{};
+  rebuild(true);
+}
+
 Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOptions options)
-    : impl_(std::make_unique<Impl>(io, std::move(options))) {
+    : impl_(std::make_unique<Impl>(io, clock, random, std::move(options))) {
   auto& I = *impl_;
   auto& o = I.options;
   checkUrl(o.nukiUrl, "the Nuki Web URL");
@@ -89,19 +179,17 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
 
   o.nuki.baseUrl = o.nukiUrl;
   o.nuki.token = o.nukiToken;
-  I.nuki = std::make_unique<NukiClient>(*I.client, clock, random, o.nuki);
-
   o.adapter.publicUrl = o.publicUrl;  // with ownPublicUrl: set in start(), once it listens
   o.adapter.pollInterval = o.pollInterval;
   if (o.groupCommit)
     o.adapter.post = [&io](std::function<void()> f) { asio::post(io, std::move(f)); };
   try {
-    I.adapter = std::make_unique<Adapter>(*I.db, clock, *I.nuki, *I.sink, random, o.adapter);
+    I.buildAdapter(/*writable=*/true);
   } catch (const std::exception& e) {
     throw ServiceError(Step::kSavedState,
                        "cannot load the saved state from " + o.dbPath + ": " + e.what(), e.what());
   }
-  I.northbound = std::make_shared<Northbound>(*I.adapter, *I.outbox, *I.nuki, o.apiKey);
+  I.probeAlarm = clock.addAlarm([&I] { I.probeStorage(); });
 
   http::ServerOptions so;
   so.address = o.address;
@@ -112,15 +200,20 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
   so.errorResponse = [](int status, std::string_view, std::string_view why) {
     return Northbound::transportError(status, why);
   };
-  const std::weak_ptr<Northbound> weak = I.northbound;
+  const std::weak_ptr<Impl::ApiSlot> weak = I.slot;
   I.server = std::make_unique<http::HttpServer>(
       io, so, [weak, verbose = o.verbose](http::Request& req, http::Respond respond) {
-        auto api = weak.lock();
-        if (!api) {
+        auto slot = weak.lock();
+        if (!slot) {
           http::Response gone = http::Response::empty(503);
           gone.delivery = http::Delivery::kResetBeforeHandling;
           return respond(std::move(gone));
         }
+        // Hold the API for this request: a rebuild may replace the slot's meanwhile.
+        auto api = slot->api;
+        if (!api)
+          return respond(Northbound::transportError(
+              503, "the adapter's saved state cannot be loaded now; try again later"));
         if (verbose) {
           respond = [respond, line = req.method + " " + std::string(req.path())](http::Response r) {
             log::info(line + " -> " + std::to_string(r.status));
@@ -133,6 +226,7 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
 
 Service::~Service() {
   auto& I = *impl_;
+  I.clock.removeAlarm(I.probeAlarm);
   if (!I.stopped && !I.killed) I.server->stop();
   // The members go in reverse order of declaration (see Impl).
 }
@@ -140,7 +234,11 @@ Service::~Service() {
 void Service::start(std::function<void(const std::string& error)> ready) {
   auto& I = *impl_;
   I.server->start();
-  if (I.options.ownPublicUrl) I.adapter->setPublicUrl(url());
+  if (I.options.ownPublicUrl) {
+    I.publicUrl = url();
+    I.ownPublicUrlKnown = true;
+    I.adapter->setPublicUrl(I.publicUrl);
+  }
   I.outbox->start();
   I.adapter->start(std::move(ready));
 }
@@ -166,8 +264,10 @@ void Service::kill() {
   auto& I = *impl_;
   if (I.killed) return;
   I.killed = true;
+  I.clock.removeAlarm(I.probeAlarm);
+  I.probeAlarm = 0;
   I.server->stop();
-  I.northbound.reset();
+  I.slot.reset();
   I.adapter.reset();
   I.nuki.reset();
   I.sink.reset();
@@ -182,6 +282,10 @@ Adapter& Service::adapter() {
 
 Outbox& Service::outbox() {
   return *impl_->outbox;
+}
+
+Db& Service::database() {
+  return *impl_->db;
 }
 
 const ServiceOptions& Service::options() const {

@@ -72,6 +72,13 @@ struct ServiceOptions {
   // transaction, committed by a task posted on the io_context. Off: `adapter.post` is kept as
   // given (by default unset: every event commits at once).
   bool groupCommit = true;
+  // When the database refuses a write (disk full, I/O errors), the Service does not stop: it
+  // reloads the adapter read-only from what is durable (reads served, writes answered 503
+  // STORAGE_UNAVAILABLE, GET /v1/health "storage" says why) and tries a small write after
+  // `storageRetryFirst`, doubling up to `storageRetryMax`; once one is taken it reloads the
+  // adapter writable and starts it, as a restart would. On the service's clock.
+  Duration storageRetryFirst = std::chrono::seconds(1);
+  Duration storageRetryMax = std::chrono::seconds(30);
   bool verbose = false;  // one log::info line per northbound request: "GET /v1/devices -> 200"
   // Further settings of the parts. Their fields named above (outbox.url, outbox.secret,
   // nuki.baseUrl, nuki.token, adapter.publicUrl, adapter.pollInterval and, with groupCommit,
@@ -119,8 +126,13 @@ class Service {
   // the database as it was, for the next Service on it. Afterwards only destruction is allowed.
   void kill();
 
+  // The current Adapter. After the database refused a write it is replaced (see
+  // storageRetryFirst): do not keep the reference across events.
   Adapter& adapter();
   Outbox& outbox();
+  // The service's own connection to its database, the only one there can be (it is opened in
+  // exclusive locking mode): for tests and diagnostics, on the io thread.
+  Db& database();
   const ServiceOptions& options() const;
 
  private:

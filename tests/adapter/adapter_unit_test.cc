@@ -541,6 +541,9 @@ TEST_F(AdapterTest, APollJudgesOnlyActionsAcceptedBeforeTheSyncItSees) {
   EXPECT_EQ(adapter->action(c.actionId)->reason, "DROPPED_BY_LOCK");
 }
 
+// A refused write rolls back the whole burst: an action accepted earlier in it is neither
+// answered nor sent, the refused one is a 503, and the adapter is out of service (the Service
+// replaces it, see service_test).
 TEST_F(AdapterTest, AWriteTheDatabaseRefusesStopsTheAdapterBeforeAnythingIsAnswered) {
   std::vector<std::function<void()>> posted;
   std::string failure;
@@ -553,18 +556,56 @@ TEST_F(AdapterTest, AWriteTheDatabaseRefusesStopsTheAdapterBeforeAnythingIsAnswe
     posted[i]();  // discovery's group commits
   posted.clear();
   ASSERT_EQ(failure, "");
-  // The disk refuses the action's row.
+  EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);  // nothing goes out to Nuki Web
+  // A first action of the burst is accepted; its answer waits for the group commit.
+  const auto first = submit("LOCK", "setLocked", {{"lock", true}});
+  ASSERT_EQ(first.status, 202);
+  bool answered = false, rolledBack = false;
+  adapter->afterDurable([&] { answered = true; });
+  adapter->afterRollback([&] { rolledBack = true; });
+  // Then the disk refuses the next action's row.
   db.exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON adapter_actions BEGIN SELECT RAISE(ABORT, 'disk "
       "says no'); END");
-  EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);  // nothing goes out to Nuki Web
+  const auto second = submit("LOCK", "setLocked", {{"lock", false}});
+  EXPECT_EQ(second.status, 503);
+  EXPECT_EQ(second.code, "STORAGE_UNAVAILABLE");
+  EXPECT_NE(failure.find("disk says no"), std::string::npos) << failure;
+  EXPECT_TRUE(rolledBack);
+  for (auto& f : posted)
+    f();  // the group commit that was due finds nothing to commit
+  EXPECT_FALSE(answered) << "nothing of the rolled-back burst may be answered";
+  EXPECT_EQ(submit("LOCK", "setLocked", {{"lock", false}}).status, 503)
+      << "an adapter out of service takes nothing";
+}
+
+// The commit itself fails (the disk fills while the WAL is written): same outcome.
+TEST_F(AdapterTest, AGroupCommitTheDatabaseRefusesStopsTheAdapter) {
+  std::vector<std::function<void()>> posted;
+  std::string failure;
+  Adapter::Options options;
+  options.post = [&](std::function<void()> f) { posted.push_back(std::move(f)); };
+  options.onStorageFailure = [&](const std::string& why) { failure = why; };
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
+  adapter->start();
+  for (size_t i = 0; i < posted.size(); ++i)
+    posted[i]();
+  posted.clear();
+  EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);
+  ASSERT_EQ(submit("LOCK", "setLocked", {{"lock", true}}).status, 202);
   bool answered = false;
-  EXPECT_THROW(submit("LOCK", "setLocked", {{"lock", true}}), std::exception);
   adapter->afterDurable([&] { answered = true; });
+  // A deferred foreign key fails only at COMMIT, as a full disk does.
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS parent (id INTEGER PRIMARY KEY);"
+      "CREATE TABLE IF NOT EXISTS child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY "
+      "DEFERRED);"
+      "INSERT INTO child VALUES (42);");
   for (auto& f : posted)
     f();
   EXPECT_NE(failure.find("rolled back"), std::string::npos) << failure;
-  EXPECT_FALSE(answered) << "nothing of the rolled-back burst may be answered";
+  EXPECT_FALSE(answered);
+  EXPECT_EQ(submit("LOCK", "setLocked", {{"lock", false}}).status, 503);
 }
 
 TEST_F(AdapterTest, PollingFindsNewLocks) {

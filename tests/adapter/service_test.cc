@@ -351,5 +351,149 @@ TEST(AdapterService, ConstructorErrorsSayWhatFailed) {
   EXPECT_NE(std::string(e->what()).find(ca), std::string::npos) << e->what();
 }
 
+// What a full disk looks like to the adapter: every write to its tables is refused.
+std::string refuseWrites() {
+  std::string sql;
+  for (const char* table : {"adapter_meta", "adapter_devices", "adapter_actions", "outbox"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("CREATE TRIGGER full_") + table + "_" + op + " BEFORE " + op + " ON " +
+             table + " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;";
+  return sql;
+}
+std::string takeWrites() {
+  std::string sql;
+  for (const char* table : {"adapter_meta", "adapter_devices", "adapter_actions", "outbox"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("DROP TRIGGER full_") + table + "_" + op + ";";
+  return sql;
+}
+
+// Issue 8: on a full disk the adapter aborted, and restarted on a still-full disk aborted again
+// (a crash loop under a supervisor). Now it refuses writes with 503 STORAGE_UNAVAILABLE, serves
+// reads from what is durable, says so in GET /v1/health, and takes writes again by itself once
+// the database does.
+TEST(AdapterService, AFullDiskRefusesWritesServesReadsAndRecovers) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  const uint16_t port = s.onLoop([&] { return s.service->port(); });
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  http::BlockingClient admin("127.0.0.1", s.sim->port(), kAdmin);
+  const json devices = json::parse(api.request("GET", "/v1/devices").body);
+  ASSERT_EQ(devices.size(), 1u);
+  const std::string device = devices[0]["id"];
+  const std::string actions = "/v1/devices/" + device + "/actions";
+  auto lock = [&](bool locked) {
+    return api.request(
+        "POST", actions,
+        json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", locked}}}}
+            .dump());
+  };
+  auto advance = [&](int seconds) {
+    auto r = admin.request("POST", "/sim/v1/clock/advance", json{{"seconds", seconds}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+  auto health = [&] { return json::parse(api.request("GET", "/v1/health").body); };
+  auto first = lock(true);
+  ASSERT_EQ(first.status, 202) << first.body;
+  const std::string firstId = json::parse(first.body)["actionId"];
+  advance(30);
+  ASSERT_EQ(json::parse(api.request("GET", "/v1/actions/" + firstId).body)["status"], "RESOLVED");
+  ASSERT_EQ(health()["storage"]["status"], "ok");
+
+  s.onLoop([&] {
+    s.service->database().exec(refuseWrites());
+    return 0;
+  });
+  auto refused = lock(false);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "STORAGE_UNAVAILABLE") << refused.body;
+
+  // Reads are served from what is durable; writes are refused with a Retry-After.
+  json h = health();
+  EXPECT_EQ(h["status"], "degraded") << h.dump();
+  EXPECT_EQ(h["storage"]["status"], "unavailable") << h.dump();
+  EXPECT_NE(h["storage"]["lastError"].get<std::string>().find("disk is full"), std::string::npos)
+      << h.dump();
+  EXPECT_TRUE(h["storage"].contains("nextProbe")) << h.dump();
+  ASSERT_FALSE(h["problems"].empty());
+  EXPECT_NE(h["problems"].dump().find("storage"), std::string::npos) << h.dump();
+  auto read = api.request("GET", "/v1/devices/" + device);
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(json::parse(read.body)["traits"]["LOCK"]["state"]["isLocked"], true);
+  EXPECT_EQ(json::parse(api.request("GET", "/v1/actions/" + firstId).body)["status"], "RESOLVED");
+  auto again = lock(false);
+  EXPECT_EQ(again.status, 503);
+  EXPECT_EQ(again.headers["retry-after"], "1");
+  // Probes fail while the disk stays full (1 s, 2 s, 4 s …): still degraded, nothing lost.
+  advance(10);
+  h = health();
+  EXPECT_EQ(h["storage"]["status"], "unavailable") << h.dump();
+  EXPECT_GT(std::stoi(lock(false).headers["retry-after"]), 1) << "the probes back off";
+
+  // Space again: the next probe finds the database taking writes and the adapter goes on.
+  s.onLoop([&] {
+    s.service->database().exec(takeWrites());
+    return 0;
+  });
+  advance(60);
+  h = health();
+  EXPECT_EQ(h["storage"]["status"], "ok") << h.dump();
+  EXPECT_EQ(h["status"], "ok") << h.dump();
+  auto after = lock(false);
+  ASSERT_EQ(after.status, 202) << after.body;
+  advance(30);
+  const json done = json::parse(
+      api.request("GET", "/v1/actions/" + json::parse(after.body)["actionId"].get<std::string>())
+          .body);
+  EXPECT_EQ(done["status"], "RESOLVED") << done.dump();
+}
+
+// Restarted on a disk that is still full, the adapter comes up degraded instead of aborting
+// again: it serves what it had and refuses writes until the disk takes them.
+TEST(AdapterService, RestartedOnAStillFullDiskItServesReads) {
+  Stack s;
+  ASSERT_EQ(s.start(s.options()), "");
+  const std::string device =
+      s.onLoop([&] { return s.service->adapter().devices().begin()->first; });
+  s.onLoop([&] {
+    s.service.reset();
+    return 0;
+  });
+  // While it is down the battery drops, so that catching up at start must write.
+  http::BlockingClient admin("127.0.0.1", s.sim->port(), kAdmin);
+  ASSERT_EQ(
+      admin
+          .request("POST", "/sim/v1/smartlocks/" + device + "/battery", json{{"charge", 40}}.dump())
+          .status,
+      200);
+  adapter::Db(s.db).exec(refuseWrites());  // the disk fills while it is down
+  // Started again: catching up is refused by the database; the service stays up, read-only.
+  const uint16_t port = s.onLoop([&] {
+    s.service = std::make_unique<adapter::Service>(s.io, s.clock, s.random, s.options());
+    s.service->start();
+    return s.service->port();
+  });
+  http::BlockingClient api("127.0.0.1", port, kApiKey);
+  json h;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    h = json::parse(api.request("GET", "/v1/health").body);
+  } while (h["storage"]["status"] != "unavailable" && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(h["storage"]["status"], "unavailable") << h.dump();
+  EXPECT_EQ(h["devices"], 1) << "the saved device is served";
+  const json d = json::parse(api.request("GET", "/v1/devices/" + device).body);
+  EXPECT_EQ(d["traits"]["BATTERY_LEVEL"]["state"]["percentage"], 100)
+      << "what is durable, not the refused change: " << d.dump();
+  // Once the disk takes writes, the adapter catches up as at any start.
+  s.onLoop([&] {
+    s.service->database().exec(takeWrites());
+    return 0;
+  });
+  ASSERT_EQ(admin.request("POST", "/sim/v1/clock/advance", json{{"seconds", 120}}.dump()).status,
+            200);
+  const json after = json::parse(api.request("GET", "/v1/devices/" + device).body);
+  EXPECT_EQ(after["traits"]["BATTERY_LEVEL"]["state"]["percentage"], 40) << after.dump();
+}
+
 }  // namespace
 }  // namespace nukihil::test
