@@ -3,7 +3,8 @@
 # New inputs go to WORKDIR (created), the seed corpus is only read. A crash leaves its input in
 # WORKDIR as crash-* (reproduce: TARGET WORKDIR/crash-…) and fails the run.
 set -euo pipefail
-target=$1 work=$2 corpus=$3 seconds=$4
+# Paths may be relative to where it is started (the README's long-run command is).
+target=$(realpath "$1") work=$(realpath -m "$2") corpus=$(realpath "$3") seconds=$4
 shift 4
 mkdir -p "$work"
 cd "$work"
