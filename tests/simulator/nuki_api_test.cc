@@ -132,6 +132,32 @@ TEST(NukiApi, KeypadCodeLifecycleOverHttp) {
   EXPECT_EQ(f.api.get(f.p(f.pro) + "/auth?types=13").json().size(), 0u);
 }
 
+// SPEC: times lie in 2000–2037 wherever they enter. A code dated year 0000 was taken over the
+// Nuki API, and then the snapshot of that world could not be restored (PUT refused what GET
+// gave).
+TEST(NukiApi, AuthDatesOutside2000To2037AreABadRequest) {
+  Fixture f;
+  for (const char* date :
+       {"0000-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2038-01-01T00:00:00Z"}) {
+    json c = f.code(345678);
+    c["allowedFromDate"] = date;
+    EXPECT_EQ(f.api.put(f.p(f.pro) + "/auth", c).status, 400) << date;
+    json u = f.code(345678);
+    u["allowedUntilDate"] = date;
+    EXPECT_EQ(f.api.put(f.p(f.pro) + "/auth", u).status, 400) << date;
+  }
+  json ok = f.code(345678);
+  ok["allowedFromDate"] = "2000-01-01T00:00:00Z";
+  ok["allowedUntilDate"] = "2037-12-31T23:59:59Z";
+  EXPECT_EQ(f.api.put(f.p(f.pro) + "/auth", ok).status, 204);
+  // What the API took, a snapshot gives back and a restore takes.
+  f.h.advance(5);
+  TestClient admin(f.h.port(), f.h.adminToken());
+  auto snap = admin.get("/sim/v1/snapshot");
+  ASSERT_EQ(snap.status, 200);
+  EXPECT_EQ(admin.put("/sim/v1/snapshot", snap.json()).status, 200);
+}
+
 TEST(NukiApi, AuthListsCarryTheSystemAuthsAndFilterByType) {
   Fixture f;
   auto all = f.api.get(f.p(f.k30) + "/auth").json();
