@@ -1,8 +1,14 @@
-// DESIGN.md's arrows, checked on the sources: which folder may include which. The build enforces
-// most of them through its targets; this test catches an include that only happens to compile
-// (a header found through a wider include path than the component should have).
+// DESIGN.md's arrows. The build enforces them through include roots: a component's target sees
+// the headers of what it links and nothing else (nukihil_include_root in CMakeLists.txt), which
+// the second test checks by compiling against each target's roots. The first checks the finer
+// rules on the sources: the scenarios runner may include only the simulator's and adapter's
+// public assemblies, not everything it links.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -74,6 +80,58 @@ TEST(Layering, NoFileIncludesAcrossAnArrowDesignForbids) {
   EXPECT_GT(files, 50u) << "the source tree was not found at " << root;
   for (const auto& b : broken)
     ADD_FAILURE() << b;
+}
+
+// Compiles `#include "<header>"` with `roots` (folders under the build's include_roots/) as the
+// only include path: 0 if it compiles, with the compiler's output.
+std::pair<int, std::string> compileWith(const std::vector<std::string>& roots,
+                                        const std::string& header) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("nukihil-layering-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "probe.cc";
+  std::ofstream(file) << "#include \"" << header << "\"\nint main() { return 0; }\n";
+  std::string cmd = std::string(NUKIHIL_CXX) + " -std=c++20 -fsyntax-only";
+  for (const auto& r : roots)
+    cmd += " -I" + (fs::path(NUKIHIL_INCLUDE_ROOTS) / r).string();
+  cmd += " " + file.string() + " 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p))
+    out.append(buf, n);
+  const int status = ::pclose(p);
+  fs::remove_all(dir);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(Layering, EachTargetSeesOnlyTheHeadersOfWhatItLinks) {
+  const std::vector<std::string> runtime = {"nukihil_runtime"};
+  const std::vector<std::string> simulator = {"nukihil_simulator", "nukihil_runtime"};
+  const std::vector<std::string> adapter = {"nukihil_adapter", "nukihil_runtime"};
+  struct Case {
+    const std::vector<std::string>& roots;
+    const char* header;
+    bool visible;
+  };
+  for (const Case& c : std::vector<Case>{{runtime, "runtime/time.h", true},
+                                         {runtime, "simulator/world.h", false},
+                                         {runtime, "adapter/adapter.h", false},
+                                         {simulator, "simulator/world.h", true},
+                                         {simulator, "adapter/nuki_codec.h", false},
+                                         {simulator, "scenarios/runner.h", false},
+                                         {adapter, "adapter/service.h", true},
+                                         {adapter, "simulator/nuki_json.h", false},
+                                         {adapter, "tests/support/raw_conn.h", false}}) {
+    auto [status, out] = compileWith(c.roots, c.header);
+    if (c.visible) {
+      EXPECT_EQ(status, 0) << c.header << ": " << out;
+    } else {
+      EXPECT_NE(status, 0) << c.header << " is visible to " << c.roots.front();
+      EXPECT_NE(out.find("No such file"), std::string::npos) << out;
+    }
+  }
 }
 
 // The check itself has teeth: the arrows it must refuse.

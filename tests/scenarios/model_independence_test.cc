@@ -61,8 +61,8 @@ TEST(ModelIndependence, TheModelTargetCannotSeeSimulatorOrAdapterHeaders) {
     const fs::path file = dir / "probe.cc";
     std::ofstream(file) << "#include \"" << header << "\"\nint main() { return 0; }\n";
     int status = 0;
-    const std::string out = run(std::string(NUKIHIL_CXX) + " -std=c++20 -fsyntax-only -I" +
-                                    NUKIHIL_MODEL_INCLUDE + " " + file.string(),
+    const std::string out = run(std::string(NUKIHIL_CXX) + " -std=c++20 -fsyntax-only " +
+                                    NUKIHIL_MODEL_INCLUDES + " " + file.string(),
                                 status);
     return std::make_pair(status, out);
   };
