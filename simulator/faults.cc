@@ -1,6 +1,7 @@
 #include "simulator/faults.h"
 
 #include <algorithm>
+#include <set>
 
 namespace nukihil::sim {
 
@@ -210,6 +211,83 @@ nlohmann::json Faults::toJson(const Fault& f) {
   }
   j["fired"] = f.fired;
   return j;
+}
+
+// ---- Snapshot
+
+namespace {
+
+using nlohmann::json;
+using snapshot::In;
+
+// Not Faults::toJson: the snapshot keeps every field as it is held.
+json snapshotOf(const Fault& f) {
+  json j;
+  j["id"] = f.id;
+  j["route"] = f.route;
+  j["methods"] = f.methods;
+  j["probability"] = f.probability;
+  j["fromMs"] = f.fromMs;
+  j["untilMs"] = f.untilMs;
+  j["remaining"] = f.remaining;
+  j["effect"] = f.effect;
+  j["status"] = f.status;
+  j["retryAfter"] = f.retryAfterSeconds;
+  j["latencyMs"] = f.latencyMs;
+  j["fired"] = f.fired;
+  return j;
+}
+
+Fault faultFrom(const In& j) {
+  Fault f;
+  f.id = j["id"].integer(1, INT64_MAX);
+  f.route = j["route"].string(2048);
+  const In methods = j["methods"];
+  for (size_t i = 0, n = methods.array(16); i < n; ++i)
+    f.methods.push_back(methods[i].string(16));
+  const In p = j["probability"];
+  if (!p.raw().is_number() || !(p.raw().get<double>() >= 0 && p.raw().get<double>() <= 1))
+    p.fail("must be a number in 0..1");
+  f.probability = p.raw().get<double>();
+  f.fromMs = j["fromMs"].integer(INT64_MIN, INT64_MAX);
+  f.untilMs = j["untilMs"].integer(INT64_MIN, INT64_MAX);
+  f.remaining = j["remaining"].integer(-1, INT64_MAX);
+  f.effect = Fault::Effect(j["effect"].integer(Fault::kStatus, Fault::kResetAfter));
+  f.status = int(j["status"].integer(100, 599));
+  f.retryAfterSeconds = j["retryAfter"].integer(-1, 86400);
+  f.latencyMs = j["latencyMs"].integer(0, 3600000);
+  f.fired = j["fired"].u64();
+  return f;
+}
+
+}  // namespace
+
+void Faults::encode(json& j) const {
+  json faults = json::array();
+  for (const auto& f : faults_)
+    faults.push_back(snapshotOf(f));
+  j["faults"] = {{"nextId", nextId_}, {"list", std::move(faults)}};
+}
+
+snapshot::Checked<Faults::Decoded> Faults::decode(const In& root) {
+  return snapshot::check([&] {
+    Decoded d;
+    const In faults = root["faults"];
+    d.nextId = faults["nextId"].integer(1, INT64_MAX);
+    const In list = faults["list"];
+    std::set<int64_t> faultIds;
+    for (size_t i = 0, n = list.array(); i < n; ++i) {
+      d.list.push_back(faultFrom(list[i]));
+      if (d.list.back().id >= d.nextId || !faultIds.insert(d.list.back().id).second)
+        list[i]["id"].fail("must be unique and below faults.nextId");
+    }
+    return d;
+  });
+}
+
+void Faults::adopt(Decoded decoded) {
+  faults_ = std::move(decoded.list);
+  nextId_ = decoded.nextId;
 }
 
 }  // namespace nukihil::sim

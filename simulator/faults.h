@@ -12,6 +12,7 @@
 
 #include "runtime/random.h"
 #include "runtime/time.h"
+#include "simulator/snapshot_codec.h"
 
 namespace nukihil::sim {
 
@@ -49,8 +50,18 @@ class Faults {
   void clear() { faults_.clear(); }
   bool remove(int64_t id);
   const std::vector<Fault>& all() const { return faults_; }
-  std::vector<Fault>& mutableAll() { return faults_; }
-  int64_t& nextId() { return nextId_; }
+
+  // ---- Snapshot: the faults and the next fault id.
+  struct Decoded {
+    std::vector<Fault> list;
+    int64_t nextId = 1;
+  };
+  // Writes "faults" into the snapshot object.
+  void encode(nlohmann::json& snapshot) const;
+  // Reads and checks a snapshot's "faults"; changes nothing.
+  static snapshot::Checked<Decoded> decode(const snapshot::In& snapshot);
+  // Replaces the faults and the next id by decoded ones.
+  void adopt(Decoded decoded);
 
   static bool globMatch(std::string_view pattern, std::string_view text);
   static nlohmann::json toJson(const Fault& f);

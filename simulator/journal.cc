@@ -15,9 +15,55 @@ JournalEntry* Journal::find(uint64_t seq) {
   return &entries_[seq - entries_.front().seq];
 }
 
-void Journal::restore(std::deque<JournalEntry> entries, uint64_t nextSeq) {
-  entries_ = std::move(entries);
-  nextSeq_ = nextSeq;
+void Journal::encode(nlohmann::json& j) const {
+  auto entries = nlohmann::json::array();
+  for (const auto& e : entries_)
+    entries.push_back({e.seq, e.atMs, int(e.kind), e.method, e.path, e.status, e.fault, e.webhookId,
+                       e.smartlockId, e.feature, e.attempt, e.error});
+  j["journal"] = {{"nextSeq", nextSeq_}, {"entries", std::move(entries)}};
+}
+
+snapshot::Checked<Journal::Decoded> Journal::decode(const snapshot::In& root, size_t limit) {
+  using snapshot::In;
+  using snapshot::kMaxText;
+  return snapshot::check([&] {
+    Decoded d;
+    const In journal = root["journal"];
+    const In entries = journal["entries"];
+    const size_t nEntries = entries.array(limit);
+    for (size_t i = 0; i < nEntries; ++i) {
+      const In e = entries[i];
+      if (e.array() != 12) e.fail("must be a journal record of 12 fields");
+      JournalEntry je;
+      // Sequence numbers run without gaps: the journal finds an entry by its offset.
+      je.seq = e[0].u64();
+      if (je.seq == 0 || je.seq >= (uint64_t(1) << 53) ||
+          (i > 0 && je.seq != d.entries.front().seq + i))
+        e[0].fail("must follow the entry before it by one");
+      je.atMs = e[1].instant(snapshot::kEarliestMs, snapshot::kLatestMs);
+      je.kind = JournalEntry::Kind(e[2].integer(JournalEntry::kApi, JournalEntry::kWebhook));
+      je.method = e[3].string(64);
+      je.path = e[4].string(kMaxText);
+      je.status = int(e[5].integer(0, 999));
+      je.fault = e[6].string(kMaxText);
+      je.webhookId = e[7].i32();
+      je.smartlockId = e[8].u64();
+      je.feature = e[9].string(64);
+      je.attempt = e[10].u32();
+      je.error = e[11].string(kMaxText);
+      d.entries.push_back(std::move(je));
+    }
+    d.nextSeq = journal["nextSeq"].u64();
+    if (d.entries.empty() ? (d.nextSeq == 0 || d.nextSeq >= (uint64_t(1) << 53))
+                          : d.nextSeq != d.entries.back().seq + 1)
+      journal["nextSeq"].fail("must follow the last entry by one");
+    return d;
+  });
+}
+
+void Journal::adopt(Decoded decoded) {
+  entries_ = std::move(decoded.entries);
+  nextSeq_ = decoded.nextSeq;
 }
 
 void Journal::clear() {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtime/time.h"
+#include "simulator/snapshot_codec.h"
 
 namespace nukihil::sim {
 
@@ -34,8 +35,20 @@ class Journal {
   JournalEntry* find(uint64_t seq);
   const std::deque<JournalEntry>& entries() const { return entries_; }
   uint64_t nextSeq() const { return nextSeq_; }
-  void restore(std::deque<JournalEntry> entries, uint64_t nextSeq);
   void clear();
+
+  // ---- Snapshot: the entries held and the next sequence number.
+  struct Decoded {
+    std::deque<JournalEntry> entries;
+    uint64_t nextSeq = 1;
+  };
+  // Writes "journal" into the snapshot object.
+  void encode(nlohmann::json& snapshot) const;
+  // Reads and checks a snapshot's "journal" (at most `limit` entries, numbered without gaps);
+  // changes nothing.
+  static snapshot::Checked<Decoded> decode(const snapshot::In& snapshot, size_t limit);
+  // Replaces the entries and the next sequence number by decoded ones.
+  void adopt(Decoded decoded);
 
  private:
   size_t limit_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/clock.h"
+#include "simulator/snapshot_codec.h"
 
 namespace nukihil::sim {
 
@@ -53,6 +54,18 @@ class Scheduler {
   void clear();
   // Re-arms the clock alarm (after the clock itself was moved, e.g. by a restore).
   void rearm();
+
+  // ---- Snapshot: the pending events and the next sequence number.
+  struct Decoded {
+    std::vector<Event> events;
+    uint64_t nextSeq = 1;
+  };
+  // Writes "scheduler" into the snapshot object.
+  void encode(nlohmann::json& snapshot) const;
+  // Reads and checks a snapshot's "scheduler" (events of `lockCount` locks); changes nothing.
+  static snapshot::Checked<Decoded> decode(const snapshot::In& snapshot, size_t lockCount);
+  // Replaces all pending events by decoded ones (restore()).
+  void adopt(Decoded decoded);
 
  private:
   void onAlarm();

@@ -93,9 +93,8 @@ void Simulator::reset() {
   webhooks_.clear();
   faults_.clear();
   journal_.clear();
-  world_.wipe();
   random_.reseed(options_.seed);
-  world_.idCounter() = uint32_t(random_.below(1u << 30));
+  world_.wipe(uint32_t(random_.below(1u << 30)));
 }
 
 bool Simulator::isAdmin(std::string_view authorization) const {

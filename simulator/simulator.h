@@ -70,11 +70,13 @@ class Simulator {
 
   // Empties the world (accounts, locks, webhooks, faults, events, journal) and reseeds.
   void reset();
-  // The whole world as JSON, and back. Restoring and going on gives the same future as never
-  // having taken the snapshot.
+  // The whole world as JSON, and back (simulator/snapshot.cc). Restoring and going on gives
+  // the same future as never having taken the snapshot. A damaged snapshot is refused (400
+  // BAD_SNAPSHOT naming the JSON path) and changes nothing; 409 during an advance.
   nlohmann::json snapshot() const;
   Error restore(const nlohmann::json& snapshot);
-  // Builds accounts, locks and codes from a fleet description (README: fleet files).
+  // Builds accounts, locks and codes from a fleet description (README: fleet files;
+  // simulator/fleet_file.cc). All or nothing.
   Error loadFleet(const nlohmann::json& fleet);
 
   struct Impl;

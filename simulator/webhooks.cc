@@ -1,5 +1,7 @@
 #include "simulator/webhooks.h"
 
+#include <unordered_map>
+
 #include "runtime/crypto.h"
 #include "runtime/log.h"
 #include "simulator/nuki_json.h"
@@ -212,6 +214,105 @@ void Webhooks::completed(int32_t hookId, uint64_t smartlockId, uint64_t attemptS
   s.scheduled = true;
   s.nextAttemptMs = millisOf(next);
   scheduler_.schedule(next, EventKind::kWebhookSend, uint32_t(hookId), smartlockId, attemptSeq);
+}
+
+// ---- Snapshot
+
+void Webhooks::encode(nlohmann::json& j) const {
+  using nlohmann::json;
+  json hooks = json::array();
+  for (const auto& [id, h] : hooks_) {
+    json streams = json::array();
+    for (const auto& [lock, s] : h.streams) {
+      json queue = json::array();
+      for (const auto& d : s.queue)
+        queue.push_back({d.feature, d.body});
+      streams.push_back({{"smartlockId", lock},
+                         {"attempts", s.attempts},
+                         {"inFlight", s.inFlight},
+                         {"scheduled", s.scheduled},
+                         {"nextAttemptMs", s.nextAttemptMs},
+                         {"queue", std::move(queue)}});
+    }
+    hooks.push_back({{"id", h.id},
+                     {"account", h.account},
+                     {"url", h.url},
+                     {"secret", h.secret},
+                     {"features", h.features},
+                     {"streams", std::move(streams)}});
+  }
+  j["webhooks"] = std::move(hooks);
+}
+
+snapshot::Checked<Webhooks::Decoded> Webhooks::decode(const snapshot::In& root,
+                                                      const World::Decoded& world) {
+  using snapshot::In;
+  using snapshot::kLatestScheduledMs;
+  constexpr size_t kMaxBody = 1 << 20;
+  return snapshot::check([&] {
+    Decoded d;
+    // Each lock's account by its id, for the webhook streams below (one lookup each, not a scan
+    // of the whole fleet per stream).
+    std::unordered_multimap<uint64_t, uint32_t> accountOfLock;
+    accountOfLock.reserve(world.locks.size());
+    for (const auto& l : world.locks)
+      accountOfLock.emplace(l.smartlockId, l.account);
+    const In hooks = root["webhooks"];
+    for (size_t hi = 0, n = hooks.array(); hi < n; ++hi) {
+      const In h = hooks[hi];
+      Webhook hook;
+      hook.id = int32_t(h["id"].integer(1, INT32_MAX));
+      hook.account = uint32_t(h["account"].integer(0, int64_t(world.accounts.size()) - 1));
+      hook.url = h["url"].string(2048);
+      for (const unsigned char c : hook.url)
+        if (c <= 0x20 || c == 0x7f) h["url"].fail("must be a URL without spaces or control bytes");
+      if (hook.url.empty()) h["url"].fail("must be a URL");
+      hook.secret = h["secret"].string(1024);
+      hook.features = uint8_t(h["features"].integer(0, 63));
+      const In streams = h["streams"];
+      for (size_t si = 0, sn = streams.array(); si < sn; ++si) {
+        const In st = streams[si];
+        WebhookStream ws;
+        ws.attempts = st["attempts"].u32();
+        ws.inFlight = st["inFlight"].boolean();
+        ws.scheduled = st["scheduled"].boolean();
+        ws.nextAttemptMs = st["nextAttemptMs"].integer(0, kLatestScheduledMs);
+        const In queue = st["queue"];
+        for (size_t q = 0, qn = queue.array(); q < qn; ++q) {
+          if (queue[q].array() != 2) queue[q].fail("must be [feature, body]");
+          ws.queue.push_back(PendingDelivery{queue[q][0].string(64), queue[q][1].string(kMaxBody)});
+        }
+        const uint64_t lockId = st["smartlockId"].u64();
+        bool known = false;
+        for (auto [at, end] = accountOfLock.equal_range(lockId); at != end && !known; ++at)
+          known = at->second == hook.account;
+        if (!known) st["smartlockId"].fail("no lock of the webhook's account has this id");
+        if (!hook.streams.emplace(lockId, std::move(ws)).second)
+          st["smartlockId"].fail("a second stream for this lock");
+      }
+      const int32_t id = hook.id;
+      if (!d.hooks.emplace(id, std::move(hook)).second) h["id"].fail("another webhook has this id");
+    }
+    return d;
+  });
+}
+
+void Webhooks::adopt(Decoded decoded, Time now) {
+  hooks_ = std::move(decoded.hooks);
+  newEpoch();
+  listening_.clear();
+  for (const auto& [id, h] : hooks_) {
+    if (listening_.size() <= h.account) listening_.resize(h.account + 1, 0);
+    ++listening_[h.account];
+  }
+  // A delivery that was in flight when the snapshot was taken goes out again.
+  for (auto& [id, h] : hooks_)
+    for (auto& [lock, s] : h.streams)
+      if (s.inFlight) {
+        s.inFlight = false;
+        s.scheduled = true;
+        scheduler_.schedule(now, EventKind::kWebhookSend, uint32_t(id), lock);
+      }
 }
 
 }  // namespace nukihil::sim

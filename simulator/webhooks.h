@@ -69,23 +69,27 @@ class Webhooks : public WorldObserver {
   Error remove(uint32_t account, int64_t id);
   std::vector<const Webhook*> forAccount(uint32_t account) const;
   const std::map<int32_t, Webhook>& all() const { return hooks_; }
-  std::map<int32_t, Webhook>& mutableAll() { return hooks_; }
   size_t pendingDeliveries() const;
   void clear() {
     hooks_.clear();
     listening_.clear();
     newEpoch();
   }
-  // Replaces every registration (snapshot restore).
-  void restoreAll(std::map<int32_t, Webhook> hooks) {
-    hooks_ = std::move(hooks);
-    newEpoch();
-    listening_.clear();
-    for (const auto& [id, h] : hooks_) {
-      if (listening_.size() <= h.account) listening_.resize(h.account + 1, 0);
-      ++listening_[h.account];
-    }
-  }
+
+  // ---- Snapshot: every registration with its streams of undelivered events.
+  struct Decoded {
+    std::map<int32_t, Webhook> hooks;
+  };
+  // Writes "webhooks" into the snapshot object.
+  void encode(nlohmann::json& snapshot) const;
+  // Reads and checks a snapshot's "webhooks" against the world decoded from the same snapshot
+  // (accounts, and the locks a stream is for); changes nothing.
+  static snapshot::Checked<Decoded> decode(const snapshot::In& snapshot,
+                                           const World::Decoded& world);
+  // Replaces every registration by decoded ones; deliveries still in flight belong to the
+  // world that is gone. Call after the scheduler's events were replaced: a delivery that was in
+  // flight when the snapshot was taken is scheduled again, at `now`.
+  void adopt(Decoded decoded, Time now);
 
   static std::vector<std::string> featureNames(uint8_t features);
   static std::string signature(const std::string& secret, const std::string& body);

@@ -150,10 +150,11 @@ void World::reindex() {
     bridgeIds_[bridges_[i].bridgeId] = i;
 }
 
-void World::wipe() {
+void World::wipe(uint32_t idCounter) {
   accounts_.clear();
   locks_.clear();
   bridges_.clear();
+  idCounter_ = idCounter;
   reindex();
 }
 

@@ -15,6 +15,7 @@
 #include "runtime/random.h"
 #include "simulator/fleet.h"
 #include "simulator/scheduler.h"
+#include "simulator/snapshot_codec.h"
 
 namespace nukihil::sim {
 
@@ -144,7 +145,8 @@ class World {
 
   // ---- Events
   void dispatch(const Event& e);
-  void wipe();
+  // Takes out every account, bridge and lock; new ObjectIds count on from `idCounter`.
+  void wipe(uint32_t idCounter);
   ObjectId newObjectId(uint32_t nukiId);
 
   // ---- All-or-nothing fleet loads: what was added after a checkpoint can be taken out again.
@@ -157,12 +159,22 @@ class World {
   Checkpoint checkpoint() const;
   void rollbackTo(const Checkpoint& c);
 
-  // ---- Snapshot access (simulator/snapshot.cc)
-  std::vector<Account>& mutableAccounts() { return accounts_; }
-  std::vector<Lock>& mutableLocks() { return locks_; }
-  std::vector<Bridge>& mutableBridges() { return bridges_; }
-  uint32_t& idCounter() { return idCounter_; }
-  void reindex();
+  // ---- Snapshot (simulator/world_snapshot.cc): accounts, bridges, locks and the id counter.
+  struct Decoded {
+    uint32_t idCounter = 0;
+    std::vector<Account> accounts;
+    std::vector<Bridge> bridges;
+    std::vector<Lock> locks;
+  };
+  // Writes "idCounter", "accounts", "bridges" and "locks" into the snapshot object.
+  void encode(nlohmann::json& snapshot) const;
+  // Reads those parts of a snapshot and checks every index, count, enum and range, and that
+  // accounts, bridges and locks list each other consistently (at most `maxLogsPerLock` logs a
+  // lock). Changes no world; a refusal names the JSON path.
+  static snapshot::Checked<Decoded> decode(const snapshot::In& snapshot, size_t maxLogsPerLock);
+  // Replaces accounts, bridges, locks and the id counter by decoded ones. Does not fail (short
+  // of memory for the indexes).
+  void adopt(Decoded decoded);
   const Options& options() const { return options_; }
 
  private:
@@ -196,6 +208,8 @@ class World {
   // or deleted); sets `locked` if a change to it awaits delivery.
   std::optional<Auth> serverAuth(const Lock& l, const ObjectId& id, bool& locked) const;
   uint32_t uniqueNukiId();
+  // Rebuilds the lookups by token, nukiId and bridgeId.
+  void reindex();
 
   Clock& clock_;
   Scheduler& scheduler_;
