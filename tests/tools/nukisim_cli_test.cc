@@ -183,7 +183,7 @@ TEST(NukisimCli, BadFleetFilesAreClearErrors) {
   }
 }
 
-// BUG: simulator/snapshot.cc Simulator::loadFleet reads fleet fields with nlohmann's
+// BUG: simulator/fleet_file.cc Simulator::loadFleet reads fleet fields with nlohmann's
 // json::value("name", …), which throws type_error when the field is there with another type.
 // Nothing catches it, so nukisim dies by SIGABRT (std::terminate) instead of reporting the
 // file; the same exception escapes POST /sim/v1/fleet. A wrongly typed field should give a
