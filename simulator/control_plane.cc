@@ -2,7 +2,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "simulator/json_input.h"
+#include "runtime/json_input.h"
 #include "simulator/nuki_json.h"
 #include "simulator/routes.h"
 

@@ -6,7 +6,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "simulator/json_input.h"
+#include "runtime/json_input.h"
 #include "simulator/nuki_json.h"
 #include "simulator/routes.h"
 
