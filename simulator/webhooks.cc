@@ -1,5 +1,6 @@
 #include "simulator/webhooks.h"
 
+#include "runtime/backoff.h"
 #include "runtime/crypto.h"
 #include "runtime/log.h"
 #include "simulator/nuki_json.h"
@@ -199,10 +200,7 @@ void Webhooks::completed(int32_t hookId, uint64_t smartlockId, uint64_t attemptS
     }
   } else {
     ++s.attempts;
-    Duration backoff = options_.firstRetry;
-    for (uint32_t i = 1; i < s.attempts && backoff < options_.maxRetry; ++i)
-      backoff *= 2;
-    if (backoff > options_.maxRetry) backoff = options_.maxRetry;
+    const Duration backoff = exponentialBackoff(options_.firstRetry, options_.maxRetry, s.attempts);
     next += backoff;
     if (log::enabled(log::Level::kInfo))
       log::info("webhook " + std::to_string(hookId) + " delivery failed (" +
