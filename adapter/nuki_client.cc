@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "adapter/repeated_failure.h"
+#include "runtime/backoff.h"
 #include "runtime/log.h"
 
 namespace nukihil::adapter {
@@ -152,15 +153,11 @@ NukiClient::~NukiClient() {
 }
 
 Duration NukiClient::backoff(int attempt) {
-  const int doublings = std::clamp(attempt - 1, 0, 30);
-  const int64_t first = std::max<int64_t>(options_.firstBackoff.count(), 0);
-  const int64_t cap = std::max<int64_t>(options_.budget.count(), first);
-  int64_t base = first;
-  for (int i = 0; i < doublings && base < cap; ++i)
-    base *= 2;
-  base = std::min(base, cap);
-  const int64_t half = base / 2;
-  return Duration(base - half + int64_t(random_.below(uint64_t(half) + 1)));
+  // At most 30 doublings; never beyond the budget, unless the first pause already is.
+  const Duration first = std::max(options_.firstBackoff, Duration(0));
+  const Duration base = exponentialBackoff(first, std::max(options_.budget, first),
+                                           uint32_t(std::clamp(attempt, 1, 31)));
+  return equalJitter(base, random_);
 }
 
 std::optional<Duration> NukiClient::parseRetryAfter(std::string_view v, Time now) {

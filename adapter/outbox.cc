@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "adapter/repeated_failure.h"
+#include "runtime/backoff.h"
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 
@@ -286,14 +287,10 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
   }
 
   Duration backoff(int64_t seq, uint32_t attempts) const {
-    Duration base = options.firstRetry;
-    for (uint32_t i = 1; i < attempts && base < options.maxRetry; ++i)
-      base *= 2;
-    base = std::min(base, options.maxRetry);
+    const Duration base = exponentialBackoff(options.firstRetry, options.maxRetry, attempts);
     if (base.count() < 2) return base;
     Random r(mix(mix(jitterKey, static_cast<uint64_t>(seq)), attempts));
-    const int64_t half = base.count() / 2;
-    return Duration(base.count() - half + static_cast<int64_t>(r.below(uint64_t(half) + 1)));
+    return equalJitter(base, r);
   }
 
   void failed(const std::string& device, Stream& s, std::string why) {

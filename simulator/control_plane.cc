@@ -2,7 +2,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "simulator/json_input.h"
+#include "runtime/json_input.h"
 #include "simulator/nuki_json.h"
 #include "simulator/routes.h"
 
@@ -30,33 +30,81 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
-// Parses a control-plane body: a JSON object (an empty body is {}), a syntax error with its
-// line and column, and, given `known`, no other keys (a typo is refused with the nearest name).
-bool parseJsonBody(const Request& req, json& out, Response& error,
-                   const std::vector<std::string_view>* known = nullptr) {
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    out = json::object();
-    return true;
+// A control-plane request body, read once (SPEC §4): a JSON object (an empty body is {}), a
+// syntax error with its line and column, only the keys the route names (a typo is refused with
+// the nearest name), and typed getters for its fields. The first problem, of the text or of a
+// field, is the route's answer: a 400 BAD_REQUEST, naming the field.
+class Body {
+ public:
+  // Any key: the reader checks them itself (a fleet file).
+  explicit Body(const Request& req) { parse(req.body, nullptr); }
+  // Only `known` keys.
+  Body(const Request& req, const std::vector<std::string_view>& known) { parse(req.body, &known); }
+  // A snapshot (PUT /sim/v1/snapshot): any key, and an empty body is no snapshot.
+  static Body snapshot(const Request& req) {
+    Body b;
+    b.parse(req.body, nullptr, /*emptyIsObject=*/false, "a snapshot (a JSON object)");
+    return b;
   }
-  std::string why;
-  auto parsed = parseJsonText(req.body, why);
-  if (!parsed) {
-    error = controlError(400, "BAD_REQUEST", "the body is not valid JSON: " + why);
-    return false;
+
+  // False once the text or a field was wrong; error() is then the answer.
+  explicit operator bool() const { return !failed_; }
+  const Response& error() const { return error_; }
+  const json& value() const { return j_; }
+  bool has(const char* key) const { return j_.contains(key); }
+
+  // A field absent or null is nullopt; one of another type (or out of range) fails the body.
+  std::optional<int64_t> integer(const char* key, int64_t lo, int64_t hi) {
+    const json* v = field(key);
+    if (!v) return std::nullopt;
+    if (!v->is_number_integer() || v->get<int64_t>() < lo || v->get<int64_t>() > hi)
+      return fail(std::string(key) + " must be an integer in " + std::to_string(lo) + ".." +
+                  std::to_string(hi));
+    return v->get<int64_t>();
   }
-  out = std::move(*parsed);
-  if (!out.is_object()) {
-    error = controlError(400, "BAD_REQUEST", "the body must be a JSON object");
-    return false;
+  std::optional<std::string> string(const char* key) {
+    const json* v = field(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) return fail(std::string(key) + " must be a string");
+    return v->get<std::string>();
   }
-  if (known) {
-    if (auto unknown = unknownField(out, "", *known); !unknown.empty()) {
-      error = controlError(400, "BAD_REQUEST", unknown);
-      return false;
-    }
+  std::optional<bool> boolean(const char* key) {
+    const json* v = field(key);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) return fail(std::string(key) + " must be true or false");
+    return v->get<bool>();
   }
-  return true;
-}
+
+ private:
+  Body() = default;
+
+  void parse(const std::string& text, const std::vector<std::string_view>* known,
+             bool emptyIsObject = true, std::string_view object = "a JSON object") {
+    if (emptyIsObject && text.find_first_not_of(" \t\r\n") == std::string::npos) return;
+    std::string why;
+    auto parsed = parseJsonText(text, why);
+    if (!parsed) return void(fail("the body is not valid JSON: " + why));
+    j_ = std::move(*parsed);
+    if (!j_.is_object()) return void(fail("the body must be " + std::string(object)));
+    if (known)
+      if (auto unknown = unknownField(j_, "", *known); !unknown.empty()) fail(unknown);
+  }
+  const json* field(const char* key) const {
+    if (failed_) return nullptr;
+    auto it = j_.find(key);
+    return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  // Records the first problem only.
+  std::nullopt_t fail(const std::string& why) {
+    if (!failed_) error_ = controlError(400, "BAD_REQUEST", why);
+    failed_ = true;
+    return std::nullopt;
+  }
+
+  json j_ = json::object();
+  Response error_;
+  bool failed_ = false;
+};
 
 size_t codePointCount(std::string_view s) {
   size_t n = 0;
@@ -82,37 +130,6 @@ bool validToken(std::string_view s) {
       return false;
   return true;
 }
-
-// Typed field readers for control-plane bodies; each sets `error` on a wrong type.
-struct Body {
-  const json& j;
-  Response& error;
-  bool failed = false;
-
-  std::optional<int64_t> integer(const char* k, int64_t lo, int64_t hi) {
-    if (!j.contains(k) || j[k].is_null()) return std::nullopt;
-    if (!j[k].is_number_integer() || j[k].get<int64_t>() < lo || j[k].get<int64_t>() > hi)
-      return fail<int64_t>(std::string(k) + " must be an integer in " + std::to_string(lo) + ".." +
-                           std::to_string(hi));
-    return j[k].get<int64_t>();
-  }
-  std::optional<std::string> string(const char* k) {
-    if (!j.contains(k) || j[k].is_null()) return std::nullopt;
-    if (!j[k].is_string()) return fail<std::string>(std::string(k) + " must be a string");
-    return j[k].get<std::string>();
-  }
-  std::optional<bool> boolean(const char* k) {
-    if (!j.contains(k) || j[k].is_null()) return std::nullopt;
-    if (!j[k].is_boolean()) return fail<bool>(std::string(k) + " must be true or false");
-    return j[k].get<bool>();
-  }
-  template <class T>
-  std::optional<T> fail(const std::string& why) {
-    if (!failed) error = controlError(400, "BAD_REQUEST", why);
-    failed = true;
-    return std::nullopt;
-  }
-};
 
 std::optional<uint16_t> parseHhMm(const std::string& s) {
   if (s.size() != 5 || s[2] != ':') return std::nullopt;
@@ -192,22 +209,6 @@ std::optional<Response> lockParam(World& w, const Request& req, uint32_t& index)
   if (!found) return controlError(404, "NOT_FOUND", "no smartlock " + req.param("id"));
   index = *found;
   return std::nullopt;
-}
-
-// A handler for POST /sim/v1/smartlocks/{id}/…: finds the lock and parses the JSON body
-// before calling `f(index, body)`; a bad field read through `Body` answers 400 on its own.
-template <class F>
-auto lockBodyHandler(World& w, std::vector<std::string_view> known, F f) {
-  return [&w, known, f](const Request& req) -> Response {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error, &known)) return error;
-    Body b{body, error};
-    Response out = f(index, b);
-    return b.failed ? error : out;
-  };
 }
 
 }  // namespace
@@ -320,381 +321,435 @@ Error codeInputFrom(const json& j, AuthInput& in) {
   return Error::none();
 }
 
-void addControlRoutes(Simulator& sim, http::Router& r) {
-  World& w = sim.world();
+namespace {
+
+// The handlers of /sim/v1, one per route, in the order of addControlRoutes' table.
+
+Response getHealth(Simulator& sim, const Request&) {
+  const World& w = sim.world();
+  json j;
+  j["status"] = "ok";
+  j["now"] = formatRfc3339(sim.clock().now());
+  j["seed"] = sim.seed();
+  j["accounts"] = w.accounts().size();
+  size_t live = 0;
+  for (const auto& l : w.locks())
+    live += !l.removed;
+  j["smartlocks"] = live;
+  j["pendingEvents"] = sim.scheduler().size();
+  j["pendingWebhookDeliveries"] = sim.webhooks().pendingDeliveries();
+  return controlJson(200, j);
+}
+
+Response getClock(Simulator& sim, const Request&) {
+  return controlJson(200, clockJson(sim.clock()));
+}
+
+// Answers once the virtual clock has reached the target and the world is quiet again.
+void postAdvance(Simulator& sim, const Request& req, http::Respond respond) {
   Clock& clock = sim.clock();
+  Body b(req, {"seconds", "to"});
+  if (!b) return respond(b.error());
+  if (b.has("seconds") && b.has("to"))
+    return respond(controlError(400, "BAD_REQUEST",
+                                "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}, not both"));
+  if (!clock.isVirtual())
+    return respond(controlError(409, "CLOCK_NOT_VIRTUAL",
+                                "the clock runs in real time; start nukisim with --clock virtual"));
+  auto& vc = static_cast<VirtualClock&>(clock);
+  Time target;
+  if (b.has("to")) {
+    auto to = b.string("to");
+    auto t = to ? parseRfc3339(*to) : std::nullopt;
+    if (!b) return respond(b.error());
+    if (!t) return respond(controlError(400, "BAD_REQUEST", "to must be an RFC 3339 date-time"));
+    if (*t < clock.now())
+      return respond(controlError(400, "BAD_REQUEST", "virtual time only moves forward"));
+    target = *t;
+  } else {
+    auto seconds = b.integer("seconds", 0, int64_t(40) * 366 * 86400);
+    if (!b) return respond(b.error());
+    if (!seconds)
+      return respond(
+          controlError(400, "BAD_REQUEST", "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}"));
+    target = clock.now() + std::chrono::seconds(*seconds);
+  }
+  if (target >= kLatestTime)
+    return respond(controlError(400, "BAD_REQUEST", "virtual time stays before 2038"));
+  const bool started =
+      vc.advanceTo(target, [respond, &clock] { respond(controlJson(200, clockJson(clock))); });
+  if (!started)
+    respond(controlError(409, "ADVANCE_IN_PROGRESS", "another advance is still running"));
+}
 
-  r.add("GET", "/sim/v1/health", [&sim, &w](const Request&) {
+Response postAccount(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  Body b(req, {"name", "email", "apiToken"});
+  if (!b) return b.error();
+  std::string name = "Account", email, token;
+  if (auto e = accountFieldsFrom(b.value(), name, email, token)) return controlError(e);
+  if (!token.empty() && w.accountByToken(token))
+    return controlError(400, "BAD_REQUEST", "apiToken must be unique");
+  const uint32_t index = w.addAccount(name, email, token);
+  json j;
+  j["accountId"] = w.account(index).accountId;
+  j["apiToken"] = w.account(index).apiToken;
+  return controlJson(201, j);
+}
+
+Response getAccounts(Simulator& sim, const Request&) {
+  const World& w = sim.world();
+  json out = json::array();
+  for (const auto& a : w.accounts()) {
     json j;
-    j["status"] = "ok";
-    j["now"] = formatRfc3339(sim.clock().now());
-    j["seed"] = sim.seed();
-    j["accounts"] = w.accounts().size();
+    j["accountId"] = a.accountId;
+    j["name"] = a.name;
+    j["email"] = a.email;
+    j["apiToken"] = a.apiToken;
     size_t live = 0;
-    for (const auto& l : w.locks())
-      live += !l.removed;
+    for (uint32_t i : a.locks)
+      live += !w.lock(i).removed;
     j["smartlocks"] = live;
-    j["pendingEvents"] = sim.scheduler().size();
-    j["pendingWebhookDeliveries"] = sim.webhooks().pendingDeliveries();
-    return controlJson(200, j);
-  });
+    out.push_back(std::move(j));
+  }
+  return controlJson(200, out);
+}
 
-  r.add("GET", "/sim/v1/clock",
-        [&clock](const Request&) { return controlJson(200, clockJson(clock)); });
+Response postSmartlock(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  static const std::vector<std::string_view> kKeys = [] {
+    auto keys = kLockKeys;
+    keys.push_back("accountId");
+    return keys;
+  }();
+  Body b(req, kKeys);
+  if (!b) return b.error();
+  const json& body = b.value();
+  if (!body.contains("accountId") || !body["accountId"].is_number_integer())
+    return controlError(400, "BAD_REQUEST", "accountId (an integer) is required");
+  auto account = w.accountById(body["accountId"].get<int64_t>());
+  if (!account) return controlError(404, "NOT_FOUND", "no such account");
+  auto [index, e] = lockFrom(w, *account, body);
+  if (e) return controlError(e);
+  json j;
+  j["smartlockId"] = w.lock(index).smartlockId;
+  if (w.lock(index).model == Model::k30) j["bridgeId"] = w.bridges()[w.lock(index).bridge].bridgeId;
+  return controlJson(201, j);
+}
 
-  r.add("POST", "/sim/v1/clock/advance",
-        http::Handler([&clock](Request& req, http::Respond respond) {
-          json body;
-          Response error;
-          static const std::vector<std::string_view> kKeys = {"seconds", "to"};
-          if (!parseJsonBody(req, body, error, &kKeys)) return respond(error);
-          if (body.contains("seconds") && body.contains("to"))
-            return respond(controlError(400, "BAD_REQUEST",
-                                        "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}, "
-                                        "not both"));
-          if (!clock.isVirtual())
-            return respond(
-                controlError(409, "CLOCK_NOT_VIRTUAL",
-                             "the clock runs in real time; start nukisim with --clock virtual"));
-          auto& vc = static_cast<VirtualClock&>(clock);
-          Time target;
-          Body b{body, error};
-          if (body.contains("to")) {
-            auto to = b.string("to");
-            auto t = to ? parseRfc3339(*to) : std::nullopt;
-            if (b.failed) return respond(error);
-            if (!t)
-              return respond(controlError(400, "BAD_REQUEST", "to must be an RFC 3339 date-time"));
-            if (*t < clock.now())
-              return respond(controlError(400, "BAD_REQUEST", "virtual time only moves forward"));
-            target = *t;
-          } else {
-            auto seconds = b.integer("seconds", 0, int64_t(40) * 366 * 86400);
-            if (b.failed) return respond(error);
-            if (!seconds)
-              return respond(controlError(400, "BAD_REQUEST",
-                                          "give {\"seconds\":N} or {\"to\":\"<RFC 3339>\"}"));
-            target = clock.now() + std::chrono::seconds(*seconds);
-          }
-          if (target >= kLatestTime)
-            return respond(controlError(400, "BAD_REQUEST", "virtual time stays before 2038"));
-          const bool started = vc.advanceTo(
-              target, [respond, &clock] { respond(controlJson(200, clockJson(clock))); });
-          if (!started)
-            respond(controlError(409, "ADVANCE_IN_PROGRESS", "another advance is still running"));
-        }));
+Response getSmartlocks(Simulator& sim, const Request& req) {
+  const World& w = sim.world();
+  json out = json::array();
+  std::optional<int64_t> accountFilter;
+  if (auto a = req.queryParam("accountId")) {
+    auto id = parseId(*a);
+    if (!id) return controlError(400, "BAD_REQUEST", "accountId must be an integer");
+    accountFilter = int64_t(*id);
+  }
+  for (const auto& l : w.locks()) {
+    if (l.removed) continue;
+    if (accountFilter && w.account(l.account).accountId != *accountFilter) continue;
+    out.push_back(lockSummary(w, l));
+  }
+  return controlJson(200, out);
+}
 
-  r.add("POST", "/sim/v1/accounts", [&w](const Request& req) {
-    json body;
-    Response error;
-    static const std::vector<std::string_view> kKeys = {"name", "email", "apiToken"};
-    if (!parseJsonBody(req, body, error, &kKeys)) return error;
-    std::string name = "Account", email, token;
-    if (auto e = accountFieldsFrom(body, name, email, token)) return controlError(e);
-    if (!token.empty() && w.accountByToken(token))
-      return controlError(400, "BAD_REQUEST", "apiToken must be unique");
-    const uint32_t index = w.addAccount(name, email, token);
-    json j;
-    j["accountId"] = w.account(index).accountId;
-    j["apiToken"] = w.account(index).apiToken;
-    return controlJson(201, j);
-  });
+Response getSmartlock(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  return controlJson(200, lockSummary(w, w.lock(index)));
+}
 
-  r.add("GET", "/sim/v1/accounts", [&w](const Request&) {
-    json out = json::array();
-    for (const auto& a : w.accounts()) {
-      json j;
-      j["accountId"] = a.accountId;
-      j["name"] = a.name;
-      j["email"] = a.email;
-      j["apiToken"] = a.apiToken;
-      size_t live = 0;
-      for (uint32_t i : a.locks)
-        live += !w.lock(i).removed;
-      j["smartlocks"] = live;
-      out.push_back(std::move(j));
+Response getDevice(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  const Lock& l = w.lock(index);
+  json j = lockSummary(w, l);
+  j["state"] = l.state;
+  j["stableState"] = l.stableState;
+  j["trigger"] = l.trigger;
+  j["lastAction"] = l.lastAction;
+  j["batteryCharge"] = l.battery;
+  j["batteryCritical"] = l.battery <= 20;
+  j["jammed"] = l.jammed;
+  j["motorBusy"] = l.motorBusy;
+  json queue = json::array();
+  for (const auto& c : l.queue) {
+    json q;
+    q["kind"] = commandName(c);
+    if (c.kind == Command::kMotor)
+      q["action"] = c.action;
+    else {
+      q["authId"] = c.target.hex();
+      q["operationId"] = c.operation.hex();
     }
-    return controlJson(200, out);
-  });
+    q["readyAt"] = formatRfc3339(timeFromMillis(c.readyMs));
+    queue.push_back(std::move(q));
+  }
+  j["queue"] = std::move(queue);
+  json codes = json::array();
+  for (const auto& a : l.deviceAuths) {
+    if (a->type != kAuthKeypadCode) continue;
+    json c = scheduleJson(a->schedule);
+    c["id"] = a->id.hex();
+    c["code"] = a->code;
+    c["name"] = a->name;
+    c["enabled"] = a->enabled;
+    c["lockCount"] = a->lockCount;
+    codes.push_back(std::move(c));
+  }
+  j["codes"] = std::move(codes);
+  j["unreportedLogs"] = l.logs.size() - l.reportedLogs;
+  return controlJson(200, j);
+}
 
-  r.add("POST", "/sim/v1/smartlocks", [&w](const Request& req) {
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    static const std::vector<std::string_view> kKeys = [] {
-      auto keys = kLockKeys;
-      keys.push_back("accountId");
-      return keys;
-    }();
-    if (auto unknown = unknownField(body, "", kKeys); !unknown.empty())
-      return controlError(400, "BAD_REQUEST", unknown);
-    if (!body.contains("accountId") || !body["accountId"].is_number_integer())
-      return controlError(400, "BAD_REQUEST", "accountId (an integer) is required");
-    auto account = w.accountById(body["accountId"].get<int64_t>());
-    if (!account) return controlError(404, "NOT_FOUND", "no such account");
-    auto [index, e] = lockFrom(w, *account, body);
-    if (e) return controlError(e);
-    json j;
-    j["smartlockId"] = w.lock(index).smartlockId;
-    if (w.lock(index).model == Model::k30)
-      j["bridgeId"] = w.bridges()[w.lock(index).bridge].bridgeId;
-    return controlJson(201, j);
-  });
+Response postConnectivity(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  Body b(req, {"online"});
+  auto online = b.boolean("online");
+  if (!b) return b.error();
+  if (!online) return controlError(400, "BAD_REQUEST", "give {\"online\":true|false}");
+  w.setOnline(index, *online);
+  return controlJson(200, json{{"online", w.online(w.lock(index))}});
+}
 
-  r.add("GET", "/sim/v1/smartlocks", [&w](const Request& req) {
-    json out = json::array();
-    std::optional<int64_t> accountFilter;
-    if (auto a = req.queryParam("accountId")) {
-      auto id = parseId(*a);
-      if (!id) return controlError(400, "BAD_REQUEST", "accountId must be an integer");
-      accountFilter = int64_t(*id);
-    }
-    for (const auto& l : w.locks()) {
-      if (l.removed) continue;
-      if (accountFilter && w.account(l.account).accountId != *accountFilter) continue;
-      out.push_back(lockSummary(w, l));
-    }
-    return controlJson(200, out);
-  });
+Response postBattery(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  Body b(req, {"charge"});
+  auto charge = b.integer("charge", 0, 100);
+  if (!b) return b.error();
+  if (!charge) return controlError(400, "BAD_REQUEST", "give {\"charge\":0..100}");
+  w.setBattery(index, *charge);
+  return controlJson(200, json{{"batteryCharge", *charge}, {"batteryCritical", *charge <= 20}});
+}
 
-  r.add("GET", "/sim/v1/smartlocks/{id}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    return controlJson(200, lockSummary(w, w.lock(index)));
-  });
+Response postJam(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  Body b(req, {"jammed"});
+  auto jammed = b.boolean("jammed");
+  if (!b) return b.error();
+  if (!jammed) return controlError(400, "BAD_REQUEST", "give {\"jammed\":true|false}");
+  w.setJammed(index, *jammed);
+  return controlJson(200, json{{"jammed", *jammed}, {"state", w.lock(index).state}});
+}
 
-  r.add("GET", "/sim/v1/smartlocks/{id}/device", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    const Lock& l = w.lock(index);
-    json j = lockSummary(w, l);
-    j["state"] = l.state;
-    j["stableState"] = l.stableState;
-    j["trigger"] = l.trigger;
-    j["lastAction"] = l.lastAction;
-    j["batteryCharge"] = l.battery;
-    j["batteryCritical"] = l.battery <= 20;
-    j["jammed"] = l.jammed;
-    j["motorBusy"] = l.motorBusy;
-    json queue = json::array();
-    for (const auto& c : l.queue) {
-      json q;
-      q["kind"] = commandName(c);
-      if (c.kind == Command::kMotor)
-        q["action"] = c.action;
-      else {
-        q["authId"] = c.target.hex();
-        q["operationId"] = c.operation.hex();
-      }
-      q["readyAt"] = formatRfc3339(timeFromMillis(c.readyMs));
-      queue.push_back(std::move(q));
-    }
-    j["queue"] = std::move(queue);
-    json codes = json::array();
-    for (const auto& a : l.deviceAuths) {
-      if (a->type != kAuthKeypadCode) continue;
-      json c = scheduleJson(a->schedule);
-      c["id"] = a->id.hex();
-      c["code"] = a->code;
-      c["name"] = a->name;
-      c["enabled"] = a->enabled;
-      c["lockCount"] = a->lockCount;
-      codes.push_back(std::move(c));
-    }
-    j["codes"] = std::move(codes);
-    j["unreportedLogs"] = l.logs.size() - l.reportedLogs;
-    return controlJson(200, j);
-  });
+Response postKeypad(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  // SPEC §4: {"code":N}, a number: what a person types, 0 to 999,999,999 (up to nine digits; a
+  // keypad has no more).
+  Body b(req, {"code"});
+  auto code = b.integer("code", 0, 999999999);
+  if (!b) return b.error();
+  if (!code) return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");
+  auto out = w.keypad(index, *code);
+  json j;
+  j["granted"] = out.granted;
+  j["reason"] = out.granted ? json(nullptr) : json(out.reason);
+  return controlJson(200, j);
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/connectivity",
-        lockBodyHandler(w, {"online"}, [&w](uint32_t index, Body& b) {
-          auto online = b.boolean("online");
-          if (b.failed) return b.error;
-          if (!online) return controlError(400, "BAD_REQUEST", "give {\"online\":true|false}");
-          w.setOnline(index, *online);
-          return controlJson(200, json{{"online", w.online(w.lock(index))}});
-        }));
+Response postManual(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  Body b(req, {"action"});
+  auto action = b.string("action");
+  if (!b) return b.error();
+  if (!action || (*action != "lock" && *action != "unlock"))
+    return controlError(400, "BAD_REQUEST", "give {\"action\":\"lock\"|\"unlock\"}");
+  if (auto e = w.manual(index, *action == "lock")) return controlError(e);
+  return controlJson(200, json{{"state", w.lock(index).state}});
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/battery",
-        lockBodyHandler(w, {"charge"}, [&w](uint32_t index, Body& b) {
-          auto charge = b.integer("charge", 0, 100);
-          if (b.failed) return b.error;
-          if (!charge) return controlError(400, "BAD_REQUEST", "give {\"charge\":0..100}");
-          w.setBattery(index, *charge);
-          return controlJson(200,
-                             json{{"batteryCharge", *charge}, {"batteryCritical", *charge <= 20}});
-        }));
+Response postDeviceCode(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  Body b(req, kCodeKeys);
+  if (!b) return b.error();
+  AuthInput in;
+  if (auto e = codeInputFrom(b.value(), in)) return controlError(e);
+  if (auto e = w.addDeviceCode(index, in)) {
+    if (e.status == 400) return controlError(400, "INVALID_CODE", e.message);
+    return controlError(e);
+  }
+  return controlJson(201, json{{"code", *in.code}});
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/jam",
-        lockBodyHandler(w, {"jammed"}, [&w](uint32_t index, Body& b) {
-          auto jammed = b.boolean("jammed");
-          if (b.failed) return b.error;
-          if (!jammed) return controlError(400, "BAD_REQUEST", "give {\"jammed\":true|false}");
-          w.setJammed(index, *jammed);
-          return controlJson(200, json{{"jammed", *jammed}, {"state", w.lock(index).state}});
-        }));
+Response deleteDeviceCode(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  auto code = parseId(req.param("code"));
+  if (!code) return controlError(400, "BAD_REQUEST", "the code must be digits");
+  if (auto e = w.removeDeviceCode(index, int64_t(*code))) return controlError(e);
+  return Response::empty(204);
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/keypad",
-        lockBodyHandler(w, {"code"}, [&w](uint32_t index, Body& b) {
-          // SPEC §4: {"code":N}, a number: what a person types, 0 to 999,999,999 (up to nine
-          // digits; a keypad has no more).
-          auto code = b.integer("code", 0, 999999999);
-          if (b.failed) return b.error;
-          if (!code) return controlError(400, "BAD_REQUEST", "give {\"code\":123456}");
-          auto out = w.keypad(index, *code);
-          json j;
-          j["granted"] = out.granted;
-          j["reason"] = out.granted ? json(nullptr) : json(out.reason);
-          return controlJson(200, j);
-        }));
+Response postSync(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockParam(w, req, index)) return *bad;
+  const bool ran = w.online(w.lock(index));
+  w.syncNow(index);
+  return controlJson(200, json{{"synced", ran}});
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/manual",
-        lockBodyHandler(w, {"action"}, [&w](uint32_t index, Body& b) {
-          auto action = b.string("action");
-          if (b.failed) return b.error;
-          if (!action || (*action != "lock" && *action != "unlock"))
-            return controlError(400, "BAD_REQUEST", "give {\"action\":\"lock\"|\"unlock\"}");
-          if (auto e = w.manual(index, *action == "lock")) return controlError(e);
-          return controlJson(200, json{{"state", w.lock(index).state}});
-        }));
+Response postFault(Simulator& sim, const Request& req) {
+  static const std::vector<std::string_view> kKeys = {
+      "route", "methods", "method",     "probability", "from",  "until",     "forSeconds",
+      "count", "status",  "retryAfter", "latencyMs",   "reset", "resetAfter"};
+  Body b(req, kKeys);
+  if (!b) return b.error();
+  std::string why;
+  auto id = sim.faults().add(b.value(), sim.clock().now(), why);
+  if (!id) return controlError(400, "BAD_REQUEST", why);
+  for (const auto& f : sim.faults().all())
+    if (f.id == *id) return controlJson(201, Faults::toJson(f));
+  return controlError(500, "INTERNAL", "fault vanished");
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/device-codes",
-        lockBodyHandler(w, kCodeKeys, [&w](uint32_t index, Body& b) {
-          const json& body = b.j;
-          AuthInput in;
-          if (auto e = codeInputFrom(body, in)) return controlError(e);
-          if (auto e = w.addDeviceCode(index, in)) {
-            if (e.status == 400) return controlError(400, "INVALID_CODE", e.message);
-            return controlError(e);
-          }
-          return controlJson(201, json{{"code", *in.code}});
-        }));
+Response getFaults(Simulator& sim, const Request&) {
+  json out = json::array();
+  for (const auto& f : sim.faults().all())
+    out.push_back(Faults::toJson(f));
+  return controlJson(200, out);
+}
 
-  r.add("DELETE", "/sim/v1/smartlocks/{id}/device-codes/{code}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    auto code = parseId(req.param("code"));
-    if (!code) return controlError(400, "BAD_REQUEST", "the code must be digits");
-    if (auto e = w.removeDeviceCode(index, int64_t(*code))) return controlError(e);
-    return Response::empty(204);
-  });
+Response deleteFaults(Simulator& sim, const Request&) {
+  sim.faults().clear();
+  return Response::empty(204);
+}
 
-  r.add("POST", "/sim/v1/smartlocks/{id}/sync", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockParam(w, req, index)) return *bad;
-    const bool ran = w.online(w.lock(index));
-    w.syncNow(index);
-    return controlJson(200, json{{"synced", ran}});
-  });
+Response deleteFault(Simulator& sim, const Request& req) {
+  auto id = parseId(req.param("faultId"));
+  if (!id || !sim.faults().remove(int64_t(*id)))
+    return controlError(404, "NOT_FOUND", "no such fault");
+  return Response::empty(204);
+}
 
-  r.add("POST", "/sim/v1/faults", [&sim](const Request& req) {
-    json body;
-    Response error;
-    static const std::vector<std::string_view> kKeys = {
-        "route", "methods", "method",     "probability", "from",  "until",     "forSeconds",
-        "count", "status",  "retryAfter", "latencyMs",   "reset", "resetAfter"};
-    if (!parseJsonBody(req, body, error, &kKeys)) return error;
-    std::string why;
-    auto id = sim.faults().add(body, sim.clock().now(), why);
-    if (!id) return controlError(400, "BAD_REQUEST", why);
-    for (const auto& f : sim.faults().all())
-      if (f.id == *id) return controlJson(201, Faults::toJson(f));
-    return controlError(500, "INTERNAL", "fault vanished");
-  });
+Response postReset(Simulator& sim, const Request&) {
+  sim.reset();
+  return controlJson(200, json{{"status", "reset"}, {"seed", sim.seed()}});
+}
 
-  r.add("GET", "/sim/v1/faults", [&sim](const Request&) {
-    json out = json::array();
-    for (const auto& f : sim.faults().all())
-      out.push_back(Faults::toJson(f));
-    return controlJson(200, out);
-  });
+Response getSnapshot(Simulator& sim, const Request&) {
+  return http::Response::json(200, sim.snapshot().dump());
+}
 
-  r.add("DELETE", "/sim/v1/faults", [&sim](const Request&) {
-    sim.faults().clear();
-    return Response::empty(204);
-  });
+Response putSnapshot(Simulator& sim, const Request& req) {
+  Body b = Body::snapshot(req);
+  if (!b) return b.error();
+  if (auto e = sim.restore(b.value())) return controlError(e);
+  return controlJson(200, json{{"status", "restored"}, {"now", formatRfc3339(sim.clock().now())}});
+}
 
-  r.add("DELETE", "/sim/v1/faults/{faultId}", [&sim](const Request& req) {
-    auto id = parseId(req.param("faultId"));
-    if (!id || !sim.faults().remove(int64_t(*id)))
-      return controlError(404, "NOT_FOUND", "no such fault");
-    return Response::empty(204);
-  });
+Response postFleet(Simulator& sim, const Request& req) {
+  Body b(req);  // loadFleet names the keys a fleet takes
+  if (!b) return b.error();
+  if (auto e = sim.loadFleet(b.value())) return controlError(e);
+  return controlJson(200, json{{"status", "loaded"}});
+}
 
-  r.add("POST", "/sim/v1/reset", [&sim](const Request&) {
-    sim.reset();
-    return controlJson(200, json{{"status", "reset"}, {"seed", sim.seed()}});
-  });
+json journalEntryJson(const JournalEntry& e) {
+  json j;
+  j["seq"] = e.seq;
+  j["at"] = formatRfc3339(timeFromMillis(e.atMs));
+  if (e.kind == JournalEntry::kApi) {
+    j["type"] = "api";
+    j["method"] = e.method;
+    j["path"] = e.path;
+    j["status"] = e.status;
+    if (!e.fault.empty()) j["fault"] = json::parse(e.fault, nullptr, false);
+  } else {
+    j["type"] = "webhook";
+    j["webhookId"] = e.webhookId;
+    j["url"] = e.path;
+    j["smartlockId"] = e.smartlockId;
+    j["feature"] = e.feature;
+    j["attempt"] = e.attempt;
+    j["status"] = e.status;
+  }
+  if (!e.error.empty()) j["error"] = e.error;
+  return j;
+}
 
-  r.add("GET", "/sim/v1/snapshot",
-        [&sim](const Request&) { return http::Response::json(200, sim.snapshot().dump()); });
+Response getJournal(Simulator& sim, const Request& req) {
+  uint64_t since = 0;
+  size_t limit = 1000;
+  if (auto s = req.queryParam("since")) {
+    auto v = parseId(*s);
+    if (!v) return controlError(400, "BAD_REQUEST", "since must be a sequence number");
+    since = *v;
+  }
+  if (auto s = req.queryParam("limit")) {
+    auto v = parseId(*s);
+    if (!v || *v == 0) return controlError(400, "BAD_REQUEST", "limit must be a positive integer");
+    limit = size_t(std::min<uint64_t>(*v, 100000));
+  }
+  json entries = json::array();
+  for (const auto& e : sim.journal().entries()) {
+    if (e.seq < since) continue;
+    if (entries.size() >= limit) break;
+    entries.push_back(journalEntryJson(e));
+  }
+  const uint64_t next =
+      entries.empty() ? sim.journal().nextSeq() : entries.back()["seq"].get<uint64_t>() + 1;
+  json out;
+  out["entries"] = std::move(entries);
+  out["next"] = next;
+  return controlJson(200, out);
+}
 
-  r.add("PUT", "/sim/v1/snapshot", [&sim](const Request& req) {
-    std::string why;
-    auto parsed = parseJsonText(req.body, why);
-    if (!parsed) return controlError(400, "BAD_REQUEST", "the body is not valid JSON: " + why);
-    const json& body = *parsed;
-    if (!body.is_object())
-      return controlError(400, "BAD_REQUEST", "the body must be a snapshot (a JSON object)");
-    if (auto e = sim.restore(body)) return controlError(e);
-    return controlJson(200,
-                       json{{"status", "restored"}, {"now", formatRfc3339(sim.clock().now())}});
-  });
+// A handler bound to its simulator, as the router takes it.
+http::SyncHandler on(Simulator& sim, Response (*handler)(Simulator&, const Request&)) {
+  return [&sim, handler](const Request& req) { return handler(sim, req); };
+}
+http::Handler on(Simulator& sim, void (*handler)(Simulator&, const Request&, http::Respond)) {
+  return [&sim, handler](Request& req, http::Respond respond) {
+    handler(sim, req, std::move(respond));
+  };
+}
 
-  r.add("POST", "/sim/v1/fleet", [&sim](const Request& req) {
-    json body;
-    Response error;
-    if (!parseJsonBody(req, body, error)) return error;
-    if (auto e = sim.loadFleet(body)) return controlError(e);
-    return controlJson(200, json{{"status", "loaded"}});
-  });
+}  // namespace
 
-  r.add("GET", "/sim/v1/journal", [&sim](const Request& req) {
-    uint64_t since = 0;
-    size_t limit = 1000;
-    if (auto s = req.queryParam("since")) {
-      auto v = parseId(*s);
-      if (!v) return controlError(400, "BAD_REQUEST", "since must be a sequence number");
-      since = *v;
-    }
-    if (auto s = req.queryParam("limit")) {
-      auto v = parseId(*s);
-      if (!v || *v == 0)
-        return controlError(400, "BAD_REQUEST", "limit must be a positive integer");
-      limit = size_t(std::min<uint64_t>(*v, 100000));
-    }
-    json entries = json::array();
-    for (const auto& e : sim.journal().entries()) {
-      if (e.seq < since) continue;
-      if (entries.size() >= limit) break;
-      json j;
-      j["seq"] = e.seq;
-      j["at"] = formatRfc3339(timeFromMillis(e.atMs));
-      if (e.kind == JournalEntry::kApi) {
-        j["type"] = "api";
-        j["method"] = e.method;
-        j["path"] = e.path;
-        j["status"] = e.status;
-        if (!e.fault.empty()) j["fault"] = json::parse(e.fault, nullptr, false);
-      } else {
-        j["type"] = "webhook";
-        j["webhookId"] = e.webhookId;
-        j["url"] = e.path;
-        j["smartlockId"] = e.smartlockId;
-        j["feature"] = e.feature;
-        j["attempt"] = e.attempt;
-        j["status"] = e.status;
-      }
-      if (!e.error.empty()) j["error"] = e.error;
-      entries.push_back(std::move(j));
-    }
-    const uint64_t next =
-        entries.empty() ? sim.journal().nextSeq() : entries.back()["seq"].get<uint64_t>() + 1;
-    json out;
-    out["entries"] = std::move(entries);
-    out["next"] = next;
-    return controlJson(200, out);
-  });
+void addControlRoutes(Simulator& sim, http::Router& r) {
+  r.add("GET", "/sim/v1/health", on(sim, getHealth));
+  r.add("GET", "/sim/v1/clock", on(sim, getClock));
+  r.add("POST", "/sim/v1/clock/advance", on(sim, postAdvance));
+  r.add("POST", "/sim/v1/accounts", on(sim, postAccount));
+  r.add("GET", "/sim/v1/accounts", on(sim, getAccounts));
+  r.add("POST", "/sim/v1/smartlocks", on(sim, postSmartlock));
+  r.add("GET", "/sim/v1/smartlocks", on(sim, getSmartlocks));
+  r.add("GET", "/sim/v1/smartlocks/{id}", on(sim, getSmartlock));
+  r.add("GET", "/sim/v1/smartlocks/{id}/device", on(sim, getDevice));
+  r.add("POST", "/sim/v1/smartlocks/{id}/connectivity", on(sim, postConnectivity));
+  r.add("POST", "/sim/v1/smartlocks/{id}/battery", on(sim, postBattery));
+  r.add("POST", "/sim/v1/smartlocks/{id}/jam", on(sim, postJam));
+  r.add("POST", "/sim/v1/smartlocks/{id}/keypad", on(sim, postKeypad));
+  r.add("POST", "/sim/v1/smartlocks/{id}/manual", on(sim, postManual));
+  r.add("POST", "/sim/v1/smartlocks/{id}/device-codes", on(sim, postDeviceCode));
+  r.add("DELETE", "/sim/v1/smartlocks/{id}/device-codes/{code}", on(sim, deleteDeviceCode));
+  r.add("POST", "/sim/v1/smartlocks/{id}/sync", on(sim, postSync));
+  r.add("POST", "/sim/v1/faults", on(sim, postFault));
+  r.add("GET", "/sim/v1/faults", on(sim, getFaults));
+  r.add("DELETE", "/sim/v1/faults", on(sim, deleteFaults));
+  r.add("DELETE", "/sim/v1/faults/{faultId}", on(sim, deleteFault));
+  r.add("POST", "/sim/v1/reset", on(sim, postReset));
+  r.add("GET", "/sim/v1/snapshot", on(sim, getSnapshot));
+  r.add("PUT", "/sim/v1/snapshot", on(sim, putSnapshot));
+  r.add("POST", "/sim/v1/fleet", on(sim, postFleet));
+  r.add("GET", "/sim/v1/journal", on(sim, getJournal));
 }
 
 }  // namespace nukihil::sim

@@ -1,6 +1,6 @@
 // Fleet files (README: fleet files): accounts, locks and codes built from a description, all or
 // nothing.
-#include "simulator/json_input.h"
+#include "runtime/json_input.h"
 #include "simulator/routes.h"
 
 namespace nukihil::sim {

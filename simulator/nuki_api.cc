@@ -172,350 +172,411 @@ std::optional<Response> authIdOn(World& w, const Request& req, uint32_t lock, Ob
   return std::nullopt;
 }
 
+// A request body as Nuki reads it (wire::parseBody): JSON of the shape the route takes, an
+// object or an array. Else Nuki's 400 naming "body"; its fields are then read by wire::Fields
+// or wire::authInput.
+enum class BodyShape { kObject, kArray };
+std::optional<Response> readBody(const Request& req, BodyShape shape, nlohmann::json& body) {
+  Error e;
+  if (!wire::parseBody(req.body, body, e)) return nukiError(e);
+  if (shape == BodyShape::kObject ? !body.is_object() : !body.is_array())
+    return nukiError(Error::badParam("body", wire::shown(body)));
+  return std::nullopt;
+}
+
+Json hookJson(const Webhook& h) {
+  Json j;
+  j["id"] = h.id;
+  j["secret"] = h.secret;
+  j["webhookUrl"] = h.url;
+  j["webhookFeatures"] = Webhooks::featureNames(h.features);
+  return j;
+}
+
+// The handlers of the Nuki Web API, one per route, in the order of addNukiRoutes' table.
+
+Response getAccount(Simulator& sim, const Request& req) {
+  return nukiJson(200, wire::account(sim.world().account(callerOf(req))).dump());
+}
+
+Response getSmartlocks(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  std::optional<Response> bad;
+  auto authId = queryInt(req, "authId", bad);
+  auto type = queryInt(req, "type", bad);
+  if (bad) return *bad;
+  std::string out = "[";
+  for (uint32_t index : w.account(callerOf(req)).locks) {
+    const Lock& l = w.lock(index);
+    if (l.removed || (type && *type != 4) || (authId && *authId != l.apiAuthId)) continue;
+    if (out.size() > 1) out += ',';
+    out += wire::smartlock(w, l);
+  }
+  out += ']';
+  return nukiJson(200, std::move(out));
+}
+
+Response getSmartlock(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  return nukiJson(200, wire::smartlock(w, w.lock(index)));
+}
+
+Response postSmartlock(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kObject, body)) return *bad;
+  Error e;
+  std::optional<std::string> name;
+  std::optional<bool> favorite;
+  wire::Fields f(body);
+  if (!f.string("name", name, e) || !f.boolean("favorite", favorite, e)) return nukiError(e);
+  if (auto err = w.renameLock(index, name, favorite)) return nukiError(err);
+  return Response::empty(204);
+}
+
+Response deleteSmartlock(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  w.removeLock(index);
+  return Response::empty(204);
+}
+
+Response postAction(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kObject, body)) return *bad;
+  Error e;
+  wire::Fields f(body);
+  std::optional<int64_t> action, option;
+  if (!f.int32("action", action, e) || !f.int32("option", option, e)) return nukiError(e);
+  if (!action) return nukiError(Error::badParam("action", "null"));
+  if (option && (*option < 0 || *option > 7))
+    return nukiError(Error::badParam("option", std::to_string(*option)));
+  if (auto err = w.submitMotorAction(index, *action, w.account(callerOf(req)).name))
+    return nukiError(err);
+  return Response::empty(204);
+}
+
+Response motorAction(Simulator& sim, const Request& req, int action) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  if (auto err = w.submitMotorAction(index, action, w.account(callerOf(req)).name))
+    return nukiError(err);
+  return Response::empty(204);
+}
+
+Response postLock(Simulator& sim, const Request& req) {
+  return motorAction(sim, req, kActionLock);
+}
+
+Response postUnlock(Simulator& sim, const Request& req) {
+  return motorAction(sim, req, kActionUnlock);
+}
+
+Response postSync(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  w.syncNow(index);
+  return Response::empty(204);
+}
+
+Response getAuths(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  std::set<int64_t> types;
+  std::optional<Response> bad;
+  if (!typesFilter(req, types, bad)) return *bad;
+  return nukiJson(200, authList(w, w.lock(index), types).dump());
+}
+
+Response putAuth(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kObject, body)) return *bad;
+  Error e;
+  AuthInput in;
+  if (!wire::authInput(body, in, e)) return nukiError(e);
+  if (auto err = w.createKeypadCode(index, in)) return nukiError(err);
+  return Response::empty(204);
+}
+
+Response getAuth(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  ObjectId id;
+  if (auto bad = authIdOn(w, req, index, id)) return *bad;
+  const Lock& l = w.lock(index);
+  const Auth* a = w.webAuth(l, id);
+  if (!a) return nukiError(Error::make(404, "NOT_FOUND", "Smartlock authorization not found"));
+  return nukiJson(200, wire::auth(w, l, *a).dump());
+}
+
+Response postAuth(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  ObjectId id;
+  if (auto bad = authIdOn(w, req, index, id)) return *bad;
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kObject, body)) return *bad;
+  Error e;
+  AuthInput in;
+  if (!wire::authInput(body, in, e)) return nukiError(e);
+  if (auto err = w.updateAuth(index, id, in)) return nukiError(err);
+  return Response::empty(204);
+}
+
+Response deleteAuth(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  ObjectId id;
+  if (auto bad = authIdOn(w, req, index, id)) return *bad;
+  if (auto err = w.deleteAuth(index, id)) return nukiError(err);
+  return Response::empty(204);
+}
+
+Response getAccountAuths(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  std::set<int64_t> types;
+  std::optional<Response> bad;
+  if (!typesFilter(req, types, bad)) return *bad;
+  auto accountUserId = queryInt(req, "accountUserId", bad);
+  if (bad) return *bad;
+  Json out = Json::array();
+  // No auth of ours is linked to an account user: a positive filter matches none.
+  if (accountUserId && *accountUserId > 0) return nukiJson(200, out.dump());
+  for (uint32_t index : w.account(callerOf(req)).locks) {
+    const Lock& l = w.lock(index);
+    if (l.removed) continue;
+    for (auto& a : authList(w, l, types))
+      out.push_back(std::move(a));
+  }
+  return nukiJson(200, out.dump());
+}
+
+Response getAccountAuthsPaged(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  std::set<int64_t> types;
+  std::optional<Response> bad;
+  if (!typesFilter(req, types, bad)) return *bad;
+  auto page = queryInt(req, "page", bad);
+  auto size = queryInt(req, "size", bad);
+  auto accountUserId = queryInt(req, "accountUserId", bad);
+  if (bad) return *bad;
+  // Nuki's integers are Java ints: a page past 2^31-1 is out of range (400); a page past the
+  // end of the list is an empty page.
+  if (page && (*page < 0 || *page > INT32_MAX))
+    return nukiError(Error::badParam("page", std::to_string(*page)));
+  if (size && (*size <= 0 || *size > 10000))
+    return nukiError(Error::badParam("size", std::to_string(*size)));
+  const int64_t p = page.value_or(0), s = size.value_or(100);
+  std::vector<std::pair<const Lock*, const Auth*>> all;
+  // As GET /smartlock/auth: no auth of ours is linked to an account user.
+  const bool none = accountUserId && *accountUserId > 0;
+  for (uint32_t index : w.account(callerOf(req)).locks) {
+    const Lock& l = w.lock(index);
+    if (l.removed || none) continue;
+    for (const auto& a : l.webView)
+      if (types.empty() || types.count(a->type)) all.emplace_back(&l, a.get());
+  }
+  Json results = Json::array();
+  // Checked arithmetic, whatever the bounds above: an offset that does not fit is past the end.
+  int64_t first = 0;
+  if (__builtin_mul_overflow(p, s, &first)) first = INT64_MAX;
+  if (first >= 0 && uint64_t(first) < all.size()) {
+    const size_t end = std::min(all.size(), size_t(first) + size_t(s));
+    for (size_t i = size_t(first); i < end; ++i)
+      results.push_back(wire::auth(w, *all[i].first, *all[i].second));
+  }
+  const int64_t total = int64_t(all.size());
+  const int64_t pages = (total + s - 1) / s;
+  Json pagination;
+  pagination["totalItems"] = total;
+  pagination["totalPages"] = pages;
+  pagination["currentPage"] = p;
+  pagination["pageSize"] = s;
+  if (p + 1 < pages)
+    pagination["nextPage"] =
+        "/smartlock/auth/paged?page=" + std::to_string(p + 1) + "&size=" + std::to_string(s);
+  if (p > 0)
+    pagination["prevPage"] =
+        "/smartlock/auth/paged?page=" + std::to_string(p - 1) + "&size=" + std::to_string(s);
+  Json out;
+  out["results"] = std::move(results);
+  out["pagination"] = std::move(pagination);
+  return nukiJson(200, out.dump());
+}
+
+// Bulk create on several locks (SmartlocksAuthCreate): all or nothing.
+Response putAccountAuths(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kObject, body)) return *bad;
+  Error e;
+  AuthInput in;
+  if (!wire::authInput(body, in, e)) return nukiError(e);
+  if (!body.contains("smartlockIds") || !body["smartlockIds"].is_array() ||
+      body["smartlockIds"].empty())
+    return nukiError(Error::badParam("smartlockIds", body.contains("smartlockIds")
+                                                         ? wire::shown(body["smartlockIds"])
+                                                         : "null"));
+  std::vector<uint64_t> ids;
+  for (const auto& v : body["smartlockIds"]) {
+    if (!v.is_number_integer()) return nukiError(Error::badParam("smartlockIds", wire::shown(v)));
+    ids.push_back(v.get<uint64_t>());
+  }
+  return batch(w, ids, [&](uint64_t id, std::vector<World::Mark>& marks) {
+    uint32_t index;
+    if (auto err = w.authorize(callerOf(req), id, index)) return err;
+    marks.push_back(w.mark(index));
+    return w.createKeypadCode(index, in);
+  });
+}
+
+// Bulk update (SmartlockAuthMultiUpdate[]): all or nothing.
+Response postAccountAuths(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kArray, body)) return *bad;
+  Error e;
+  for (const auto& item : body) {
+    if (!item.is_object() || !item.contains("id") || !item["id"].is_string())
+      return nukiError(Error::badParam(
+          "id", item.is_object() && item.contains("id") ? wire::shown(item["id"]) : "null"));
+    AuthInput in;
+    if (!wire::authInput(item, in, e)) return nukiError(e);
+  }
+  return batch(w, body, [&](const nlohmann::json& item, std::vector<World::Mark>& marks) {
+    AuthInput in;
+    Error err;
+    wire::authInput(item, in, err);
+    ObjectId id;
+    uint32_t index;
+    if (auto found = lockOfAuth(w, callerOf(req), item["id"].get<std::string>(), id, index))
+      return found;
+    marks.push_back(w.mark(index));
+    return w.updateAuth(index, id, in);
+  });
+}
+
+// Bulk delete (auth ids): all or nothing.
+Response deleteAccountAuths(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kArray, body)) return *bad;
+  for (const auto& item : body)
+    if (!item.is_string()) return nukiError(Error::badParam("id", wire::shown(item)));
+  return batch(w, body, [&](const nlohmann::json& item, std::vector<World::Mark>& marks) {
+    ObjectId id;
+    uint32_t index;
+    if (auto found = lockOfAuth(w, callerOf(req), item.get<std::string>(), id, index)) return found;
+    marks.push_back(w.mark(index));
+    return w.deleteAuth(index, id);
+  });
+}
+
+Response getLogs(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  uint32_t index;
+  if (auto bad = lockOf(w, req, index)) return *bad;
+  LogQuery q;
+  if (auto bad = parseLogQuery(req, q)) return *bad;
+  std::vector<std::pair<const Lock*, const LogEntry*>> found;
+  collectLogs(w.lock(index), q, found);
+  return logResponse(found, q.limit);
+}
+
+Response getAccountLogs(Simulator& sim, const Request& req) {
+  World& w = sim.world();
+  LogQuery q;
+  if (auto bad = parseLogQuery(req, q)) return *bad;
+  std::vector<std::pair<const Lock*, const LogEntry*>> found;
+  for (uint32_t index : w.account(callerOf(req)).locks)
+    if (!w.lock(index).removed) collectLogs(w.lock(index), q, found);
+  return logResponse(found, q.limit);
+}
+
+Response getWebhooks(Simulator& sim, const Request& req) {
+  Json out = Json::array();
+  for (const Webhook* h : sim.webhooks().forAccount(callerOf(req)))
+    out.push_back(hookJson(*h));
+  return nukiJson(200, out.dump());
+}
+
+Response putWebhook(Simulator& sim, const Request& req) {
+  nlohmann::json body;
+  if (auto bad = readBody(req, BodyShape::kObject, body)) return *bad;
+  Error e;
+  std::optional<std::string> url;
+  if (!wire::Fields(body).string("webhookUrl", url, e)) return nukiError(e);
+  if (!url) return nukiError(Error::badParam("webhookUrl", "null"));
+  if (!body.contains("webhookFeatures") || !body["webhookFeatures"].is_array())
+    return nukiError(Error::badParam("webhookFeatures", body.contains("webhookFeatures")
+                                                            ? wire::shown(body["webhookFeatures"])
+                                                            : "null"));
+  std::vector<std::string> features;
+  for (const auto& f : body["webhookFeatures"]) {
+    if (!f.is_string()) return nukiError(Error::badParam("webhookFeatures", wire::shown(f)));
+    features.push_back(f.get<std::string>());
+  }
+  auto [hook, err] = sim.webhooks().add(callerOf(req), *url, features);
+  if (err) return nukiError(err);
+  return nukiJson(200, hookJson(*hook).dump());
+}
+
+Response deleteWebhook(Simulator& sim, const Request& req) {
+  auto id = parseId(req.param("id"));
+  if (!id) return nukiError(Error::badParam("id", req.param("id")));
+  if (auto err = sim.webhooks().remove(callerOf(req), int64_t(*id))) return nukiError(err);
+  return Response::empty(204);
+}
+
+// A handler bound to its simulator, as the router takes it.
+http::SyncHandler on(Simulator& sim, Response (*handler)(Simulator&, const Request&)) {
+  return [&sim, handler](const Request& req) { return handler(sim, req); };
+}
+
 }  // namespace
 
 void addNukiRoutes(Simulator& sim, http::Router& r) {
-  World& w = sim.world();
-
-  r.add("GET", "/account", [&w](const Request& req) {
-    return nukiJson(200, wire::account(w.account(callerOf(req))).dump());
-  });
-
-  r.add("GET", "/smartlock", [&w](const Request& req) {
-    std::optional<Response> bad;
-    auto authId = queryInt(req, "authId", bad);
-    auto type = queryInt(req, "type", bad);
-    if (bad) return *bad;
-    std::string out = "[";
-    for (uint32_t index : w.account(callerOf(req)).locks) {
-      const Lock& l = w.lock(index);
-      if (l.removed || (type && *type != 4) || (authId && *authId != l.apiAuthId)) continue;
-      if (out.size() > 1) out += ',';
-      out += wire::smartlock(w, l);
-    }
-    out += ']';
-    return nukiJson(200, std::move(out));
-  });
-
-  r.add("GET", "/smartlock/{smartlockId}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    return nukiJson(200, wire::smartlock(w, w.lock(index)));
-  });
-
-  r.add("POST", "/smartlock/{smartlockId}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    nlohmann::json body;
-    Error e;
-    if (!wire::parseBody(req.body, body, e)) return nukiError(e);
-    if (!body.is_object()) return nukiError(Error::badParam("body", wire::shown(body)));
-    std::optional<std::string> name;
-    std::optional<bool> favorite;
-    wire::Fields f(body);
-    if (!f.string("name", name, e) || !f.boolean("favorite", favorite, e)) return nukiError(e);
-    if (auto err = w.renameLock(index, name, favorite)) return nukiError(err);
-    return Response::empty(204);
-  });
-
-  r.add("DELETE", "/smartlock/{smartlockId}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    w.removeLock(index);
-    return Response::empty(204);
-  });
-
-  r.add("POST", "/smartlock/{smartlockId}/action", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    nlohmann::json body;
-    Error e;
-    if (!wire::parseBody(req.body, body, e)) return nukiError(e);
-    if (!body.is_object()) return nukiError(Error::badParam("body", wire::shown(body)));
-    wire::Fields f(body);
-    std::optional<int64_t> action, option;
-    if (!f.int32("action", action, e) || !f.int32("option", option, e)) return nukiError(e);
-    if (!action) return nukiError(Error::badParam("action", "null"));
-    if (option && (*option < 0 || *option > 7))
-      return nukiError(Error::badParam("option", std::to_string(*option)));
-    if (auto err = w.submitMotorAction(index, *action, w.account(callerOf(req)).name))
-      return nukiError(err);
-    return Response::empty(204);
-  });
-
-  for (auto [suffix, action] :
-       {std::pair{"lock", kActionLock}, std::pair{"unlock", kActionUnlock}}) {
-    r.add("POST", std::string("/smartlock/{smartlockId}/action/") + suffix,
-          [&w, action = action](const Request& req) {
-            uint32_t index;
-            if (auto bad = lockOf(w, req, index)) return *bad;
-            if (auto err = w.submitMotorAction(index, action, w.account(callerOf(req)).name))
-              return nukiError(err);
-            return Response::empty(204);
-          });
-  }
-
-  r.add("POST", "/smartlock/{smartlockId}/sync", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    w.syncNow(index);
-    return Response::empty(204);
-  });
-
-  r.add("GET", "/smartlock/{smartlockId}/auth", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    std::set<int64_t> types;
-    std::optional<Response> bad;
-    if (!typesFilter(req, types, bad)) return *bad;
-    return nukiJson(200, authList(w, w.lock(index), types).dump());
-  });
-
-  r.add("PUT", "/smartlock/{smartlockId}/auth", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    nlohmann::json body;
-    Error e;
-    AuthInput in;
-    if (!wire::parseBody(req.body, body, e) || !wire::authInput(body, in, e)) return nukiError(e);
-    if (auto err = w.createKeypadCode(index, in)) return nukiError(err);
-    return Response::empty(204);
-  });
-
-  r.add("GET", "/smartlock/{smartlockId}/auth/{id}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    ObjectId id;
-    if (auto bad = authIdOn(w, req, index, id)) return *bad;
-    const Lock& l = w.lock(index);
-    const Auth* a = w.webAuth(l, id);
-    if (!a) return nukiError(Error::make(404, "NOT_FOUND", "Smartlock authorization not found"));
-    return nukiJson(200, wire::auth(w, l, *a).dump());
-  });
-
-  r.add("POST", "/smartlock/{smartlockId}/auth/{id}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    ObjectId id;
-    if (auto bad = authIdOn(w, req, index, id)) return *bad;
-    nlohmann::json body;
-    Error e;
-    AuthInput in;
-    if (!wire::parseBody(req.body, body, e) || !wire::authInput(body, in, e)) return nukiError(e);
-    if (auto err = w.updateAuth(index, id, in)) return nukiError(err);
-    return Response::empty(204);
-  });
-
-  r.add("DELETE", "/smartlock/{smartlockId}/auth/{id}", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    ObjectId id;
-    if (auto bad = authIdOn(w, req, index, id)) return *bad;
-    if (auto err = w.deleteAuth(index, id)) return nukiError(err);
-    return Response::empty(204);
-  });
-
-  r.add("GET", "/smartlock/auth", [&w](const Request& req) {
-    std::set<int64_t> types;
-    std::optional<Response> bad;
-    if (!typesFilter(req, types, bad)) return *bad;
-    auto accountUserId = queryInt(req, "accountUserId", bad);
-    if (bad) return *bad;
-    Json out = Json::array();
-    // No auth of ours is linked to an account user: a positive filter matches none.
-    if (accountUserId && *accountUserId > 0) return nukiJson(200, out.dump());
-    for (uint32_t index : w.account(callerOf(req)).locks) {
-      const Lock& l = w.lock(index);
-      if (l.removed) continue;
-      for (auto& a : authList(w, l, types))
-        out.push_back(std::move(a));
-    }
-    return nukiJson(200, out.dump());
-  });
-
-  r.add("GET", "/smartlock/auth/paged", [&w](const Request& req) {
-    std::set<int64_t> types;
-    std::optional<Response> bad;
-    if (!typesFilter(req, types, bad)) return *bad;
-    auto page = queryInt(req, "page", bad);
-    auto size = queryInt(req, "size", bad);
-    auto accountUserId = queryInt(req, "accountUserId", bad);
-    if (bad) return *bad;
-    // Nuki's integers are Java ints: a page past 2^31-1 is out of range (400); a page past the
-    // end of the list is an empty page.
-    if (page && (*page < 0 || *page > INT32_MAX))
-      return nukiError(Error::badParam("page", std::to_string(*page)));
-    if (size && (*size <= 0 || *size > 10000))
-      return nukiError(Error::badParam("size", std::to_string(*size)));
-    const int64_t p = page.value_or(0), s = size.value_or(100);
-    std::vector<std::pair<const Lock*, const Auth*>> all;
-    // As GET /smartlock/auth: no auth of ours is linked to an account user.
-    const bool none = accountUserId && *accountUserId > 0;
-    for (uint32_t index : w.account(callerOf(req)).locks) {
-      const Lock& l = w.lock(index);
-      if (l.removed || none) continue;
-      for (const auto& a : l.webView)
-        if (types.empty() || types.count(a->type)) all.emplace_back(&l, a.get());
-    }
-    Json results = Json::array();
-    // Checked arithmetic, whatever the bounds above: an offset that does not fit is past the end.
-    int64_t first = 0;
-    if (__builtin_mul_overflow(p, s, &first)) first = INT64_MAX;
-    if (first >= 0 && uint64_t(first) < all.size()) {
-      const size_t end = std::min(all.size(), size_t(first) + size_t(s));
-      for (size_t i = size_t(first); i < end; ++i)
-        results.push_back(wire::auth(w, *all[i].first, *all[i].second));
-    }
-    const int64_t total = int64_t(all.size());
-    const int64_t pages = (total + s - 1) / s;
-    Json pagination;
-    pagination["totalItems"] = total;
-    pagination["totalPages"] = pages;
-    pagination["currentPage"] = p;
-    pagination["pageSize"] = s;
-    if (p + 1 < pages)
-      pagination["nextPage"] =
-          "/smartlock/auth/paged?page=" + std::to_string(p + 1) + "&size=" + std::to_string(s);
-    if (p > 0)
-      pagination["prevPage"] =
-          "/smartlock/auth/paged?page=" + std::to_string(p - 1) + "&size=" + std::to_string(s);
-    Json out;
-    out["results"] = std::move(results);
-    out["pagination"] = std::move(pagination);
-    return nukiJson(200, out.dump());
-  });
-
-  // Bulk create on several locks (SmartlocksAuthCreate): all or nothing.
-  r.add("PUT", "/smartlock/auth", [&w](const Request& req) {
-    nlohmann::json body;
-    Error e;
-    AuthInput in;
-    if (!wire::parseBody(req.body, body, e) || !wire::authInput(body, in, e)) return nukiError(e);
-    if (!body.contains("smartlockIds") || !body["smartlockIds"].is_array() ||
-        body["smartlockIds"].empty())
-      return nukiError(Error::badParam("smartlockIds", body.contains("smartlockIds")
-                                                           ? wire::shown(body["smartlockIds"])
-                                                           : "null"));
-    std::vector<uint64_t> ids;
-    for (const auto& v : body["smartlockIds"]) {
-      if (!v.is_number_integer()) return nukiError(Error::badParam("smartlockIds", wire::shown(v)));
-      ids.push_back(v.get<uint64_t>());
-    }
-    return batch(w, ids, [&](uint64_t id, std::vector<World::Mark>& marks) {
-      uint32_t index;
-      if (auto err = w.authorize(callerOf(req), id, index)) return err;
-      marks.push_back(w.mark(index));
-      return w.createKeypadCode(index, in);
-    });
-  });
-
-  // Bulk update (SmartlockAuthMultiUpdate[]): all or nothing.
-  r.add("POST", "/smartlock/auth", [&w](const Request& req) {
-    nlohmann::json body;
-    Error e;
-    if (!wire::parseBody(req.body, body, e)) return nukiError(e);
-    if (!body.is_array()) return nukiError(Error::badParam("body", wire::shown(body)));
-    for (const auto& item : body) {
-      if (!item.is_object() || !item.contains("id") || !item["id"].is_string())
-        return nukiError(Error::badParam(
-            "id", item.is_object() && item.contains("id") ? wire::shown(item["id"]) : "null"));
-      AuthInput in;
-      if (!wire::authInput(item, in, e)) return nukiError(e);
-    }
-    return batch(w, body, [&](const nlohmann::json& item, std::vector<World::Mark>& marks) {
-      AuthInput in;
-      Error err;
-      wire::authInput(item, in, err);
-      ObjectId id;
-      uint32_t index;
-      if (auto found = lockOfAuth(w, callerOf(req), item["id"].get<std::string>(), id, index))
-        return found;
-      marks.push_back(w.mark(index));
-      return w.updateAuth(index, id, in);
-    });
-  });
-
-  // Bulk delete (auth ids): all or nothing.
-  r.add("DELETE", "/smartlock/auth", [&w](const Request& req) {
-    nlohmann::json body;
-    Error e;
-    if (!wire::parseBody(req.body, body, e)) return nukiError(e);
-    if (!body.is_array()) return nukiError(Error::badParam("body", wire::shown(body)));
-    for (const auto& item : body)
-      if (!item.is_string()) return nukiError(Error::badParam("id", wire::shown(item)));
-    return batch(w, body, [&](const nlohmann::json& item, std::vector<World::Mark>& marks) {
-      ObjectId id;
-      uint32_t index;
-      if (auto found = lockOfAuth(w, callerOf(req), item.get<std::string>(), id, index))
-        return found;
-      marks.push_back(w.mark(index));
-      return w.deleteAuth(index, id);
-    });
-  });
-
-  r.add("GET", "/smartlock/{smartlockId}/log", [&w](const Request& req) {
-    uint32_t index;
-    if (auto bad = lockOf(w, req, index)) return *bad;
-    LogQuery q;
-    if (auto bad = parseLogQuery(req, q)) return *bad;
-    std::vector<std::pair<const Lock*, const LogEntry*>> found;
-    collectLogs(w.lock(index), q, found);
-    return logResponse(found, q.limit);
-  });
-
-  r.add("GET", "/smartlock/log", [&w](const Request& req) {
-    LogQuery q;
-    if (auto bad = parseLogQuery(req, q)) return *bad;
-    std::vector<std::pair<const Lock*, const LogEntry*>> found;
-    for (uint32_t index : w.account(callerOf(req)).locks)
-      if (!w.lock(index).removed) collectLogs(w.lock(index), q, found);
-    return logResponse(found, q.limit);
-  });
-
-  auto hookJson = [](const Webhook& h) {
-    Json j;
-    j["id"] = h.id;
-    j["secret"] = h.secret;
-    j["webhookUrl"] = h.url;
-    j["webhookFeatures"] = Webhooks::featureNames(h.features);
-    return j;
-  };
-
-  r.add("GET", "/api/decentralWebhook", [&sim, hookJson](const Request& req) {
-    Json out = Json::array();
-    for (const Webhook* h : sim.webhooks().forAccount(callerOf(req)))
-      out.push_back(hookJson(*h));
-    return nukiJson(200, out.dump());
-  });
-
-  r.add("PUT", "/api/decentralWebhook", [&sim, hookJson](const Request& req) {
-    nlohmann::json body;
-    Error e;
-    if (!wire::parseBody(req.body, body, e)) return nukiError(e);
-    if (!body.is_object()) return nukiError(Error::badParam("body", wire::shown(body)));
-    std::optional<std::string> url;
-    if (!wire::Fields(body).string("webhookUrl", url, e)) return nukiError(e);
-    if (!url) return nukiError(Error::badParam("webhookUrl", "null"));
-    if (!body.contains("webhookFeatures") || !body["webhookFeatures"].is_array())
-      return nukiError(Error::badParam("webhookFeatures", body.contains("webhookFeatures")
-                                                              ? wire::shown(body["webhookFeatures"])
-                                                              : "null"));
-    std::vector<std::string> features;
-    for (const auto& f : body["webhookFeatures"]) {
-      if (!f.is_string()) return nukiError(Error::badParam("webhookFeatures", wire::shown(f)));
-      features.push_back(f.get<std::string>());
-    }
-    auto [hook, err] = sim.webhooks().add(callerOf(req), *url, features);
-    if (err) return nukiError(err);
-    return nukiJson(200, hookJson(*hook).dump());
-  });
-
-  r.add("DELETE", "/api/decentralWebhook/{id}", [&sim](const Request& req) {
-    auto id = parseId(req.param("id"));
-    if (!id) return nukiError(Error::badParam("id", req.param("id")));
-    if (auto err = sim.webhooks().remove(callerOf(req), int64_t(*id))) return nukiError(err);
-    return Response::empty(204);
-  });
+  r.add("GET", "/account", on(sim, getAccount));
+  r.add("GET", "/smartlock", on(sim, getSmartlocks));
+  r.add("GET", "/smartlock/{smartlockId}", on(sim, getSmartlock));
+  r.add("POST", "/smartlock/{smartlockId}", on(sim, postSmartlock));
+  r.add("DELETE", "/smartlock/{smartlockId}", on(sim, deleteSmartlock));
+  r.add("POST", "/smartlock/{smartlockId}/action", on(sim, postAction));
+  r.add("POST", "/smartlock/{smartlockId}/action/lock", on(sim, postLock));
+  r.add("POST", "/smartlock/{smartlockId}/action/unlock", on(sim, postUnlock));
+  r.add("POST", "/smartlock/{smartlockId}/sync", on(sim, postSync));
+  r.add("GET", "/smartlock/{smartlockId}/auth", on(sim, getAuths));
+  r.add("PUT", "/smartlock/{smartlockId}/auth", on(sim, putAuth));
+  r.add("GET", "/smartlock/{smartlockId}/auth/{id}", on(sim, getAuth));
+  r.add("POST", "/smartlock/{smartlockId}/auth/{id}", on(sim, postAuth));
+  r.add("DELETE", "/smartlock/{smartlockId}/auth/{id}", on(sim, deleteAuth));
+  r.add("GET", "/smartlock/auth", on(sim, getAccountAuths));
+  r.add("GET", "/smartlock/auth/paged", on(sim, getAccountAuthsPaged));
+  r.add("PUT", "/smartlock/auth", on(sim, putAccountAuths));
+  r.add("POST", "/smartlock/auth", on(sim, postAccountAuths));
+  r.add("DELETE", "/smartlock/auth", on(sim, deleteAccountAuths));
+  r.add("GET", "/smartlock/{smartlockId}/log", on(sim, getLogs));
+  r.add("GET", "/smartlock/log", on(sim, getAccountLogs));
+  r.add("GET", "/api/decentralWebhook", on(sim, getWebhooks));
+  r.add("PUT", "/api/decentralWebhook", on(sim, putWebhook));
+  r.add("DELETE", "/api/decentralWebhook/{id}", on(sim, deleteWebhook));
 }
 
 }  // namespace nukihil::sim

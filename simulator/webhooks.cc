@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "runtime/backoff.h"
 #include "runtime/crypto.h"
 #include "runtime/log.h"
 #include "simulator/nuki_json.h"
@@ -201,10 +202,7 @@ void Webhooks::completed(int32_t hookId, uint64_t smartlockId, uint64_t attemptS
     }
   } else {
     ++s.attempts;
-    Duration backoff = options_.firstRetry;
-    for (uint32_t i = 1; i < s.attempts && backoff < options_.maxRetry; ++i)
-      backoff *= 2;
-    if (backoff > options_.maxRetry) backoff = options_.maxRetry;
+    const Duration backoff = exponentialBackoff(options_.firstRetry, options_.maxRetry, s.attempts);
     next += backoff;
     if (log::enabled(log::Level::kInfo))
       log::info("webhook " + std::to_string(hookId) + " delivery failed (" +

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "runtime/http_server.h"
+#include "runtime/json_input.h"
 #include "runtime/log.h"
-#include "simulator/json_input.h"
 #include "simulator/server.h"
 #include "tools/cli_parse.h"
 
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     std::stringstream text;
     text << in.rdbuf();
     std::string why;
-    auto fleet = sim::parseJsonText(text.str(), why);
+    auto fleet = parseJsonText(text.str(), why);
     if (!fleet) return fail(fleetFile + ": not valid JSON: " + why);
     if (auto e = simulator.loadFleet(*fleet)) return fail(fleetFile + ": " + e.message);
   }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <set>
 
+#include "runtime/json_input.h"
 #include "runtime/time_zone.h"
 
 namespace nukihil::model {
@@ -98,22 +99,6 @@ const std::vector<StepShape>& stepShapes() {
   return shapes;
 }
 
-size_t editDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::optional<int> parseHhMm(const std::string& s) {
   if (s.size() != 5 || s[2] != ':') return std::nullopt;
   for (int i : {0, 1, 3, 4})
@@ -169,7 +154,7 @@ class Validator {
     }
     for (const auto& [k, v] : j.items()) {
       if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-      const std::string near = nearestName(k, known);
+      const std::string near = nearestName(k, known, LetterCase::kFree);
       problem(path.empty() ? k : path + "." + k,
               "unknown key '" + k + "'" +
                   (near.empty() ? " (known here: " + joined(known) + ")"
@@ -242,7 +227,7 @@ class Validator {
     auto s = string(obj, path, key, required);
     if (!s) return std::nullopt;
     if (std::find(allowed.begin(), allowed.end(), *s) == allowed.end()) {
-      const std::string near = nearestName(*s, allowed);
+      const std::string near = nearestName(*s, allowed, LetterCase::kFree);
       problem(at(path, key), "'" + *s + "' is not one of " + joined(allowed) +
                                  (near.empty() ? "" : "; did you mean '" + near + "'?"));
       return std::nullopt;
@@ -483,31 +468,6 @@ Time nextLocalTime(const TimeZone& z, Time now, int minute) {
   return z.fromLocal(local.day + 3, minute);  // not reached: a day always has the time
 }
 
-std::string nearestName(const std::string& word, const std::vector<std::string>& known) {
-  std::string best;
-  size_t bestDistance = npos;
-  for (const auto& k : known) {
-    const size_t d = editDistance(word, k);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = k;
-    }
-  }
-  // Close enough to be a typo: a third of the word, at least 2 edits; or one contains the other.
-  const size_t limit = std::max<size_t>(2, word.size() / 3);
-  if (bestDistance <= limit) return best;
-  for (const auto& k : known) {
-    std::string a = word, b = k;
-    for (auto& ch : a)
-      ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    for (auto& ch : b)
-      ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    if (a.size() >= 3 && (b.find(a) != std::string::npos || a.find(b) != std::string::npos))
-      return k;
-  }
-  return "";
-}
-
 const std::vector<std::string>& allRuleIds() {
   static const std::vector<std::string> ids = {"K1",
                                                "K2",
@@ -586,50 +546,26 @@ std::optional<json> parseText(const std::string& text, const std::string& file,
     }
     return true;
   };
-  try {
-    json j = json::parse(text, cb, true, false);
-    for (const auto& d : duplicates) {
-      Problem p;
-      p.file = file;
-      p.path = d;
-      p.message = "the key appears twice in one object (the second would silently win)";
-      out.push_back(std::move(p));
-    }
-    if (!duplicates.empty()) return std::nullopt;
-    return j;
-  } catch (const json::parse_error& e) {
+  JsonSyntaxError why;
+  auto j = parseJson(text, why, cb);
+  if (!j) {
     Problem p;
     p.file = file;
-    // Line and column of the byte where the parser stopped.
-    const size_t byte = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    p.line = 1;
-    p.column = 1;
-    for (size_t i = 0; i < byte; ++i) {
-      if (text[i] == '\n') {
-        ++p.line;
-        p.column = 1;
-      } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
-        ++p.column;
-      }
-    }
-    std::string what = e.what();
-    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 3, column 5:
-    // syntax error while parsing object - …": keep the part after the position.
-    if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
-    p.message = "not valid JSON: " + what;
-    out.push_back(std::move(p));
-    return std::nullopt;
-  } catch (const json::exception& e) {
-    // Found by fuzzing: a number beyond a double ("3e1112") is not a parse_error but an
-    // out_of_range, and escaped as far as terminating nukihil.
-    Problem p;
-    p.file = file;
-    std::string what = e.what();
-    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    p.message = "not valid JSON: " + what;
+    p.line = why.line;
+    p.column = why.column;
+    p.message = "not valid JSON: " + why.what;
     out.push_back(std::move(p));
     return std::nullopt;
   }
+  for (const auto& d : duplicates) {
+    Problem p;
+    p.file = file;
+    p.path = d;
+    p.message = "the key appears twice in one object (the second would silently win)";
+    out.push_back(std::move(p));
+  }
+  if (!duplicates.empty()) return std::nullopt;
+  return j;
 }
 
 }  // namespace
@@ -664,7 +600,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
       }
       const std::string value = (*a)[i].get<std::string>();
       if (allowed && std::find(allowed->begin(), allowed->end(), value) == allowed->end()) {
-        const std::string near = nearestName(value, *allowed);
+        const std::string near = nearestName(value, *allowed, LetterCase::kFree);
         v.problem(path, "'" + value + "' is not a rule of SPEC" +
                             (near.empty() ? "" : "; did you mean '" + near + "'?"));
         continue;
@@ -818,7 +754,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
       std::vector<std::string> known;
       for (const auto& l : s.locks)
         known.push_back(l.name);
-      const std::string near = nearestName(*n, known);
+      const std::string near = nearestName(*n, known, LetterCase::kFree);
       v.problem(path + ".lock", "no lock named '" + *n + "'" +
                                     (near.empty() ? " (locks: " + Validator::joined(known) + ")"
                                                   : "; did you mean '" + near + "'?"));
@@ -841,7 +777,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
       std::vector<std::string> known;
       for (const auto& [k, b] : names)
         known.push_back(k);
-      const std::string near = nearestName(n, known);
+      const std::string near = nearestName(n, known, LetterCase::kFree);
       v.problem(path, "the name '" + n + "' is not bound by any earlier step" +
                           (near.empty() ? "" : "; did you mean '" + near + "'?"));
       return false;
@@ -896,7 +832,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
       for (const auto& sh : stepShapes())
         if (*doName == sh.name) shape = &sh;
       if (!shape) {
-        const std::string near = nearestName(*doName, doNames);
+        const std::string near = nearestName(*doName, doNames, LetterCase::kFree);
         v.problem(path + ".do", "unknown step '" + *doName + "'" +
                                     (near.empty() ? "" : "; did you mean '" + near + "'?"));
         continue;
@@ -1233,7 +1169,7 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
           std::vector<std::string> known;
           for (const auto& l : s.locks)
             known.push_back(l.name);
-          const std::string near = nearestName(lockNameKey, known);
+          const std::string near = nearestName(lockNameKey, known, LetterCase::kFree);
           v.problem(path, "no lock named '" + lockNameKey + "'" +
                               (near.empty() ? "" : "; did you mean '" + near + "'?"));
           continue;

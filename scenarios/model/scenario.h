@@ -169,9 +169,6 @@ bool validUtf8(const std::string& text);
 // every day) and start minute. False for anything with no Nuki equivalent.
 bool parseRrule(const std::string& rule, int& days, int& startMinute);
 
-// The nearest of `known` to `word` (edit distance), or "" if none is close.
-std::string nearestName(const std::string& word, const std::vector<std::string>& known);
-
 // Every rule id SPEC.md defines, in its order (the rule-coverage table's rows).
 const std::vector<std::string>& allRuleIds();
 
