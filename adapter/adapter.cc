@@ -42,9 +42,12 @@ Adapter::Adapter(Db& db, Clock& clock, NukiApi& nuki, WebhookSink& sink, Random&
 }
 
 Adapter::~Adapter() {
-  if (batch_) {
+  // A failure now only logs: nobody is left to replace this adapter, and the next one loads
+  // what is durable anyway.
+  closing_ = true;
+  if (auto batch = std::move(batch_)) {
     try {
-      batch_->commit();  // a graceful stop keeps what the last burst wrote
+      batch->commit();  // a graceful stop keeps what the last burst wrote
     } catch (const std::exception& e) {
       log::error(std::string("adapter: the last group commit failed at shutdown: ") + e.what());
     }
@@ -75,8 +78,10 @@ void Adapter::joinBatch() {
 bool Adapter::write(const std::function<void()>& f) {
   if (options_.readOnly || storageFailed_) return false;
   // Only the outermost write handles a refusal: inner ones pass it up, so that no transaction
-  // of this call is still open when storageFailed() rolls the burst back.
-  const bool outermost = writeDepth_ == 0;
+  // of this call is still open when storageFailed() rolls the burst back. A write in a hook
+  // that runs after a commit (an action sent once it is durable) is outermost too: what it
+  // follows is durable and keeps its answer.
+  const bool outermost = writeDepth_ == 0 || !db_.inTransaction();
   struct Depth {
     int& n;
     ~Depth() { --n; }
@@ -89,22 +94,25 @@ bool Adapter::write(const std::function<void()>& f) {
   } catch (const DbError& e) {
     if (!outermost) throw;
     storageFailed(std::string("the database refused a write: ") + e.what());
+    return false;
   }
-  return !storageFailed_;
+  return true;
 }
 
 void Adapter::storageFailed(const std::string& why) {
   if (storageFailed_) return;
   storageFailed_ = true;
   log::error("adapter: " + why + "; nothing of the last burst is answered or sent");
-  // The burst is rolled back at once: the answers waiting for it get their refusal (see
-  // Northbound::handle), and no callback still out touches memory that disk does not hold.
+  if (closing_) return;
+  if (!options_.onStorageFailure) std::abort();
+  // First the owner learns of it (so that the refusals below can say why), then the burst is
+  // rolled back at once: the answers waiting for it get their refusal (see Northbound::handle),
+  // and no callback still out touches memory that disk does not hold.
+  options_.onStorageFailure(why);
   batch_.reset();
   batchWork_.reset();
   alive_.reset();
   clock_.disarm(pollAlarm_);
-  if (options_.onStorageFailure) return options_.onStorageFailure(why);
-  std::abort();
 }
 
 Adapter::Submitted Adapter::storageRefusal() {

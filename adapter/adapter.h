@@ -252,6 +252,7 @@ class Adapter {
   std::unique_ptr<Db::Transaction> batch_;
   int writeDepth_ = 0;
   bool storageFailed_ = false;
+  bool closing_ = false;  // in the destructor
   WorkGuard batchWork_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -45,6 +45,12 @@ http::Response Northbound::storageUnavailable() const {
   return r;
 }
 
+http::Response Northbound::unavailable(std::string_view why) {
+  Response r = error(503, "STORAGE_UNAVAILABLE", why);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 json Northbound::health() const {
   json j = adapter_.healthJson();
   json problems = json::array();

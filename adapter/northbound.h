@@ -35,6 +35,8 @@ class Northbound {
   nlohmann::json health() const;
   // The server's own 400/413 answers in this API's error shape.
   static http::Response transportError(int status, std::string_view why);
+  // 503 STORAGE_UNAVAILABLE with `why`, for when there is no API to ask.
+  static http::Response unavailable(std::string_view why);
 
  private:
   http::Response storageUnavailable() const;

@@ -25,8 +25,15 @@ struct Service::Impl {
   // The Adapter went out of service because the database refused a write.
   void onStorageFailure(const std::string& why);
   // Replaces the parts of buildAdapter() (after onStorageFailure, or once writes are taken
-  // again) with ones loaded from what is durable.
-  void rebuild(bool writable);
+  // again) with ones loaded from what is durable; false (and no API) if they cannot be loaded.
+  bool rebuild(bool writable);
+  // The Adapter goes first: its destructor may still commit and run hooks that answer through
+  // the API or read `storage`.
+  void destroyAdapter() {
+    adapter.reset();
+    slot->api.reset();
+    nuki.reset();
+  }
   void probeStorage();
 
   asio::io_context& io;
@@ -51,6 +58,7 @@ struct Service::Impl {
   std::unique_ptr<http::HttpServer> server;
   StorageStatus storage;
   Duration probeDelay{};
+  std::optional<Time> recoveredAt;  // when writes were last taken again
   Clock::AlarmId probeAlarm = 0;
   std::string publicUrl;  // with ownPublicUrl, once it listens
   bool ownPublicUrlKnown = false;
@@ -88,7 +96,12 @@ void Service::Impl::onStorageFailure(const std::string& why) {
   storage.writable = false;
   storage.lastError = why;
   storage.since = clock.now();
-  probeDelay = options.storageRetryFirst;
+  // A relapse soon after a recovery (a disk with room for the probe but not for a burst) keeps
+  // backing off instead of reloading every second.
+  const bool relapse = recoveredAt && clock.now() - *recoveredAt < options.storageRetryMax;
+  probeDelay = relapse ? std::min(std::max(probeDelay, options.storageRetryFirst) * 2,
+                                  options.storageRetryMax)
+                       : options.storageRetryFirst;
   storage.nextProbe = clock.now() + probeDelay;
   storage.retryAfterSeconds = wholeSeconds(probeDelay);
   clock.arm(probeAlarm, *storage.nextProbe);
@@ -101,38 +114,44 @@ void Service::Impl::onStorageFailure(const std::string& why) {
   });
 }
 
-void Service::Impl::rebuild(bool writable) {
-  slot->api.reset();
-  adapter.reset();
-  nuki.reset();
+bool Service::Impl::rebuild(bool writable) {
+  destroyAdapter();
   try {
     buildAdapter(writable);
   } catch (const std::exception& e) {
-    // The API stays away (503) until a probe succeeds and the load is tried again.
-    slot->api.reset();
-    adapter.reset();
-    log::error(std::string("adapter: cannot load the saved state: ") + e.what());
-    return;
+    // The API answers 503 until a later probe loads it.
+    destroyAdapter();
+    storage.lastError = std::string("cannot load the saved state: ") + e.what();
+    log::error("adapter: " + storage.lastError);
+    return false;
   }
   if (writable) adapter->start();
+  return true;
 }
 
 void Service::Impl::probeStorage() {
   if (storage.writable || killed) return;
-  const std::string why = Adapter::probeStorage(*db, clock.now());
-  if (!why.empty()) {
+  // Not yet: the next try, later.
+  auto again = [this](const std::string& why) {
+    storage.writable = false;
     storage.lastError = why;
     probeDelay = std::min(probeDelay * 2, options.storageRetryMax);
     storage.nextProbe = clock.now() + probeDelay;
     storage.retryAfterSeconds = wholeSeconds(probeDelay);
     clock.arm(probeAlarm, *storage.nextProbe);
-    log::warn("adapter: the database still refuses writes (" + why + "); next try in " +
+    log::warn("adapter: still not writable (" + why + "); next try in " +
               std::to_string(wholeSeconds(probeDelay)) + " s");
-    return;
-  }
+  };
+  if (const std::string why = Adapter::probeStorage(*db, clock.now()); !why.empty())
+    return again(why);
   log::warn("adapter: the database takes writes again; going on from what is durable");
+  const std::optional<Time> since = storage.since;
   storage = StorageStatus{};
-  rebuild(true);
+  if (!rebuild(true)) {
+    storage.since = since;
+    return again(storage.lastError);  // rebuild() said why
+  }
+  recoveredAt = clock.now();
 }
 
 Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOptions options)
@@ -212,8 +231,9 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
         // Hold the API for this request: a rebuild may replace the slot's meanwhile.
         auto api = slot->api;
         if (!api)
-          return respond(Northbound::transportError(
-              503, "the adapter's saved state cannot be loaded now; try again later"));
+          return respond(Northbound::unavailable(
+              "the adapter's saved state cannot be loaded now; GET /v1/health is not served "
+              "either, try again later"));
         if (verbose) {
           respond = [respond, line = req.method + " " + std::string(req.path())](http::Response r) {
             log::info(line + " -> " + std::to_string(r.status));
@@ -228,6 +248,7 @@ Service::~Service() {
   auto& I = *impl_;
   I.clock.removeAlarm(I.probeAlarm);
   if (!I.stopped && !I.killed) I.server->stop();
+  if (!I.killed) I.destroyAdapter();
   // The members go in reverse order of declaration (see Impl).
 }
 
@@ -267,8 +288,8 @@ void Service::kill() {
   I.clock.removeAlarm(I.probeAlarm);
   I.probeAlarm = 0;
   I.server->stop();
+  I.destroyAdapter();
   I.slot.reset();
-  I.adapter.reset();
   I.nuki.reset();
   I.sink.reset();
   I.outbox.reset();

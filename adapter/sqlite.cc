@@ -11,6 +11,8 @@
 #include <cstring>
 #include <utility>
 
+#include "runtime/log.h"
+
 namespace nukihil::adapter {
 
 namespace {
@@ -85,13 +87,15 @@ int claimLockFile(const std::string& path) {
 // Stmt
 
 Stmt::Stmt(Stmt&& o) noexcept
-    : db_(std::exchange(o.db_, nullptr)),
+    : owner_(std::exchange(o.owner_, nullptr)),
+      db_(std::exchange(o.db_, nullptr)),
       stmt_(std::exchange(o.stmt_, nullptr)),
       stepped_(std::exchange(o.stepped_, false)) {}
 
 Stmt& Stmt::operator=(Stmt&& o) noexcept {
   if (this != &o) {
     if (stmt_) sqlite3_finalize(stmt_);
+    owner_ = std::exchange(o.owner_, nullptr);
     db_ = std::exchange(o.db_, nullptr);
     stmt_ = std::exchange(o.stmt_, nullptr);
     stepped_ = std::exchange(o.stepped_, false);
@@ -157,6 +161,7 @@ bool Stmt::step() {
   if (const char* sql = sqlite3_sql(stmt_)) msg += " in: " + std::string(sql);
   sqlite3_reset(stmt_);
   stepped_ = false;
+  if (owner_) owner_->afterError();
   throw DbError(msg);
 }
 
@@ -248,7 +253,15 @@ void Db::exec(std::string_view sql) {
     msg += err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
     msg += " in: " + text;
+    afterError();
     throw DbError(msg);
+  }
+}
+
+void Db::afterError() {
+  if (depth_ > 0 && sqlite3_get_autocommit(db_)) {
+    doomed_ = true;
+    sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   }
 }
 
@@ -262,7 +275,7 @@ Stmt Db::prepare(std::string_view sql) {
     throw DbError("sqlite: prepare: " + errorText(db_, rc) + " in: " + std::string(sql));
   }
   if (!stmt) throw DbError("sqlite: prepare: no statement in: " + std::string(sql));
-  Stmt out(db_, stmt);
+  Stmt out(this, db_, stmt);
   const size_t used = tail ? static_cast<size_t>(tail - sql.data()) : sql.size();
   if (!onlyWhitespaceOrComments(sql.substr(used)))
     throw DbError("sqlite: prepare takes one statement: " + std::string(sql));
@@ -303,8 +316,15 @@ void Db::finishOutermost(bool commit) {
   if (commit && !doomed) {
     const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) {
-      for (auto& f : committed)
-        f();
+      // What is durable stays so: a hook that throws is a bug of its own, logged, and the
+      // hooks after it still run (their answers would otherwise never leave).
+      for (auto& f : committed) {
+        try {
+          f();
+        } catch (const std::exception& e) {
+          log::error(std::string("sqlite: a hook after a commit failed: ") + e.what());
+        }
+      }
       return;
     }
     const std::string why = errorText(db_, rc);

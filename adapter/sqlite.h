@@ -72,10 +72,11 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(Db* owner, sqlite3* db, sqlite3_stmt* stmt) : owner_(owner), db_(db), stmt_(stmt) {}
   void check(int rc, const char* what);
   void rewind();
 
+  Db* owner_ = nullptr;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   bool stepped_ = false;
@@ -134,7 +135,12 @@ class Db {
 
  private:
   friend class Transaction;
+  friend class Stmt;
   void finishOutermost(bool commit);
+  // After a failed statement: SQLite rolls a transaction back by itself on some errors (a full
+  // disk, I/O errors); the statements after it would then commit one by one. They are kept in a
+  // new transaction, doomed, which the outermost Transaction rolls back and reports.
+  void afterError();
 
   std::string path_;
   int lockFd_ = -1;  // <path>.lock, flock'ed while this Db lives

@@ -579,6 +579,28 @@ TEST_F(AdapterTest, AWriteTheDatabaseRefusesStopsTheAdapterBeforeAnythingIsAnswe
       << "an adapter out of service takes nothing";
 }
 
+// Without group commit an action commits at once and is sent from the commit's hook; if the
+// write that marks it sent is refused, the action is still durable and keeps its 202 (it goes
+// out after the recovery), and nothing reaches Nuki Web now.
+TEST_F(AdapterTest, ARefusedWriteAfterAnActionIsDurableKeepsItsAnswer) {
+  std::string failure;
+  Adapter::Options options;  // no post: no group commit
+  options.onStorageFailure = [&](const std::string& why) { failure = why; };
+  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
+  adapter->start();
+  ASSERT_EQ(failure, "");
+  db.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON adapter_actions WHEN NEW.body LIKE "
+      "'%\"sent\":true%' BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+  EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);
+  const auto accepted = submit("LOCK", "setLocked", {{"lock", true}});
+  EXPECT_EQ(accepted.status, 202) << accepted.message;
+  EXPECT_NE(failure.find("disk says no"), std::string::npos) << failure;
+  Stmt rows = db.prepare("SELECT COUNT(*) FROM adapter_actions WHERE id = ?");
+  rows.bind(1, accepted.actionId).step();
+  EXPECT_EQ(rows.int64(0), 1) << "the accepted action is durable";
+}
+
 // The commit itself fails (the disk fills while the WAL is written): same outcome.
 TEST_F(AdapterTest, AGroupCommitTheDatabaseRefusesStopsTheAdapter) {
   std::vector<std::function<void()>> posted;

@@ -976,6 +976,48 @@ TEST(Db, TransactionsNestAndOnlyTheOutermostCommitsOrRollsBack) {
   db.exec("ROLLBACK");
 }
 
+// SQLite rolls a transaction back by itself on some errors (a full disk, I/O errors; here a
+// trigger's RAISE(ROLLBACK)). What the caller writes after that must not commit piecemeal:
+// the whole Transaction fails and nothing of it is kept.
+TEST(Db, ATransactionSqliteRolledBackByItselfKeepsNothingWrittenAfter) {
+  Db db(":memory:");
+  db.exec(
+      "CREATE TABLE t(x);"
+      "CREATE TRIGGER full BEFORE INSERT ON t WHEN NEW.x = 99 BEGIN SELECT RAISE(ROLLBACK, "
+      "'database or disk is full'); END;");
+  bool rolledBack = false;
+  {
+    Db::Transaction outer(db);
+    db.exec("INSERT INTO t VALUES (1)");
+    db.afterRollback([&] { rolledBack = true; });
+    EXPECT_THROW(db.exec("INSERT INTO t VALUES (99)"), DbError);
+    db.exec("INSERT INTO t VALUES (2)");  // the caller does not know yet
+    db.prepare("INSERT INTO t VALUES (3)").step();
+    EXPECT_THROW(outer.commit(), DbError);
+  }
+  EXPECT_TRUE(rolledBack);
+  EXPECT_FALSE(db.inTransaction());
+  EXPECT_EQ(countRows(db), 0) << "rows after the failure were committed one by one";
+}
+
+// A hook that throws after a commit does not undo what is durable, nor keep the later hooks
+// (answers waiting for the commit) from running.
+TEST(Db, AHookThatThrowsAfterACommitDoesNotStopTheOthers) {
+  Db db(":memory:");
+  db.exec("CREATE TABLE t(x)");
+  std::vector<std::string> hooks;
+  {
+    Db::Transaction t(db);
+    db.exec("INSERT INTO t VALUES (1)");
+    db.afterCommit([&] { hooks.push_back("first"); });
+    db.afterCommit([] { throw std::runtime_error("a bug in a hook"); });
+    db.afterCommit([&] { hooks.push_back("third"); });
+    EXPECT_NO_THROW(t.commit());
+  }
+  EXPECT_EQ(hooks, (std::vector<std::string>{"first", "third"}));
+  EXPECT_EQ(countRows(db), 1);
+}
+
 TEST(Db, CommittedDataIsThereAfterReopening) {
   TempDir dir;
   {
