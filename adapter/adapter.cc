@@ -180,7 +180,8 @@ void Adapter::start(std::function<void(const std::string&)> ready) {
     const int64_t now = millisOf(clock_.now());
     const int64_t budgetMs =
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.actionBudget).count();
-    for (auto& [id, a] : actions_) {
+    for (auto& entry : actions_) {
+      Action& a = entry.second;  // not a structured binding: clang 14 cannot capture one
       if (a.status != ActionStatus::kQueued) continue;
       if (now - a.createdMs <= budgetMs) {
         send(a);
