@@ -123,6 +123,22 @@ class AdapterTest : public ::testing::Test {
     }));
   }
 
+  // Group commit by hand: the commits wait in `posted` until the test runs them; a storage
+  // failure is kept in `failure`. Discovery's commits are run.
+  std::vector<std::function<void()>> posted;
+  std::string failure;
+  void startWithGroupCommit() {
+    Adapter::Options options;
+    options.post = [this](std::function<void()> f) { posted.push_back(std::move(f)); };
+    options.onStorageFailure = [this](const std::string& why) { failure = why; };
+    adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
+    adapter->start();
+    for (size_t i = 0; i < posted.size(); ++i)
+      posted[i]();
+    posted.clear();
+    ASSERT_EQ(failure, "");
+  }
+
   void start() {
     Adapter::Options options;
     options.publicUrl = "http://me";
@@ -545,17 +561,7 @@ TEST_F(AdapterTest, APollJudgesOnlyActionsAcceptedBeforeTheSyncItSees) {
 // answered nor sent, the refused one is a 503, and the adapter is out of service (the Service
 // replaces it, see service_test).
 TEST_F(AdapterTest, AWriteTheDatabaseRefusesStopsTheAdapterBeforeAnythingIsAnswered) {
-  std::vector<std::function<void()>> posted;
-  std::string failure;
-  Adapter::Options options;
-  options.post = [&](std::function<void()> f) { posted.push_back(std::move(f)); };
-  options.onStorageFailure = [&](const std::string& why) { failure = why; };
-  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
-  adapter->start();
-  for (size_t i = 0; i < posted.size(); ++i)
-    posted[i]();  // discovery's group commits
-  posted.clear();
-  ASSERT_EQ(failure, "");
+  startWithGroupCommit();
   EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);  // nothing goes out to Nuki Web
   // A first action of the burst is accepted; its answer waits for the group commit.
   const auto first = submit("LOCK", "setLocked", {{"lock", true}});
@@ -583,7 +589,6 @@ TEST_F(AdapterTest, AWriteTheDatabaseRefusesStopsTheAdapterBeforeAnythingIsAnswe
 // write that marks it sent is refused, the action is still durable and keeps its 202 (it goes
 // out after the recovery), and nothing reaches Nuki Web now.
 TEST_F(AdapterTest, ARefusedWriteAfterAnActionIsDurableKeepsItsAnswer) {
-  std::string failure;
   Adapter::Options options;  // no post: no group commit
   options.onStorageFailure = [&](const std::string& why) { failure = why; };
   adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
@@ -603,16 +608,7 @@ TEST_F(AdapterTest, ARefusedWriteAfterAnActionIsDurableKeepsItsAnswer) {
 
 // The commit itself fails (the disk fills while the WAL is written): same outcome.
 TEST_F(AdapterTest, AGroupCommitTheDatabaseRefusesStopsTheAdapter) {
-  std::vector<std::function<void()>> posted;
-  std::string failure;
-  Adapter::Options options;
-  options.post = [&](std::function<void()> f) { posted.push_back(std::move(f)); };
-  options.onStorageFailure = [&](const std::string& why) { failure = why; };
-  adapter = std::make_unique<Adapter>(db, clock, nuki, sink, random, options);
-  adapter->start();
-  for (size_t i = 0; i < posted.size(); ++i)
-    posted[i]();
-  posted.clear();
+  startWithGroupCommit();
   EXPECT_CALL(nuki, lockAction(_, _, _)).Times(0);
   ASSERT_EQ(submit("LOCK", "setLocked", {{"lock", true}}).status, 202);
   bool answered = false;
