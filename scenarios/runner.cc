@@ -180,9 +180,27 @@ class Run {
 
   ScenarioResult go();
 
- private:
+  // The pieces of go(), for a Session that is given its steps one at a time.
+  void begin();
   bool setUp();
   bool runStep(const Step& st);
+  ScenarioResult end();
+  bool stopped() const { return stopped_; }
+  const SpecModel& model() const { return model_; }
+  json simGet(const std::string& target) { return member(simCall("GET", target), "body"); }
+  json deviceTruth(const std::string& lock) { return simGet(lockPath(lock) + "/device"); }
+  std::vector<ObservedWebhook> observedFor(const std::string& lock) const {
+    std::vector<ObservedWebhook> out;
+    auto it = observed_.find(lock);
+    if (it != observed_.end())
+      for (const auto& o : it->second)
+        out.push_back(withNames(o, bindings_));
+    return out;
+  }
+  // A step that threw: the scenario is an error, with why.
+  void threw(const std::string& what) { error("the run could not go on: " + what); }
+
+ private:
   void finish();
   json execute(const Step& st, bool& executed);
   json adapterCall(const std::string& method, const std::string& target, const json& body,
@@ -222,6 +240,7 @@ class Run {
   bool stopped_ = false;
   size_t currentStep_ = SIZE_MAX;
   std::map<size_t, bool> restartArmed_;  // step → done
+  std::chrono::steady_clock::time_point started_;
 };
 
 void Run::fail(std::string message, std::optional<Divergence> d) {
@@ -954,25 +973,34 @@ void Run::finish() {
   if (world_) result_.endMs = millisOf(world_->now());
 }
 
-ScenarioResult Run::go() {
-  const auto t0 = std::chrono::steady_clock::now();
+void Run::begin() {
+  started_ = std::chrono::steady_clock::now();
   result_.file = scenario_->file;
   result_.name = scenario_->name;
   result_.seed = seed_;
   result_.intended = scenario_->rules;
   result_.startMs = millisOf(scenario_->start);
   result_.endMs = result_.startMs;
-  if (setUp()) {
-    for (const auto& st : scenario_->steps)
-      if (!runStep(st)) break;
-  }
+}
+
+ScenarioResult Run::end() {
   finish();
   if (result_.verdict == Verdict::kPassed)
     result_.message = "every answer and webhook as SPEC says";
   result_.wallMs =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+          .count();
   world_.reset();
   return result_;
+}
+
+ScenarioResult Run::go() {
+  begin();
+  if (setUp()) {
+    for (const auto& st : scenario_->steps)
+      if (!runStep(st)) break;
+  }
+  return end();
 }
 
 }  // namespace
@@ -997,6 +1025,79 @@ ScenarioResult runOnce(const std::shared_ptr<const Scenario>& scenario, const Ru
 }
 
 }  // namespace
+
+struct Session::Impl {
+  std::shared_ptr<Scenario> scenario;
+  Run run;
+  bool finished = false;
+  Impl(std::shared_ptr<Scenario> s, const RunOptions& o, uint64_t seed)
+      : scenario(std::move(s)), run(scenario, o, seed) {}
+};
+
+Session::Session(std::shared_ptr<Scenario> scenario, const RunOptions& options, uint64_t seed) {
+  scenario->steps.clear();
+  impl_ = std::make_unique<Impl>(std::move(scenario), options, seed);
+}
+
+Session::~Session() = default;
+
+bool Session::start() {
+  impl_->run.begin();
+  try {
+    return impl_->run.setUp();
+  } catch (const std::exception& e) {
+    impl_->run.threw(e.what());
+    return false;
+  }
+}
+
+bool Session::step(Step st) {
+  if (impl_->run.stopped()) return false;
+  st.index = impl_->scenario->steps.size();
+  impl_->scenario->steps.push_back(std::move(st));
+  try {
+    return impl_->run.runStep(impl_->scenario->steps.back());
+  } catch (const std::exception& e) {
+    impl_->run.threw(e.what());
+    return false;
+  }
+}
+
+bool Session::stopped() const {
+  return impl_->run.stopped();
+}
+
+ScenarioResult Session::finish() {
+  try {
+    return impl_->run.end();
+  } catch (const std::exception& e) {
+    impl_->run.threw(e.what());
+    ScenarioResult r;
+    r.verdict = Verdict::kError;
+    r.message = std::string("the run could not go on: ") + e.what();
+    return r;
+  }
+}
+
+const Scenario& Session::scenario() const {
+  return *impl_->scenario;
+}
+
+const SpecModel& Session::model() const {
+  return impl_->run.model();
+}
+
+json Session::simGet(const std::string& target) {
+  return impl_->run.simGet(target);
+}
+
+json Session::deviceTruth(const std::string& lock) {
+  return impl_->run.deviceTruth(lock);
+}
+
+std::vector<ObservedWebhook> Session::observed(const std::string& lock) const {
+  return impl_->run.observedFor(lock);
+}
 
 ScenarioResult runScenario(std::shared_ptr<const Scenario> scenario, const RunOptions& options) {
   const uint64_t seed = scenario->seed.value_or(options.seed.value_or(1));

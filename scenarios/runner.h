@@ -65,6 +65,10 @@ struct ScenarioResult {
   std::string replay;     // the command that replays it
 };
 
+// How the embedded world's parts talk: HTTP over loopback TCP, or in memory (every message
+// still serialised and parsed).
+enum class EmbeddedTransport { kLoopback, kMemory };
+
 struct RunOptions {
   std::optional<uint64_t> seed;  // --seed (a file's own seed wins)
   bool replayFailures = true;
@@ -74,6 +78,43 @@ struct RunOptions {
   // runs.
   std::function<WebhookRecorder::Tamper()> TEST_tamper;
   std::string commandPrefix = "nukihil run";  // for the replay command
+  EmbeddedTransport transport = EmbeddedTransport::kLoopback;
+};
+
+// A scenario run one step at a time, for drivers that choose or build the steps as they go
+// (exploration): the fleet and settings are fixed at the start, each step is added to the
+// scenario and run at once, and the verdict is made at finish(). runScenario is a Session fed
+// the file's steps.
+class Session {
+ public:
+  // `scenario` holds the fleet; its steps (if any) are not run — add them with step().
+  Session(std::shared_ptr<model::Scenario> scenario, const RunOptions& options, uint64_t seed);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Builds the world and runs discovery. False if the run stopped (failed or errored).
+  bool start();
+  // Appends `step` (its index set to its position) and runs it with its quiescence. False if
+  // the run stopped, now or before.
+  bool step(model::Step step);
+  bool stopped() const;
+  // The end-of-run comparison (received plus pending equals the prediction) and the record.
+  // The world is gone afterwards.
+  ScenarioResult finish();
+
+  const model::Scenario& scenario() const;
+  const model::SpecModel& model() const;
+  // A GET on the simulator's control plane (null body if it answered none).
+  nlohmann::json simGet(const std::string& target);
+  // A lock's device truth (GET /sim/v1/smartlocks/{id}/device).
+  nlohmann::json deviceTruth(const std::string& lock);
+  // Every platform webhook received so far for a lock, de-duplicated, with names for ids.
+  std::vector<ObservedWebhook> observed(const std::string& lock) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Runs one validated scenario.

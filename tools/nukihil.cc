@@ -20,7 +20,9 @@
 
 #include "runtime/clock.h"
 #include "runtime/log.h"
+#include "scenarios/explore.h"
 #include "scenarios/model/scenario.h"
+#include "scenarios/planted_faults.h"
 #include "scenarios/report_html.h"
 #include "scenarios/reports.h"
 #include "scenarios/runner.h"
@@ -339,6 +341,54 @@ int recordCommand(uint16_t port, std::string secret, int status, bool asJson) {
   return 0;
 }
 
+int exploreCommand(const scenarios::ExploreOptions& eo, const std::string& commandLine) {
+  std::signal(SIGINT, onInterrupt);
+  scenarios::ExploreResult r;
+  try {
+    r = scenarios::explore(eo, std::cout);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "nukihil explore: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "nukihil explore: " << e.what() << "\n";
+    return 1;
+  }
+  if (!eo.junitPath.empty()) {
+    scenarios::ScenarioResult s;
+    s.suite = "explore";
+    s.file = r.file;
+    s.name = "explore seed " + std::to_string(eo.seed) +
+             (eo.shards > 1 ? " shard " + std::to_string(eo.shard) + "/" + std::to_string(eo.shards)
+                            : std::string()) +
+             ": " + std::to_string(r.cases) + " cases, " + std::to_string(r.steps) + " steps";
+    s.seed = eo.seed;
+    s.wallMs = r.seconds * 1000;
+    if (r.failed && r.shrunkResult) {
+      s = *r.shrunkResult;
+      s.suite = "explore";
+      s.name = "explore seed " + std::to_string(eo.seed) + " (" + r.property + "): " + r.message;
+    } else if (r.failed) {
+      s.verdict = scenarios::Verdict::kFailed;
+      s.message = r.message;
+    } else {
+      s.message = "no failure";
+    }
+    s.replay = r.file.empty() ? commandLine : "nukihil run " + r.file;
+    scenarios::RunSummary sum;
+    sum.command = commandLine;
+    sum.seed = eo.seed;
+    sum.wallSeconds = r.seconds;
+    std::ofstream o(eo.junitPath, std::ios::trunc);
+    o << scenarios::junitXml({s}, sum);
+    if (!o) {
+      std::cerr << "nukihil explore: cannot write " << eo.junitPath << "\n";
+      return 1;
+    }
+  }
+  if (interrupted) return 130;
+  return r.failed ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -394,7 +444,74 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   record->add_flag("--json", asJson, "one JSON line per delivery instead of text");
 
+  scenarios::ExploreOptions eo;
+  std::string shard, transport = "loopback";
+  auto* exploreCmd = app.add_subcommand(
+      "explore",
+      "property-based exploration: draw cases (a fleet and SPEC §7 steps biased to the rules' "
+      "edges, a fault phase then a heal phase), run each in a fresh embedded world against the "
+      "spec model, shrink a failure to the smallest scenario file and replay it with `run`. "
+      "Exit 0: no failure; 1: a failure (written to --out); 2: bad arguments");
+  exploreCmd->add_option("--seed", eo.seed, "the run's seed; the same seed draws the same cases")
+      ->capture_default_str();
+  auto* casesOpt = exploreCmd->add_option("--cases", eo.cases, "how many cases")
+                       ->check(CLI::Range(1, 100000000))
+                       ->capture_default_str();
+  exploreCmd
+      ->add_option("--minutes", eo.minutes, "explore for this long instead (rounds of 50 cases)")
+      ->check(CLI::Range(0.01, 100000.0))
+      ->excludes(casesOpt);
+  exploreCmd->add_option("--shard", shard,
+                         "i/n: this is shard i of n, with a seed range of its own");
+  exploreCmd->add_option("--transport", transport, "loopback (HTTP over TCP) or memory")
+      ->check(CLI::IsMember({"loopback", "memory"}))
+      ->capture_default_str();
+  exploreCmd->add_option(
+      "--trace", eo.tracePath,
+      "write one JSON line per step and per webhook (byte-identical for a seed)");
+  exploreCmd->add_option("--junit", eo.junitPath, "write JUnit XML here");
+  exploreCmd->add_option("--out", eo.outDir, "where the shrunk failure's scenario file goes")
+      ->capture_default_str();
+  exploreCmd->add_option("--max-steps", eo.maxSteps, "fault-phase steps of the largest case")
+      ->check(CLI::Range(1, 500))
+      ->capture_default_str();
+  exploreCmd->add_option("--shrink-seconds", eo.shrinkSeconds, "time budget for shrinking")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  exploreCmd->add_option("--reproduce", eo.reproduce,
+                         "run exactly the shrunk case of an earlier run (the string it printed)");
+  std::string plantHelp = "plant a fault between adapter and recorder, to check the checker:";
+  for (const auto& n : scenarios::plantedFaultNames())
+    plantHelp += " " + n;
+  exploreCmd->add_option("--plant", eo.plant, plantHelp)
+      ->check(CLI::IsMember(scenarios::plantedFaultNames()));
+  exploreCmd->add_flag(
+      "--no-replay", [&eo](int64_t) { eo.replay = false; },
+      "do not replay the shrunk file through `run`");
+
   if (auto code = tools::parseArguments(app, argc, argv)) return *code;
+  if (*exploreCmd) {
+    if (!shard.empty()) {
+      const auto slash = shard.find('/');
+      try {
+        if (slash == std::string::npos) throw std::invalid_argument("no /");
+        eo.shard = std::stoi(shard.substr(0, slash));
+        eo.shards = std::stoi(shard.substr(slash + 1));
+      } catch (const std::exception&) {
+        eo.shards = 0;
+      }
+      if (eo.shards < 1 || eo.shard < 0 || eo.shard >= eo.shards) {
+        std::cerr << "nukihil explore: --shard " << shard << ": give i/n with 0 <= i < n\n";
+        return 2;
+      }
+    }
+    eo.transport = transport == "memory" ? scenarios::EmbeddedTransport::kMemory
+                                         : scenarios::EmbeddedTransport::kLoopback;
+    eo.progress = ::isatty(2) != 0;
+    eo.interrupted = [] { return interrupted.load(); };
+    log::setLevel(log::Level::kError);
+    return exploreCommand(eo, commandLine);
+  }
   log::setLevel(ra.verbose ? log::Level::kInfo : log::Level::kError);
   if (*run) return runCommand(ra, commandLine);
   if (*validate) return validateCommand(validatePaths);

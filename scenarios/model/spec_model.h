@@ -135,6 +135,9 @@ class SpecModel {
   //  expectOutbox     {"pending":N, "parked":bool} (the fields the step names)
   //  others           {}
   Prediction apply(const Step& step, const Oracle& oracle);
+  // What an expect… step would be told now, without applying anything (exploration writes its
+  // liveness checks with these values).
+  Prediction peek(const Step& step) const { return expectation(step); }
 
   // Per lock name, every webhook predicted so far, in order (discovery included).
   const std::map<std::string, std::vector<ExpectedWebhook>>& expected() const { return hooks_; }
