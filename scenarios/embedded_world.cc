@@ -145,7 +145,13 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
 
   I.dbPath = I.options.dbPath;
   if (I.dbPath.empty()) {
-    I.dbPath = (std::filesystem::temp_directory_path() /
+    // In memory where Linux offers it (unless TMPDIR says otherwise): the world's durability
+    // is across adapter kills within this process, which a tmpfs keeps, and a commit there
+    // costs no disk flush.
+    std::error_code ec;
+    const bool shm = !std::getenv("TMPDIR") && std::filesystem::is_directory("/dev/shm", ec) &&
+                     ::access("/dev/shm", W_OK) == 0;
+    I.dbPath = ((shm ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path()) /
                 ("nukihil-embedded-" + std::to_string(::getpid()) + "-" +
                  std::to_string(reinterpret_cast<uintptr_t>(this)) + ".db"))
                    .string();

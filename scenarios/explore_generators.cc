@@ -55,9 +55,10 @@ std::string hhmm(int minute) {
   return b;
 }
 
-rc::Gen<int64_t> genCreateCode(const Abstract& s, size_t lock) {
-  return gen::exec([s, lock]() -> int64_t {
+rc::Gen<int64_t> genCreateCode(const Abstract& s, size_t lock, bool edges) {
+  return gen::exec([s, lock, edges]() -> int64_t {
     const auto& codes = s.locks[lock].codes;
+    if (!edges) return freshCode(s, *sixDigits());
     const int kind = *gen::weightedElement<int>(
         {{70, 0}, {5, 1}, {5, 2}, {3, 3}, {3, 4}, {codes.empty() ? 0u : 14u, 5}});
     const int64_t fresh = freshCode(s, *sixDigits());

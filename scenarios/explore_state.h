@@ -71,7 +71,8 @@ struct StepCommand : ExploreCommand {
 
 // Generators (explore_generators.cc), biased toward the edges of the rules.
 rc::Gen<Fleet> genFleet();
-rc::Gen<int64_t> genCreateCode(const Abstract& s, size_t lock);
+// `edges`: also codes that break K1–K3 or repeat one on the lock.
+rc::Gen<int64_t> genCreateCode(const Abstract& s, size_t lock, bool edges = true);
 rc::Gen<std::string> genPinName();
 rc::Gen<nlohmann::json> genSchedules(const Abstract& s, const std::string& zone);
 rc::Gen<int64_t> genAdvanceSeconds();

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "scenarios/planted_faults.h"
 #include "scenarios/runner.h"
 
 namespace nukihil::scenarios {
@@ -35,15 +36,6 @@ std::vector<std::shared_ptr<const model::Scenario>> suites() {
     EXPECT_TRUE(r.scenario) << f << ": " << (r.problems.empty() ? "" : r.problems[0].text());
     if (r.scenario) out.push_back(std::make_shared<model::Scenario>(std::move(*r.scenario)));
   }
-  return out;
-}
-
-// A delivery rewritten by the "proxy": same bytes otherwise, re-signed as the proxy would.
-RecordedWebhook rewritten(const RecordedWebhook& w, const json& body) {
-  RecordedWebhook out = w;
-  out.body = body;
-  out.raw = body.dump();
-  out.id = body.value("id", w.id);
   return out;
 }
 
@@ -97,14 +89,7 @@ TEST(Teeth, ADroppedWebhookIsMissingUnderItsOwnRule) {
   // The first RESOLVED of each run is acknowledged to the adapter but never reaches the
   // platform.
   auto outcomes = runAll([](std::shared_ptr<std::atomic<bool>> touched) {
-    return [touched](const RecordedWebhook& w) -> std::vector<RecordedWebhook> {
-      if (!*touched && w.type() == "deviceEventUpdateAction" &&
-          w.body["content"].value("status", "") == "RESOLVED") {
-        *touched = true;
-        return {};
-      }
-      return {w};
-    };
+    return plantedFault("drop-resolved", std::move(touched));
   });
   expectCaught(
       outcomes,
@@ -124,16 +109,7 @@ TEST(Teeth, ADroppedWebhookIsMissingUnderItsOwnRule) {
 
 TEST(Teeth, AWebhookResentUnderANewIdIsADeliveryFailure) {
   auto outcomes = runAll([](std::shared_ptr<std::atomic<bool>> touched) {
-    return [touched](const RecordedWebhook& w) -> std::vector<RecordedWebhook> {
-      if (!*touched && w.type() == "deviceEventUpdateAction" &&
-          w.body["content"].value("status", "") == "PENDING") {
-        *touched = true;
-        json copy = w.body;
-        copy["id"] = w.id + "-again";
-        return {w, rewritten(w, copy)};
-      }
-      return {w};
-    };
+    return plantedFault("resend-new-id", std::move(touched));
   });
   expectCaught(
       outcomes,
@@ -148,22 +124,7 @@ TEST(Teeth, TwoSwappedWebhooksBreakTheOrderOfTheirRule) {
   // The first SetState LOCK.isLocked carrying an actionId is held back and delivered after the
   // device's next webhook (its RESOLVED).
   auto outcomes = runAll([](std::shared_ptr<std::atomic<bool>> touched) {
-    auto held = std::make_shared<std::optional<RecordedWebhook>>();
-    return [touched, held](const RecordedWebhook& w) -> std::vector<RecordedWebhook> {
-      if (held->has_value() && (*held)->deviceId() == w.deviceId()) {
-        RecordedWebhook first = **held;
-        held->reset();
-        return {w, first};
-      }
-      if (!*touched && w.type() == "deviceEventSetState" &&
-          w.body["content"].value("fieldName", "") == "isLocked" &&
-          w.body["content"].contains("actionId")) {
-        *touched = true;
-        *held = w;
-        return {};
-      }
-      return {w};
-    };
+    return plantedFault("swap-setstate", std::move(touched));
   });
   expectCaught(
       outcomes,
@@ -181,39 +142,7 @@ TEST(Teeth, APinSetStateBeforeItsSyncBreaksRPinAccepted) {
   // On the PENDING of a create, a forged SetState with the new code and that actionId arrives
   // first — as if the adapter reported the code before any sync showed it.
   auto outcomes = runAll([](std::shared_ptr<std::atomic<bool>> touched) {
-    auto creates = std::make_shared<std::map<std::string, json>>();  // actionId → parameters
-    auto lists = std::make_shared<std::map<std::string, json>>();    // device → last list
-    return [touched, creates, lists](const RecordedWebhook& w) -> std::vector<RecordedWebhook> {
-      const json& c = w.body["content"];
-      if (w.type() == "deviceEventQueueAction" &&
-          c.value("actionName", "") == "createPinCodeCredential")
-        (*creates)[c.value("actionId", "")] = c["actionParameters"];
-      if (w.type() == "deviceEventSetState" && c.value("fieldName", "") == "pinCodeCredentials")
-        (*lists)[w.deviceId()] = c["value"];
-      if (!*touched && w.type() == "deviceEventUpdateAction" &&
-          c.value("status", "") == "PENDING" && creates->count(c.value("actionId", ""))) {
-        *touched = true;
-        const json& p = (*creates)[c.value("actionId", "")];
-        json list = (*lists)[w.deviceId()];
-        if (!list.is_array()) list = json::array();
-        list.push_back({{"id", "pin_forged"},
-                        {"pinCode", p.value("pinCode", "")},
-                        {"name", p.value("name", "")},
-                        {"alwaysActive", true},
-                        {"temporarySchedules", json::array()},
-                        {"recurringSchedules", json::array()}});
-        json forged = w.body;
-        forged["id"] = w.id + "-early";
-        forged["type"] = "deviceEventSetState";
-        forged["content"] = {{"deviceId", w.deviceId()},
-                             {"traitName", "BETA_PIN_CODE_CREDENTIALS"},
-                             {"fieldName", "pinCodeCredentials"},
-                             {"value", list},
-                             {"actionId", c.value("actionId", "")}};
-        return {rewritten(w, forged), w};
-      }
-      return {w};
-    };
+    return plantedFault("early-pin-setstate", std::move(touched));
   });
   expectCaught(
       outcomes,

@@ -1,0 +1,181 @@
+// `nukihil explore` (scenarios/explore.h): the same seed draws the same cases and trace; every
+// fault planted between the adapter and the recorder is caught within 300 cases, shrunk to at
+// most 6 steps, written as a scenario file that `nukihil run` replays, and reproducible from
+// the printed string; the adapter as it is passes a small budget. Label `property`.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "scenarios/explore.h"
+#include "scenarios/planted_faults.h"
+
+namespace nukihil::scenarios {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("nukihil-explore-test-" +
+            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+ExploreOptions small(uint64_t seed, int cases) {
+  ExploreOptions o;
+  o.seed = seed;
+  o.cases = cases;
+  o.shrinkSeconds = 120;
+  return o;
+}
+
+TEST(Explore, TheSameSeedDrawsTheSameCasesAndAByteIdenticalTrace) {
+  TempDir dir;
+  ExploreOptions o = small(11, 6);
+  o.tracePath = dir / "a.jsonl";
+  std::ostringstream out1, out2;
+  const ExploreResult a = explore(o, out1);
+  o.tracePath = dir / "b.jsonl";
+  const ExploreResult b = explore(o, out2);
+  const std::string ta = slurp(dir / "a.jsonl"), tb = slurp(dir / "b.jsonl");
+  EXPECT_FALSE(a.failed) << out1.str();
+  EXPECT_EQ(a.cases, 6);
+  EXPECT_EQ(a.steps, b.steps);
+  ASSERT_FALSE(ta.empty());
+  EXPECT_EQ(ta, tb);
+  // One JSON line per step and per webhook, each naming its case.
+  size_t steps = 0, webhooks = 0;
+  std::istringstream lines(ta);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    ASSERT_TRUE(j.contains("case")) << line;
+    if (j.contains("step")) ++steps;
+    if (j.contains("webhook")) ++webhooks;
+  }
+  EXPECT_EQ(steps, a.steps);
+  EXPECT_GT(webhooks, steps / 2) << "every case has discovery and actions";
+  // Another seed draws other cases.
+  o.seed = 12;
+  o.tracePath = dir / "c.jsonl";
+  std::ostringstream out3;
+  explore(o, out3);
+  EXPECT_NE(slurp(dir / "c.jsonl"), ta);
+}
+
+TEST(Explore, ShardsHaveSeedsOfTheirOwnAndTheMixFollowsTheSeed) {
+  EXPECT_EQ(shardSeed(7, 0), 7u);
+  EXPECT_NE(shardSeed(7, 1), shardSeed(7, 2));
+  EXPECT_NE(shardSeed(7, 1), shardSeed(8, 1));
+  const FaultMix base = FaultMix::defaults(), a = FaultMix::fromSeed(5), b = FaultMix::fromSeed(5);
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_NE(a.weights, FaultMix::fromSeed(6).weights);
+  for (const auto& [kind, w] : a.weights) {
+    EXPECT_GE(w, base.weights.at(kind) * 0.25 - 0.05) << kind;
+    EXPECT_LE(w, base.weights.at(kind) * 2 + 0.05) << kind;
+  }
+  std::ostringstream out;
+  ExploreOptions o = small(5, 1);
+  o.shard = 1;
+  o.shards = 4;
+  explore(o, out);
+  EXPECT_NE(out.str().find("shard 1/4 (its seed " + std::to_string(shardSeed(5, 1)) + ")"),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("fault mix (relative weights): " +
+                           FaultMix::fromSeed(shardSeed(5, 1)).describe()),
+            std::string::npos);
+}
+
+class PlantedFault : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PlantedFault, IsCaughtWithin300CasesShrunkToAtMost6StepsAndReplays) {
+  TempDir dir;
+  ExploreOptions o = small(1, 300);
+  o.plant = GetParam();
+  o.outDir = dir / "out";
+  std::ostringstream out;
+  const ExploreResult r = explore(o, out);
+  ASSERT_TRUE(r.failed) << out.str();
+  EXPECT_LE(r.failingCase, 300);
+  EXPECT_GE(r.failingCase, 1);
+  EXPECT_LE(r.shrunkSteps, 6u) << out.str();
+  EXPECT_LE(r.shrunkSteps, r.originalSteps);
+  EXPECT_EQ(r.property, "safety");
+  EXPECT_TRUE(r.replayed) << r.replayMessage;
+  ASSERT_TRUE(r.shrunkResult);
+  EXPECT_EQ(r.shrunkResult->verdict, Verdict::kFailed);
+  EXPECT_TRUE(r.shrunkResult->replayed) << "nukihil run replays a failure before reporting it";
+  // The file on disk is a scenario file nukihil run takes, with the failing steps.
+  const std::string text = slurp(r.file);
+  auto parsed = model::parseScenario(text, r.file);
+  ASSERT_TRUE(parsed.scenario) << parsed.problems.front().text() << "\n" << text;
+  EXPECT_GE(parsed.scenario->steps.size(), r.shrunkSteps);
+  // What the user reads: the failure first, the case before shrinking, how to reproduce it,
+  // then the shrunk file and the replay.
+  const std::string shown = out.str();
+  const size_t failed = shown.find("FAILED (safety) in case");
+  const size_t before = shown.find("the failing case before shrinking");
+  const size_t again = shown.find("reproduce it: nukihil explore --seed 1 --cases");
+  const size_t shrunk = shown.find("shrunk in");
+  const size_t replay = shown.find("fails again");
+  EXPECT_NE(failed, std::string::npos) << shown;
+  EXPECT_LT(failed, before);
+  EXPECT_LT(before, again);
+  EXPECT_LT(again, shrunk);
+  EXPECT_LT(shrunk, replay);
+  EXPECT_NE(shown.find(r.file), std::string::npos);
+
+  // The printed reproduce string runs exactly the shrunk case again.
+  ExploreOptions rep;
+  rep.reproduce = r.reproduce;
+  rep.plant = GetParam();
+  rep.outDir = dir / "again";
+  std::ostringstream out2;
+  const ExploreResult r2 = explore(rep, out2);
+  ASSERT_TRUE(r2.failed) << out2.str();
+  EXPECT_EQ(r2.message, r.message);
+  EXPECT_EQ(slurp(r2.file), text);
+}
+
+INSTANTIATE_TEST_SUITE_P(Explore, PlantedFault, ::testing::ValuesIn(plantedFaultNames()),
+                         [](const auto& p) {
+                           std::string n;
+                           for (char c : p.param)
+                             if (std::isalnum(static_cast<unsigned char>(c))) n += c;
+                           return n;
+                         });
+
+TEST(Explore, TheAdapterAsItIsPassesASmallBudget) {
+  std::ostringstream out;
+  const ExploreResult r = explore(small(2026, 40), out);
+  EXPECT_FALSE(r.failed) << out.str();
+  EXPECT_EQ(r.cases, 40);
+  EXPECT_GT(r.steps, 40u);
+  EXPECT_NE(out.str().find("passed: 40 cases"), std::string::npos) << out.str();
+}
+
+TEST(Explore, AReproduceStringThatIsNotOneIsRefused) {
+  ExploreOptions o;
+  o.reproduce = "not-a-reproduce-string";
+  std::ostringstream out;
+  EXPECT_THROW(explore(o, out), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace nukihil::scenarios
