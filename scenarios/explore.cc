@@ -568,10 +568,12 @@ ExploreResult explore(const ExploreOptions& options, std::ostream& out) {
     out << "nukihil explore: seed " << options.seed;
     if (options.shards > 1)
       out << ", shard " << options.shard << "/" << options.shards << " (its seed " << seed << ")";
-    out << ", "
-        << (options.minutes > 0 ? std::to_string(options.minutes) + " minutes"
-                                : std::to_string(options.cases) + " cases")
-        << ", transport "
+    std::ostringstream budget;
+    if (options.minutes > 0)
+      budget << options.minutes << " minutes";
+    else
+      budget << options.cases << " cases";
+    out << ", " << budget.str() << ", transport "
         << (options.transport == EmbeddedTransport::kMemory ? "memory" : "loopback")
         << (options.plant.empty() ? "" : ", planted fault " + options.plant) << "\n";
     out << "fault mix (relative weights): " << ctx.mix.describe() << "\n" << std::flush;
