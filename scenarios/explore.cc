@@ -96,6 +96,7 @@ struct Context {
   std::ofstream trace;
   int cases = 0;  // exploring cases judged
   int discarded = 0;
+  std::string firstDiscard;  // why the first discarded case could not be judged
   uint64_t steps = 0;      // steps run, shrinking included
   uint64_t caseSteps = 0;  // steps of exploring cases
   bool shrinking = false;
@@ -185,6 +186,7 @@ class CaseRun {
       ro.TEST_tamper = [plant] { return plantedFault(plant); };
     }
     session_ = std::make_unique<Session>(scenario, ro, worldSeed_);
+    traceCase();
     if (!session_->start()) stop("fault");
     traceWebhooks();
     return true;
@@ -262,14 +264,13 @@ class CaseRun {
     out.file = std::move(f);
     out.faultSteps = std::min(faultSteps_, out.file["steps"].size());
     if (r.verdict == Verdict::kError) {
-      // A name its action's refusal left unbound, or a restart nothing followed: the draw, not
-      // the system. Anything else the harness could not judge is reported.
-      if (r.message.find("was refused") != std::string::npos ||
-          r.message.find("never restarted") != std::string::npos) {
-        discard = true;
-        out.message = r.message;
-        return out;
-      }
+      // A case the harness cannot judge (a name its action's refusal left unbound, a restart
+      // nothing followed, a fault SPEC §7 cannot judge): the draw, not the system. Discarded,
+      // counted and the first reason printed at the end.
+      discard = true;
+      out.message = r.message;
+      if (ctx_.firstDiscard.empty()) ctx_.firstDiscard = r.message;
+      return out;
     }
     out.property = phase_ == "liveness" || (!liveness_.empty() && r.verdict == Verdict::kPassed)
                        ? "liveness"
@@ -307,10 +308,11 @@ class CaseRun {
   }
 
   bool runStep(model::Step st, const char* phase) {
+    // The step goes into the trace before it runs: a step that never ends is the last line.
+    traceStep(st);
     const bool ok = session_->step(std::move(st));
     ++ctx_.steps;
     if (!ctx_.shrinking) ++ctx_.caseSteps;
-    traceStep();
     traceWebhooks();
     if (!ok) stop(phase);
     ctx_.progress();
@@ -324,12 +326,20 @@ class CaseRun {
 
   bool tracing() const { return ctx_.trace.is_open() && !ctx_.shrinking; }
 
-  void traceStep() {
+  void traceStep(const model::Step& st) {
     if (!tracing()) return;
-    const auto& st = session_->scenario().steps.back();
-    json line = {{"case", ctx_.cases + 1}, {"step", st.index}, {"do", st.raw}};
-    line["at"] = formatRfc3339(session_->model().now());
-    ctx_.trace << line.dump() << "\n";
+    json line = {{"case", ctx_.cases + 1},
+                 {"step", session_->scenario().steps.size()},
+                 {"do", st.raw},
+                 {"at", formatRfc3339(session_->model().now())}};
+    ctx_.trace << line.dump() << std::endl;
+  }
+
+  // The case's fleet and seed, first: with the step lines, the case as a scenario file.
+  void traceCase() {
+    if (!tracing()) return;
+    json line = {{"case", ctx_.cases + 1}, {"scenario", fleet_.scenario}, {"seed", worldSeed_}};
+    ctx_.trace << line.dump() << std::endl;
   }
 
   void traceWebhooks() {
@@ -419,7 +429,7 @@ void property(Context& ctx) {
   if (!ctx.shrinking) ++ctx.cases;
   if (discard || run.discardNow()) {
     if (!ctx.shrinking) ++ctx.discarded;
-    RC_DISCARD("the draw used a name whose action was refused");
+    RC_DISCARD("the case could not be judged");
   }
   if (!failure) return;
   if (ctx.shrinking && failure->key != ctx.first->key) return;  // another failure
@@ -721,6 +731,8 @@ ExploreResult explore(const ExploreOptions& options, std::ostream& out) {
       << " steps in " << std::fixed << std::setprecision(1) << result.seconds << " s ("
       << int(double(result.steps) / std::max(result.seconds, 1e-3)) << " steps/s), "
       << ctx.discarded << " discarded\n";
+  if (!ctx.firstDiscard.empty())
+    out << "the first discarded case could not be judged: " << ctx.firstDiscard << "\n";
   return result;
 }
 

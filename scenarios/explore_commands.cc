@@ -295,7 +295,9 @@ struct AdvanceTo : LockStep {
 };
 
 struct Fault : StepCommand {
-  explicit Fault(const Abstract&) { step = {{"do", "fault"}, {"fault", *genFault()}}; }
+  explicit Fault(const Abstract& s) {
+    step = {{"do", "fault"}, {"fault", *genFault(!s.nukiWebhooks)}};
+  }
   void apply(Abstract& s) const override { s.fault = true; }
 };
 
@@ -386,13 +388,15 @@ rc::Gen<CommandPtr> genCommand(const Abstract& s, const FaultMix& mix) {
   for (const auto& c : choices)
     total += c.first;
   // A weighted draw (weightedOneOf takes only a fixed list); shrinks toward the first choices.
-  return gen::mapcat(gen::inRange<size_t>(0, total), [choices](size_t x) {
+  // At a fixed size: RapidCheck scales inRange and element by the size, which here only
+  // decides how many commands a case has, not which ones or their fields.
+  return gen::resize(100, gen::mapcat(gen::inRange<size_t>(0, total), [choices](size_t x) {
     for (const auto& [w, g] : choices) {
       if (x < w) return g;
       x -= w;
     }
     return choices.back().second;
-  });
+  }));
 }
 
 std::vector<json> healSteps(const Abstract& end) {

@@ -148,8 +148,8 @@ rc::Gen<std::string> genLocalTime(const AbsLock& lock) {
   });
 }
 
-rc::Gen<json> genFault() {
-  return gen::exec([]() -> json {
+rc::Gen<json> genFault(bool polling) {
+  return gen::exec([polling]() -> json {
     struct Route {
       const char* route;
       const char* method;  // "" for any
@@ -163,7 +163,13 @@ rc::Gen<json> genFault() {
                                               {"/smartlock/*/auth", "GET"},
                                               {"/smartlock/*", "GET"},
                                               {"*", ""}};
-    const Route r = *gen::elementOf(routes);
+    // Polling, the adapter's reads are on a schedule the model cannot follow through a fault
+    // (SPEC §7 makes such a file an error): only its writes are faulted.
+    static const std::vector<Route> writes = {{"/smartlock/*/action/*", "POST"},
+                                              {"/smartlock/*/auth", "PUT"},
+                                              {"/smartlock/*/auth/*", "POST"},
+                                              {"/smartlock/*/auth/*", "DELETE"}};
+    const Route r = *gen::elementOf(polling ? writes : routes);
     json f = {{"route", r.route}};
     if (*r.method) f["methods"] = json::array({r.method});
     const int effect = *gen::weightedElement<int>({{30, 0}, {12, 1}, {10, 2}, {10, 3}, {8, 4}});
@@ -197,7 +203,8 @@ rc::Gen<int> genCharge() {
 }
 
 rc::Gen<Fleet> genFleet() {
-  return gen::exec([]() -> Fleet {
+  // At a fixed size, as the commands (genCommand): the size is the length of a case.
+  return gen::resize(100, gen::exec([]() -> Fleet {
     Fleet f;
     Abstract& s = f.initial;
     const std::string start = *gen::elementOf(kStarts);
@@ -260,7 +267,7 @@ rc::Gen<Fleet> genFleet() {
         if (l.bridge >= 0 && l.bridge == o.bridge && !o.online) l.online = false;
     f.scenario["locks"] = locks;
     return f;
-  });
+  }));
 }
 
 }  // namespace nukihil::scenarios::exploration

@@ -77,7 +77,7 @@ rc::Gen<std::string> genPinName();
 rc::Gen<nlohmann::json> genSchedules(const Abstract& s, const std::string& zone);
 rc::Gen<int64_t> genAdvanceSeconds();
 rc::Gen<std::string> genLocalTime(const AbsLock& lock);
-rc::Gen<nlohmann::json> genFault();
+rc::Gen<nlohmann::json> genFault(bool polling);
 rc::Gen<int> genCharge();
 std::string hhmm(int minute);
 
