@@ -62,7 +62,11 @@ void expectSameOnBothTransports(const std::shared_ptr<const model::Scenario>& s,
   for (size_t i = 0; i < tcp.devices.size(); ++i)
     webhooks += tcp.devices[i].observed.size();
   EXPECT_GT(webhooks, 0u) << what << ": a trace without webhooks compares little";
-  EXPECT_EQ(memory.branches, tcp.branches) << what;
+  // Not compared: `branches`, the model's account of outcomes SPEC leaves open. Which one a
+  // run takes can hang on real time on either transport (a restart `during nextWebhook` waits,
+  // in real time, for the driver's call to the adapter to end, and so lands before or after
+  // the answer to the adapter's Nuki call sent at the same virtual instant); the model accepts
+  // each, and what is compared above is the same either way.
   EXPECT_EQ(memory.endMs, tcp.endMs) << what;
 }
 
