@@ -135,7 +135,7 @@ struct NukiClient::Call {
   Clock::AlarmId alarm = 0;
 };
 
-NukiClient::NukiClient(http::HttpClient& http, Clock& clock, Random& random, Options options)
+NukiClient::NukiClient(http::Transport& http, Clock& clock, Random& random, Options options)
     : http_(http),
       clock_(clock),
       random_(random),

@@ -1,7 +1,7 @@
 // The adapter's Nuki Web client: the calls the adapter makes, with SPEC §5's retry budget
 // ("5 tries over 10 virtual minutes on 429 (honouring Retry-After), 5xx, resets and timeouts,
 // then TIMEOUT"). Waiting between tries is a Clock alarm, so on a VirtualClock it happens
-// only as virtual time advances. Callbacks run on the HttpClient's io_context thread; a
+// only as virtual time advances. Callbacks run on the Transport's io_context thread; a
 // client destroyed with calls in flight drops their callbacks.
 #pragma once
 
@@ -16,9 +16,9 @@
 
 #include "adapter/nuki_codec.h"
 #include "runtime/clock.h"
-#include "runtime/http_client.h"
 #include "runtime/random.h"
 #include "runtime/time.h"
+#include "runtime/transport.h"
 
 namespace nukihil::adapter {
 
@@ -102,7 +102,7 @@ class NukiClient : public NukiApi {
   };
 
   // `http`, `clock` and `random` must outlive the client and be used on one thread.
-  NukiClient(http::HttpClient& http, Clock& clock, Random& random, Options options);
+  NukiClient(http::Transport& http, Clock& clock, Random& random, Options options);
   ~NukiClient() override;
   NukiClient(const NukiClient&) = delete;
   NukiClient& operator=(const NukiClient&) = delete;
@@ -154,7 +154,7 @@ class NukiClient : public NukiApi {
   void retryLater(const std::shared_ptr<Call>& c, Duration delay);
   void recordAttempt(bool ok, int status, const std::string& what);
 
-  http::HttpClient& http_;
+  http::Transport& http_;
   Clock& clock_;
   Random& random_;
   Options options_;

@@ -11,8 +11,8 @@
 
 #include "adapter/repeated_failure.h"
 #include "runtime/backoff.h"
-#include "runtime/http_client.h"
 #include "runtime/log.h"
+#include "runtime/transport.h"
 
 namespace nukihil::adapter {
 
@@ -70,7 +70,7 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
 
   Db& db;
   Clock& clock;
-  http::HttpClient& client;
+  http::Transport& client;
   Options options;
   uint64_t jitterKey = 0;
   std::string epoch;
@@ -94,7 +94,7 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
   Stmt deleteRow;
   Stmt updateHead;
 
-  Impl(Db& d, Clock& c, http::HttpClient& h, Options o)
+  Impl(Db& d, Clock& c, http::Transport& h, Options o)
       : db(d), clock(c), client(h), options(std::move(o)) {}
 
   ~Impl() {
@@ -431,7 +431,7 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
   }
 };
 
-Outbox::Outbox(Db& db, Clock& clock, http::HttpClient& client, Random& random, Options options) {
+Outbox::Outbox(Db& db, Clock& clock, http::Transport& client, Random& random, Options options) {
   if (!http::Url::parse(options.url))
     throw std::invalid_argument("outbox: invalid webhook URL '" + options.url + "'");
   if (options.secret.empty()) throw std::invalid_argument("outbox: the webhook secret is empty");

@@ -30,7 +30,7 @@
 // undelivered row, including a head's failure count, retry time and parked state.
 //
 // Single-threaded: everything runs on the thread of the io_context behind `clock` and
-// `client`. The Outbox must be destroyed before the Db, Clock and HttpClient; answers that
+// `client`. The Outbox must be destroyed before the Db, Clock and Transport; answers that
 // arrive after it is gone are ignored.
 #pragma once
 
@@ -50,7 +50,7 @@
 #include "runtime/time.h"
 
 namespace nukihil::http {
-class HttpClient;
+class Transport;
 }
 
 namespace nukihil::adapter {
@@ -71,7 +71,7 @@ class Outbox {
   // nothing is sent before start(). Throws std::invalid_argument for a bad URL or an empty
   // secret, DbError for database trouble. Draws from `random` once (twice when it creates the
   // table: the database's id prefix).
-  Outbox(Db& db, Clock& clock, http::HttpClient& client, Random& random, Options options);
+  Outbox(Db& db, Clock& clock, http::Transport& client, Random& random, Options options);
   ~Outbox();
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;

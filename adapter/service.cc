@@ -9,6 +9,7 @@
 #include "runtime/http_client.h"
 #include "runtime/http_server.h"
 #include "runtime/log.h"
+#include "runtime/memory_network.h"
 
 namespace nukihil::adapter {
 
@@ -41,8 +42,8 @@ struct Service::Impl {
   Random& random;
   ServiceOptions options;
   // Declared in the order they are built, so they are destroyed the other way round: the
-  // Outbox before the Db and the HttpClient, the Adapter before what it uses.
-  std::unique_ptr<http::HttpClient> client;
+  // Outbox before the Db and the Transport, the Adapter before what it uses.
+  std::unique_ptr<http::Transport> client;
   std::unique_ptr<Db> db;
   std::unique_ptr<Outbox> outbox;
   std::unique_ptr<OutboxSink> sink;
@@ -177,7 +178,10 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
   co.userAgent = o.userAgent;
   if (clock.isVirtual()) co.tracker = &clock.work();
   try {
-    I.client = std::make_unique<http::HttpClient>(io, co);
+    if (o.network)
+      I.client = std::make_unique<http::MemoryTransport>(io, *o.network, co);
+    else
+      I.client = std::make_unique<http::HttpClient>(io, co);
   } catch (const std::exception& e) {
     throw ServiceError(Step::kHttpClient,
                        "TLS setup failed" +
@@ -216,6 +220,7 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
   so.serverName = o.serverName;
   so.bodyLimit = o.bodyLimit;
   so.idleTimeout = o.idleTimeout;
+  so.network = o.network;
   so.errorResponse = [](int status, std::string_view, std::string_view why) {
     return Northbound::transportError(status, why);
   };

@@ -20,6 +20,9 @@
 namespace boost::asio {
 class io_context;
 }
+namespace nukihil::http {
+class MemoryNetwork;
+}
 
 namespace nukihil::adapter {
 
@@ -80,6 +83,10 @@ struct ServiceOptions {
   Duration storageRetryFirst = std::chrono::seconds(1);
   Duration storageRetryMax = std::chrono::seconds(30);
   bool verbose = false;  // one log::info line per northbound request: "GET /v1/devices -> 200"
+  // If set, Nuki Web calls and webhooks go out on this memory network (an http::MemoryTransport
+  // instead of an http::HttpClient: no https) and the server listens on it too, besides its
+  // TCP port. It must outlive the Service.
+  http::MemoryNetwork* network = nullptr;
   // Further settings of the parts. Their fields named above (outbox.url, outbox.secret,
   // nuki.baseUrl, nuki.token, adapter.publicUrl, adapter.pollInterval and, with groupCommit,
   // adapter.post) are set from this struct and need not be filled in.

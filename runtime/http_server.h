@@ -17,6 +17,8 @@ class io_context;
 
 namespace nukihil::http {
 
+class MemoryNetwork;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0 takes a free port; port() tells which
@@ -49,12 +51,19 @@ struct ServerOptions {
   // Renders the server's own errors (400 unparseable request, 413 body too large) in the
   // application's error shape for that target. Default: an empty body.
   std::function<Response(int status, std::string_view target, std::string_view why)> errorResponse;
+  // If set, the server also listens on this memory network, under its TCP port, from start()
+  // until stop() or its destruction (runtime/memory_network.h): each exchange goes through the
+  // same parser, limits, errors, handler, log line and fault deliveries as a request on a
+  // connection. It must outlive the server.
+  MemoryNetwork* network = nullptr;
 };
 
 class HttpServer {
  public:
   // The server runs on `io`; the handler is called on that io_context's thread.
   HttpServer(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  // Stops accepting. Memory exchanges still waiting for their handler's answer are closed
+  // without one at once (a connection still open is left to close by itself).
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -62,9 +71,11 @@ class HttpServer {
   // Binds and starts accepting. Throws std::system_error if the address cannot be bound.
   void start();
   uint16_t port() const;
-  // Stops accepting and closes idle connections; a request being handled gets its response
-  // first. `done` runs (on the io thread) when the last connection has closed.
+  // Stops accepting (and leaves the memory network) and closes idle connections; a request
+  // being handled, on a connection or a memory exchange, gets its response first. `done` runs
+  // (on the io thread) when the last connection has closed and the last exchange is answered.
   void stop(std::function<void()> done = {});
+  // TCP connections open now (memory exchanges are none).
   size_t connectionCount() const;
   // maxConnections as it applies (after the file descriptor limit); known once started.
   size_t maxConnections() const;

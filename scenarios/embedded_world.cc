@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "adapter/service.h"
+#include "runtime/memory_network.h"
 #include "simulator/server.h"
 
 namespace nukihil::scenarios {
@@ -38,6 +39,8 @@ struct EmbeddedWorld::Impl {
       : options(std::move(o)), clock(options.start), adapterRandom(options.adapterSeed) {}
 
   Options options;
+  // Before everything that listens or sends on it.
+  http::MemoryNetwork network;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
   VirtualClock clock;
@@ -56,7 +59,11 @@ struct EmbeddedWorld::Impl {
   std::atomic<int> driverCalls{0};
   uint32_t accountIndex = 0;
 
-  adapter::ServiceOptions adapterOptions() const {
+  http::MemoryNetwork* memory() {
+    return options.transport == Options::Transport::kMemory ? &network : nullptr;
+  }
+
+  adapter::ServiceOptions adapterOptions() {
     adapter::ServiceOptions o;
     o.dbPath = dbPath;
     o.nukiUrl = sim->url();
@@ -69,6 +76,7 @@ struct EmbeddedWorld::Impl {
     o.port = adapterPort;  // the same port again after a restart
     o.verbose = options.verbose;
     o.idleTimeout = options.adapterIdleTimeout;
+    o.network = memory();
     return o;
   }
 
@@ -116,6 +124,7 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
   auto& I = *impl_;
   sim::ServerOptions so;
   so.simulator.seed = I.options.seed;
+  so.network = I.memory();
   // `restartAdapter during nextNukiCall`: the adapter's next request is handled, its answer
   // lost, and the adapter killed while it waits for it.
   so.TEST_onRequest = [this](const http::Request& req, http::Respond& respond) {
@@ -139,8 +148,8 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
   };
   I.sim = std::make_unique<sim::Server>(I.io, I.clock, std::move(so));
   I.sim->start();
-  I.receiver = std::make_unique<WebhookRecorder>(I.io, kSecret,
-                                                 [this] { return secondsOf(impl_->clock.now()); });
+  I.receiver = std::make_unique<WebhookRecorder>(
+      I.io, kSecret, [this] { return secondsOf(impl_->clock.now()); }, 0, I.memory());
   if (I.options.tamper) I.receiver->setTamper(I.options.tamper);
 
   I.dbPath = I.options.dbPath;
@@ -230,6 +239,12 @@ EmbeddedWorld::~EmbeddedWorld() {
     std::filesystem::remove(impl_->dbPath + suffix);
 }
 
+std::unique_ptr<http::Requester> EmbeddedWorld::client(uint16_t port, std::string token) {
+  if (auto* network = impl_->memory())
+    return std::make_unique<http::MemoryRequester>(impl_->io, *network, port, std::move(token));
+  return std::make_unique<http::BlockingClient>("127.0.0.1", port, std::move(token));
+}
+
 void EmbeddedWorld::post(std::function<void()> f) {
   asio::post(impl_->io, std::move(f));
 }
@@ -288,7 +303,7 @@ void EmbeddedWorld::startAdapter() {
     J.adapterPort = J.adapter->port();
     return 0;
   });
-  // Discovery runs over loopback while the virtual clock stands still: seconds of real time at
+  // Discovery runs over HTTP while the virtual clock stands still: seconds of real time at
   // most.
   if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
     throw std::runtime_error("the adapter did not get ready within 60 s");

@@ -1,9 +1,11 @@
 // The embedded running mode (DESIGN "Running modes"): nukisim (sim::Server), the adapter
 // (adapter::Service) — each assembled as its tool ships it — and a platform webhook recorder in
-// one process, on one virtual clock, talking HTTP over loopback, all on one io thread of their
-// own. Drivers (scenario runners, benchmarks, tests) call it from another thread: the Nuki
-// control plane and API and the adapter's /v1 API over HTTP, the recorder's webhooks through
-// webhooks(). The adapter can be killed and started again on its database.
+// one process, on one virtual clock, talking HTTP over loopback (or, with Transport::kMemory,
+// on an in-memory network that still serialises and parses every message), all on one io
+// thread of their own. Drivers (scenario runners, benchmarks, tests) call it from another
+// thread: the Nuki control plane and API and the adapter's /v1 API over HTTP (client()), the
+// recorder's webhooks through webhooks(). The adapter can be killed and started again on its
+// database.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/blocking_client.h"
 #include "runtime/clock.h"
 #include "runtime/run_on.h"
 #include "scenarios/webhook_recorder.h"
@@ -48,6 +51,11 @@ class EmbeddedWorld {
     std::chrono::milliseconds adapterIdleTimeout{60000};
     // Faults between the adapter and the recorder (the harness's own tests).
     WebhookRecorder::Tamper tamper;
+    // How nukisim, the adapter and the recorder reach each other: loopback TCP, or an
+    // http::MemoryNetwork of the world's (their TCP ports stay open and served either way).
+    // The same seed gives the same trace on both (DESIGN "Transport").
+    enum class Transport { kLoopback, kMemory };
+    Transport transport = Transport::kLoopback;
   };
   explicit EmbeddedWorld(Options options);
   ~EmbeddedWorld();
@@ -70,6 +78,11 @@ class EmbeddedWorld {
   // Graceful: stops accepting, lets answers in progress finish, then shuts the adapter down.
   void stopAdapter();
   uint16_t adapterPort() const { return adapterPort_; }
+
+  // A driver's client of one of the world's servers (simPort(), adapterPort()) on the world's
+  // transport: a BlockingClient on loopback, an http::MemoryRequester on memory. Use it from
+  // the driver's thread, never inside onLoop(); destroy it before the world.
+  std::unique_ptr<http::Requester> client(uint16_t port, std::string token = {});
 
   // Moves virtual time on by `seconds`, running every due event and waiting for all HTTP in
   // flight (the same as POST /sim/v1/clock/advance, without HTTP).

@@ -227,7 +227,7 @@ class Run {
   uint64_t seed_;
   SpecModel model_;
   std::unique_ptr<EmbeddedWorld> world_;
-  std::unique_ptr<http::BlockingClient> sim_, nuki_, api_;
+  std::unique_ptr<http::Requester> sim_, nuki_, api_;
   std::map<std::string, uint64_t> smartlockIds_;  // lock name → id
   std::map<std::string, std::string> lockOfDevice_;
   RunOracle oracle_;
@@ -287,6 +287,7 @@ bool Run::setUp() {
   wo.nukiWebhooks = s.nukiWebhooks;
   wo.pollSeconds = s.pollSeconds;
   wo.verbose = options_.verbose;
+  wo.transport = options_.transport;
   if (options_.TEST_tamper) wo.tamper = options_.TEST_tamper();
   json locks = json::array();
   const json settings = s.raw.value("settings", json::object());
@@ -307,18 +308,15 @@ bool Run::setUp() {
     smartlockIds_[name] = id;
     lockOfDevice_[std::to_string(id)] = name;
   }
-  sim_ = std::make_unique<http::BlockingClient>("127.0.0.1", world_->simPort(),
-                                                world_->simAdminToken());
-  nuki_ =
-      std::make_unique<http::BlockingClient>("127.0.0.1", world_->simPort(), world_->nukiToken());
+  sim_ = world_->client(world_->simPort(), world_->simAdminToken());
+  nuki_ = world_->client(world_->simPort(), world_->nukiToken());
   try {
     world_->startAdapter();
   } catch (const std::exception& e) {
     error(std::string("the adapter did not start: ") + e.what());
     return false;
   }
-  api_ = std::make_unique<http::BlockingClient>("127.0.0.1", world_->adapterPort(),
-                                                EmbeddedWorld::apiKey());
+  api_ = world_->client(world_->adapterPort(), EmbeddedWorld::apiKey());
   world_->advance(0);  // quiescence at the start instant: discovery precedes step 1
   readJournal();
   model_.setLockIds(smartlockIds_);

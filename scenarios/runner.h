@@ -1,7 +1,7 @@
 // Runs scenario files (SPEC §7): each in a fresh embedded world (nukisim, the adapter and a
-// webhook recorder on one virtual clock over loopback), step by step in lockstep with the spec
-// model, comparing every answer, every expect… and every device's webhook sequence. A failure
-// is replayed once with the same seed before it is reported.
+// webhook recorder on one virtual clock, over loopback or in memory), step by step in lockstep with
+// the spec model, comparing every answer, every expect… and every device's webhook sequence. A
+// failure is replayed once with the same seed before it is reported.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "scenarios/checker.h"
+#include "scenarios/embedded_world.h"
 #include "scenarios/model/scenario.h"
 #include "scenarios/model/spec_model.h"
 #include "scenarios/webhook_recorder.h"
@@ -73,6 +74,9 @@ struct RunOptions {
   std::optional<uint64_t> seed;  // --seed (a file's own seed wins)
   bool replayFailures = true;
   bool verbose = false;  // the adapter logs its requests on stderr
+  // How the world's parts and the runner talk: loopback TCP or the in-memory network (the
+  // same seed gives the same result on both).
+  EmbeddedWorld::Options::Transport transport = EmbeddedWorld::Options::Transport::kLoopback;
   // Faults planted between the adapter and the recorder, for the harness's own tests: makes a
   // fresh WebhookRecorder::Tamper for each run (a replay starts from scratch). Unset in normal
   // runs.

@@ -131,13 +131,15 @@ Deduplicated deduplicate(const std::vector<RecordedWebhook>& accepted,
 }
 
 WebhookRecorder::WebhookRecorder(boost::asio::io_context& io, std::string secret,
-                                 std::function<int64_t()> nowSeconds, uint16_t port) {
+                                 std::function<int64_t()> nowSeconds, uint16_t port,
+                                 http::MemoryNetwork* network) {
   if (secret.rfind("whsec_", 0) != 0 || !crypto::base64Decode(secret.substr(6)))
     throw std::invalid_argument("not a whsec_ secret");
   http::ServerOptions o;
   o.bodyLimit = 1 << 20;
   o.port = port;
   o.serverName = "nukihil-recorder";
+  o.network = network;
   server_ = std::make_unique<http::HttpServer>(
       io, o,
       [this, secret = std::move(secret), nowSeconds = std::move(nowSeconds)](

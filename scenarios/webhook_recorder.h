@@ -22,7 +22,8 @@ class io_context;
 }
 namespace nukihil::http {
 class HttpServer;
-}
+class MemoryNetwork;
+}  // namespace nukihil::http
 
 namespace nukihil::scenarios {
 
@@ -66,11 +67,13 @@ std::string checkSignature(const std::string& secret, const std::string& id,
 
 class WebhookRecorder {
  public:
-  // Serves on `io` (127.0.0.1, `port`; 0: a free one). `nowSeconds` is the clock signatures are
-  // checked against. `secret` is the whsec_… the adapter signs with. A delivery whose signature is
-  // wrong is recorded and answered 401, as a platform would.
+  // Serves on `io` (127.0.0.1, `port`; 0: a free one), and on `network` too if given (it must
+  // outlive the recorder). `nowSeconds` is the clock signatures are checked against. `secret`
+  // is the whsec_… the adapter signs with. A delivery whose signature is wrong is recorded and
+  // answered 401, as a platform would.
   WebhookRecorder(boost::asio::io_context& io, std::string secret,
-                  std::function<int64_t()> nowSeconds, uint16_t port = 0);
+                  std::function<int64_t()> nowSeconds, uint16_t port = 0,
+                  http::MemoryNetwork* network = nullptr);
   ~WebhookRecorder();
   WebhookRecorder(const WebhookRecorder&) = delete;
   WebhookRecorder& operator=(const WebhookRecorder&) = delete;

@@ -5,6 +5,7 @@
 
 #include "runtime/http_client.h"
 #include "runtime/http_server.h"
+#include "runtime/memory_network.h"
 
 namespace nukihil::sim {
 
@@ -12,7 +13,7 @@ namespace asio = boost::asio;
 
 struct Server::Impl {
   ServerOptions options;
-  std::unique_ptr<http::HttpClient> client;
+  std::unique_ptr<http::Transport> client;
   // Shared only so that the server's callbacks can hold it weakly: a connection that outlives
   // the Server finds it gone instead of dangling.
   std::shared_ptr<Simulator> simulator;
@@ -36,7 +37,10 @@ Server::Server(asio::io_context& io, Clock& clock, ServerOptions options)
   co.tracker = &clock.work();
   co.userAgent = I.options.webhookUserAgent;
   co.defaultTimeout = I.options.webhookClientTimeout;
-  I.client = std::make_unique<http::HttpClient>(io, co);
+  if (I.options.network)
+    I.client = std::make_unique<http::MemoryTransport>(io, *I.options.network, co);
+  else
+    I.client = std::make_unique<http::HttpClient>(io, co);
   I.simulator = std::make_shared<Simulator>(clock, I.client.get(), so);
 
   http::ServerOptions ho;
@@ -47,6 +51,7 @@ Server::Server(asio::io_context& io, Clock& clock, ServerOptions options)
   ho.idleTimeout = I.options.idleTimeout;
   ho.bodyLimit = so.apiBodyLimit;
   ho.logRequests = so.logRequests;
+  ho.network = I.options.network;
   const std::weak_ptr<Simulator> weak = I.simulator;
   ho.admit = [weak, fallback = so.apiBodyLimit](const http::RequestHead& head) {
     auto s = weak.lock();

@@ -1,4 +1,4 @@
-// nukisim as one assembly: the Simulator, the HttpClient that delivers its webhooks and the
+// nukisim as one assembly: the Simulator, the Transport that delivers its webhooks and the
 // HTTP server in front of it, with the simulator's body limits and error shapes. The nukisim
 // tool, the test harness and the embedded world all build it through this class, so what the
 // tests run is what ships.
@@ -15,6 +15,9 @@
 
 namespace boost::asio {
 class io_context;
+}
+namespace nukihil::http {
+class MemoryNetwork;
 }
 
 namespace nukihil::sim {
@@ -37,11 +40,15 @@ struct ServerOptions {
   // request before the simulator handles it; it may wrap `respond` (to see or drop the answer).
   // Unset in nukisim.
   std::function<void(const http::Request&, http::Respond&)> TEST_onRequest;
+  // If set, webhooks go out on this memory network (an http::MemoryTransport instead of an
+  // http::HttpClient) and the server listens on it too, besides its TCP port. It must outlive
+  // the Server.
+  http::MemoryNetwork* network = nullptr;
 };
 
 class Server {
  public:
-  // Builds the webhook HttpClient (its requests counted by clock.work(), so a virtual clock
+  // Builds the webhook Transport (its requests counted by clock.work(), so a virtual clock
   // waits for deliveries in flight), the Simulator and the HTTP server. Nothing listens yet:
   // load a fleet or restore a snapshot through simulator() first if needed, then start().
   // `io` and `clock` must outlive the Server; everything runs on the thread that runs `io`.

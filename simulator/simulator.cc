@@ -58,7 +58,7 @@ bool isControlPath(std::string_view target) {
 }
 }  // namespace
 
-Simulator::Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options)
+Simulator::Simulator(Clock& clock, http::Transport* client, SimulatorOptions options)
     : clock_(clock),
       options_(std::move(options)),
       random_(options_.seed),

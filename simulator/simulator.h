@@ -12,8 +12,8 @@
 
 #include "runtime/clock.h"
 #include "runtime/http.h"
-#include "runtime/http_client.h"
 #include "runtime/random.h"
+#include "runtime/transport.h"
 #include "simulator/faults.h"
 #include "simulator/journal.h"
 #include "simulator/scheduler.h"
@@ -42,7 +42,7 @@ struct SimulatorOptions {
 class Simulator {
  public:
   // `client` delivers webhooks (may be null: deliveries then fail and are retried).
-  Simulator(Clock& clock, http::HttpClient* client, SimulatorOptions options);
+  Simulator(Clock& clock, http::Transport* client, SimulatorOptions options);
   ~Simulator();
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;

@@ -28,7 +28,7 @@ bool loopbackHost(const std::string& host) {
 }  // namespace
 
 Webhooks::Webhooks(World& world, Scheduler& scheduler, Random& random, Journal& journal,
-                   http::HttpClient* client, Options options)
+                   http::Transport* client, Options options)
     : world_(world),
       scheduler_(scheduler),
       random_(random),

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/http_client.h"
+#include "runtime/transport.h"
 #include "simulator/journal.h"
 #include "simulator/scheduler.h"
 #include "simulator/world.h"
@@ -61,7 +61,7 @@ class Webhooks : public WorldObserver {
   };
 
   Webhooks(World& world, Scheduler& scheduler, Random& random, Journal& journal,
-           http::HttpClient* client, Options options);
+           http::Transport* client, Options options);
 
   // PUT /api/decentralWebhook. Returns the new webhook or an Error (400).
   std::pair<const Webhook*, Error> add(uint32_t account, const std::string& url,
@@ -117,7 +117,7 @@ class Webhooks : public WorldObserver {
   Scheduler& scheduler_;
   Random& random_;
   Journal& journal_;
-  http::HttpClient* client_;
+  http::Transport* client_;
   Options options_;
   std::map<int32_t, Webhook> hooks_;
   std::vector<uint32_t> listening_;  // per account: how many webhooks

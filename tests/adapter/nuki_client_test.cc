@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/http_client.h"
 #include "runtime/log.h"
 #include "tests/support/sim_harness.h"
 
