@@ -51,10 +51,22 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   tcp::resolver resolver;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
+  bool systemRoots = false;  // the system's trusted roots are loaded (on the first https call)
+
   Impl(asio::io_context& i, ClientOptions o) : io(i), options(std::move(o)), resolver(i) {
-    tls.set_default_verify_paths();
+    // A CA file given is read now, so that a bad one is refused at start-up.
     if (!options.caFile.empty()) tls.load_verify_file(options.caFile);
     tls.set_verify_mode(options.verifyPeer ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  // The system roots cost some 20 ms to load (the whole bundle is parsed): only a client that
+  // speaks https pays for them, once.
+  ssl::context& tlsContext() {
+    if (!systemRoots) {
+      systemRoots = true;
+      tls.set_default_verify_paths();
+    }
+    return tls;
   }
 
   struct Call : std::enable_shared_from_this<Call> {
@@ -87,7 +99,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       conn = std::make_unique<Connection>();
       conn->origin = url.origin();
       if (url.tls) {
-        auto s = std::make_unique<TlsStream>(client->io, client->tls);
+        auto s = std::make_unique<TlsStream>(client->io, client->tlsContext());
         if (!SSL_ctrl(s->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                       const_cast<char*>(url.host.c_str())))
           return fail("TLS: cannot set server name");

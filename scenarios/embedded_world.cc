@@ -106,6 +106,10 @@ struct EmbeddedWorld::Impl {
       try {
         adapter = std::make_unique<adapter::Service>(io, clock, adapterRandom, adapterOptions());
         adapter->start([held](const std::string&) { held->reset(); });
+        // Its start-up calls are in flight now (the clock waits for them). If one fails and
+        // the adapter retries on a timer, the clock must be free to reach it: held until ready,
+        // the two would wait for each other for ever.
+        asio::post(io, [held] { held->reset(); });
       } catch (const std::exception& e) {
         // Its port taken meanwhile, the database refused…: the scenario cannot go on.
         adapter.reset();

@@ -91,7 +91,8 @@ class EmbeddedWorld {
   Time now();
 
   // Kills and starts the adapter again on the world's thread, at the current virtual instant:
-  // the clock does not move on until the new adapter is ready. `during`: "" (now),
+  // the clock does not move on until the new adapter has sent its start-up calls (and waits
+  // for those, as for any call in flight). `during`: "" (now),
   // "nextNukiCall" (when the adapter's next Nuki Web request has been handled by nukisim, its
   // answer lost) or "nextWebhook" (when the receiver has taken the adapter's next webhook, its
   // answer lost). The kill waits for the driver's own calls to the adapter (AdapterCall).

@@ -68,7 +68,7 @@ struct ScenarioResult {
 
 // How the embedded world's parts talk: HTTP over loopback TCP, or in memory (every message
 // still serialised and parsed).
-enum class EmbeddedTransport { kLoopback, kMemory };
+using EmbeddedTransport = EmbeddedWorld::Options::Transport;
 
 struct RunOptions {
   std::optional<uint64_t> seed;  // --seed (a file's own seed wins)
@@ -82,7 +82,6 @@ struct RunOptions {
   // runs.
   std::function<WebhookRecorder::Tamper()> TEST_tamper;
   std::string commandPrefix = "nukihil run";  // for the replay command
-  EmbeddedTransport transport = EmbeddedTransport::kLoopback;
 };
 
 // A scenario run one step at a time, for drivers that choose or build the steps as they go
