@@ -10,6 +10,7 @@
 #include "runtime/http_server.h"
 #include "runtime/log.h"
 #include "runtime/memory_network.h"
+#include "runtime/work_tracker.h"
 
 namespace nukihil::adapter {
 
@@ -204,8 +205,14 @@ Service::Service(asio::io_context& io, Clock& clock, Random& random, ServiceOpti
   o.nuki.token = o.nukiToken;
   o.adapter.publicUrl = o.publicUrl;  // with ownPublicUrl: set in start(), once it listens
   o.adapter.pollInterval = o.pollInterval;
-  if (o.groupCommit)
-    o.adapter.post = [&io](std::function<void()> f) { asio::post(io, std::move(f)); };
+  if (o.groupCommit) {
+    // A queued commit is work in flight: a virtual clock must not call the world quiet (and
+    // move on, or let a driver read it) before the commit and what it releases have run.
+    WorkTracker* tracker = clock.isVirtual() ? &clock.work() : nullptr;
+    o.adapter.post = [&io, tracker](std::function<void()> f) {
+      asio::post(io, [f = std::move(f), held = std::make_shared<WorkGuard>(tracker)] { f(); });
+    };
+  }
   try {
     I.buildAdapter(/*writable=*/true);
   } catch (const std::exception& e) {

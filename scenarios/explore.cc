@@ -95,10 +95,11 @@ struct Context {
   FaultMix mix;
   std::ofstream trace;
   int cases = 0;  // exploring cases judged
+  int drawn = 0;  // exploring cases drawn (judged or discarded): the trace's numbers
   int discarded = 0;
   std::string firstDiscard;  // why the first discarded case could not be judged
-  uint64_t steps = 0;      // steps run, shrinking included
-  uint64_t caseSteps = 0;  // steps of exploring cases
+  uint64_t steps = 0;        // steps run, shrinking included
+  uint64_t caseSteps = 0;    // steps of exploring cases
   bool shrinking = false;
   bool reproducing = false;  // --reproduce: one case, no shrinking
   int shrinkTries = 0, shrinkAccepted = 0;
@@ -328,7 +329,7 @@ class CaseRun {
 
   void traceStep(const model::Step& st) {
     if (!tracing()) return;
-    json line = {{"case", ctx_.cases + 1},
+    json line = {{"case", ctx_.drawn + 1},
                  {"step", session_->scenario().steps.size()},
                  {"do", st.raw},
                  {"at", formatRfc3339(session_->model().now())}};
@@ -338,7 +339,7 @@ class CaseRun {
   // The case's fleet and seed, first: with the step lines, the case as a scenario file.
   void traceCase() {
     if (!tracing()) return;
-    json line = {{"case", ctx_.cases + 1}, {"scenario", fleet_.scenario}, {"seed", worldSeed_}};
+    json line = {{"case", ctx_.drawn + 1}, {"scenario", fleet_.scenario}, {"seed", worldSeed_}};
     ctx_.trace << line.dump() << std::endl;
   }
 
@@ -349,7 +350,7 @@ class CaseRun {
       size_t& done = traced_[lock.name];
       for (; done < seen.size(); ++done) {
         const auto& w = seen[done];
-        json line = {{"case", ctx_.cases + 1}, {"webhook", w.id},
+        json line = {{"case", ctx_.drawn + 1}, {"webhook", w.id},
                      {"lock", lock.name},      {"type", w.type},
                      {"content", w.content},   {"occurredAt", w.occurredAt}};
         ctx_.trace << line.dump() << "\n";
@@ -426,11 +427,12 @@ void property(Context& ctx) {
   run.liveness();
   bool discard = false;
   auto failure = run.finish(discard);
-  if (!ctx.shrinking) ++ctx.cases;
+  if (!ctx.shrinking) ++ctx.drawn;
   if (discard || run.discardNow()) {
     if (!ctx.shrinking) ++ctx.discarded;
     RC_DISCARD("the case could not be judged");
   }
+  if (!ctx.shrinking) ++ctx.cases;
   if (!failure) return;
   if (ctx.shrinking && failure->key != ctx.first->key) return;  // another failure
   if (!ctx.shrinking && ctx.reproducing) {

@@ -391,12 +391,12 @@ rc::Gen<CommandPtr> genCommand(const Abstract& s, const FaultMix& mix) {
   // At a fixed size: RapidCheck scales inRange and element by the size, which here only
   // decides how many commands a case has, not which ones or their fields.
   return gen::resize(100, gen::mapcat(gen::inRange<size_t>(0, total), [choices](size_t x) {
-    for (const auto& [w, g] : choices) {
-      if (x < w) return g;
-      x -= w;
-    }
-    return choices.back().second;
-  }));
+                       for (const auto& [w, g] : choices) {
+                         if (x < w) return g;
+                         x -= w;
+                       }
+                       return choices.back().second;
+                     }));
 }
 
 std::vector<json> healSteps(const Abstract& end) {

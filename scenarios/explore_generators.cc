@@ -204,70 +204,71 @@ rc::Gen<int> genCharge() {
 
 rc::Gen<Fleet> genFleet() {
   // At a fixed size, as the commands (genCommand): the size is the length of a case.
-  return gen::resize(100, gen::exec([]() -> Fleet {
-    Fleet f;
-    Abstract& s = f.initial;
-    const std::string start = *gen::elementOf(kStarts);
-    s.startMs = s.nowMs = millisOf(*parseRfc3339(start));
-    f.scenario = {{"name", "explored case"}, {"start", start}};
-    s.nukiWebhooks = *gen::weightedElement<int>({{85, 1}, {15, 0}}) == 1;
-    if (!s.nukiWebhooks) f.scenario["adapter"] = {{"nukiWebhooks", false}, {"pollSeconds", 60}};
-    const int count = *gen::weightedElement<int>({{55, 1}, {35, 2}, {10, 3}});
-    static const std::vector<std::string> names = {"Front door", "Back door", "Garage"};
-    const bool shareBridge = *gen::weightedElement<int>({{1, 0}, {1, 1}}) == 1;
-    json locks = json::array();
-    for (int i = 0; i < count; ++i) {
-      AbsLock l;
-      l.name = names[size_t(i)];
-      l.pro = *gen::weightedElement<int>({{6, 1}, {4, 0}}) == 1;
-      l.zone = *gen::weightedElement<std::string>({{3, "UTC"},
-                                                   {5, "Europe/Berlin"},
-                                                   {2, "America/New_York"},
-                                                   {1, "Asia/Kolkata"},
-                                                   {1, "Australia/Lord_Howe"},
-                                                   {1, "Pacific/Chatham"}});
-      l.syncAt = *gen::weightedElement<int>({{8, 180}, {1, 150}, {1, 0}, {1, 1439}});
-      json lj = {{"name", l.name}, {"model", l.pro ? "3.0 Pro" : "3.0"}, {"timezone", l.zone}};
-      if (l.syncAt != 180) lj["syncAt"] = hhmm(l.syncAt);
-      if (!l.pro && shareBridge) {
-        lj["bridgeId"] = 1;
-        l.bridge = 1;
-      } else if (!l.pro) {
-        l.bridge = 100 + i;  // a bridge of its own
-      }
-      if (*gen::weightedElement<int>({{9, 0}, {1, 1}})) {
-        lj["online"] = false;
-        l.online = false;
-      }
-      if (*gen::weightedElement<int>({{8, 0}, {2, 1}}))
-        lj["batteryCharge"] = *gen::element(5, 20, 21, 60);
-      // Codes: a few named ones, or (rarely) 99 so that the 100th and 101st are near.
-      json codes = json::array();
-      const bool full = *gen::weightedElement<int>({{24, 0}, {1, 1}}) == 1;
-      const int n = full ? 99 : *gen::weightedElement<int>({{4, 0}, {3, 1}, {2, 2}, {1, 3}});
-      for (int k = 0; k < n; ++k) {
-        const int64_t code = freshCode(s, *sixDigits());
-        s.used.insert(code);
-        l.codes.push_back(code);
-        json c = {{"name", "Family " + std::to_string(k + 1)}, {"code", code}};
-        if (k < 3) {
-          const std::string as = "f" + std::to_string(s.pins.size() + 1);
-          c["as"] = as;
-          s.pins.push_back(AbsPin{as, size_t(i), code});
+  return gen::resize(
+      100, gen::exec([]() -> Fleet {
+        Fleet f;
+        Abstract& s = f.initial;
+        const std::string start = *gen::elementOf(kStarts);
+        s.startMs = s.nowMs = millisOf(*parseRfc3339(start));
+        f.scenario = {{"name", "explored case"}, {"start", start}};
+        s.nukiWebhooks = *gen::weightedElement<int>({{85, 1}, {15, 0}}) == 1;
+        if (!s.nukiWebhooks) f.scenario["adapter"] = {{"nukiWebhooks", false}, {"pollSeconds", 60}};
+        const int count = *gen::weightedElement<int>({{55, 1}, {35, 2}, {10, 3}});
+        static const std::vector<std::string> names = {"Front door", "Back door", "Garage"};
+        const bool shareBridge = *gen::weightedElement<int>({{1, 0}, {1, 1}}) == 1;
+        json locks = json::array();
+        for (int i = 0; i < count; ++i) {
+          AbsLock l;
+          l.name = names[size_t(i)];
+          l.pro = *gen::weightedElement<int>({{6, 1}, {4, 0}}) == 1;
+          l.zone = *gen::weightedElement<std::string>({{3, "UTC"},
+                                                       {5, "Europe/Berlin"},
+                                                       {2, "America/New_York"},
+                                                       {1, "Asia/Kolkata"},
+                                                       {1, "Australia/Lord_Howe"},
+                                                       {1, "Pacific/Chatham"}});
+          l.syncAt = *gen::weightedElement<int>({{8, 180}, {1, 150}, {1, 0}, {1, 1439}});
+          json lj = {{"name", l.name}, {"model", l.pro ? "3.0 Pro" : "3.0"}, {"timezone", l.zone}};
+          if (l.syncAt != 180) lj["syncAt"] = hhmm(l.syncAt);
+          if (!l.pro && shareBridge) {
+            lj["bridgeId"] = 1;
+            l.bridge = 1;
+          } else if (!l.pro) {
+            l.bridge = 100 + i;  // a bridge of its own
+          }
+          if (*gen::weightedElement<int>({{9, 0}, {1, 1}})) {
+            lj["online"] = false;
+            l.online = false;
+          }
+          if (*gen::weightedElement<int>({{8, 0}, {2, 1}}))
+            lj["batteryCharge"] = *gen::element(5, 20, 21, 60);
+          // Codes: a few named ones, or (rarely) 99 so that the 100th and 101st are near.
+          json codes = json::array();
+          const bool full = *gen::weightedElement<int>({{24, 0}, {1, 1}}) == 1;
+          const int n = full ? 99 : *gen::weightedElement<int>({{4, 0}, {3, 1}, {2, 2}, {1, 3}});
+          for (int k = 0; k < n; ++k) {
+            const int64_t code = freshCode(s, *sixDigits());
+            s.used.insert(code);
+            l.codes.push_back(code);
+            json c = {{"name", "Family " + std::to_string(k + 1)}, {"code", code}};
+            if (k < 3) {
+              const std::string as = "f" + std::to_string(s.pins.size() + 1);
+              c["as"] = as;
+              s.pins.push_back(AbsPin{as, size_t(i), code});
+            }
+            codes.push_back(c);
+          }
+          if (!codes.empty()) lj["codes"] = codes;
+          locks.push_back(lj);
+          s.locks.push_back(std::move(l));
         }
-        codes.push_back(c);
-      }
-      if (!codes.empty()) lj["codes"] = codes;
-      locks.push_back(lj);
-      s.locks.push_back(std::move(l));
-    }
-    // Locks sharing a bridge go off and on line together.
-    for (auto& l : s.locks)
-      for (const auto& o : s.locks)
-        if (l.bridge >= 0 && l.bridge == o.bridge && !o.online) l.online = false;
-    f.scenario["locks"] = locks;
-    return f;
-  }));
+        // Locks sharing a bridge go off and on line together.
+        for (auto& l : s.locks)
+          for (const auto& o : s.locks)
+            if (l.bridge >= 0 && l.bridge == o.bridge && !o.online) l.online = false;
+        f.scenario["locks"] = locks;
+        return f;
+      }));
 }
 
 }  // namespace nukihil::scenarios::exploration

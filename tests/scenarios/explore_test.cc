@@ -78,6 +78,23 @@ TEST(Explore, TheSameSeedDrawsTheSameCasesAndAByteIdenticalTrace) {
   EXPECT_NE(slurp(dir / "c.jsonl"), ta);
 }
 
+TEST(Explore, LoopbackAndMemoryTransportsGiveTheSameTrace) {
+  TempDir dir;
+  ExploreOptions o = small(31, 8);
+  o.tracePath = dir / "loopback.jsonl";
+  std::ostringstream out1, out2;
+  const ExploreResult a = explore(o, out1);
+  o.transport = EmbeddedTransport::kMemory;
+  o.tracePath = dir / "memory.jsonl";
+  const ExploreResult b = explore(o, out2);
+  EXPECT_FALSE(a.failed) << out1.str();
+  EXPECT_FALSE(b.failed) << out2.str();
+  EXPECT_EQ(a.steps, b.steps);
+  const std::string ta = slurp(dir / "loopback.jsonl");
+  ASSERT_FALSE(ta.empty());
+  EXPECT_EQ(ta, slurp(dir / "memory.jsonl"));
+}
+
 TEST(Explore, ShardsHaveSeedsOfTheirOwnAndTheMixFollowsTheSeed) {
   EXPECT_EQ(shardSeed(7, 0), 7u);
   EXPECT_NE(shardSeed(7, 1), shardSeed(7, 2));
