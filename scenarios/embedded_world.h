@@ -70,8 +70,9 @@ class EmbeddedWorld {
   static const char* apiKey();
   static const char* webhookSecret();
 
-  // Starts the adapter (discovery included) and waits until it is ready; throws
-  // std::runtime_error if it is not.
+  // Starts the adapter (discovery included) and runs the world to quiescence at this instant;
+  // throws std::runtime_error if the adapter could not start. An adapter whose start-up calls
+  // failed and wait for a retry gets ready later, as the clock moves on.
   void startAdapter();
   // Like kill -9: nothing is flushed or shut down in order; the database file stays.
   void killAdapter();
