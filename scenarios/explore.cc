@@ -400,16 +400,28 @@ class Listener final : public rc::detail::TestListener {
 
 std::string scenarioText(const json& file);
 
+// The flags besides the seed and budget that decide which cases a run draws and how they run.
+std::string extraFlags(const ExploreOptions& o) {
+  std::string f;
+  if (o.maxSteps != ExploreOptions().maxSteps) f += " --max-steps " + std::to_string(o.maxSteps);
+  if (o.transport == EmbeddedTransport::kMemory) f += " --transport memory";
+  if (!o.plant.empty()) f += " --plant " + o.plant;
+  return f;
+}
+
 // The property: one case, from its fleet and commands to the verdict.
 void property(Context& ctx) {
   const Fleet fleet = *genFleet();
   const auto& mix = ctx.mix;
   const auto cmds = *rc::state::gen::commands(
       fleet.initial, [&mix](const Abstract& s) { return genCommand(s, mix); });
-  const uint64_t worldSeed = *rc::gen::noShrink(rc::gen::inRange<uint64_t>(1, 1ULL << 31));
+  const uint64_t worldSeed =
+      *rc::gen::noShrink(rc::gen::resize(100, rc::gen::inRange<uint64_t>(1, 1ULL << 31)));
   // Out of shrinking time: every further try passes at once, and shrinking ends. The same for
   // a run out of time or interrupted.
-  if (ctx.shrinking && Clock::now() > ctx.shrinkDeadline) return;
+  if (ctx.shrinking &&
+      (Clock::now() > ctx.shrinkDeadline || (ctx.options.interrupted && ctx.options.interrupted())))
+    return;
   if (!ctx.shrinking && ctx.over()) return;
   Abstract end = fleet.initial;
   rc::state::applyAll(cmds, end);
@@ -421,7 +433,11 @@ void property(Context& ctx) {
     steps.push_back(std::move(h));
   CaseRun run(ctx, fleet, steps, faultSteps, worldSeed);
   std::string why;
-  if (!run.open(why)) RC_FAIL("the explorer drew a case that is not a valid scenario file: " + why);
+  if (!run.open(why)) {
+    // The explorer's own bug: never a shrink of the failure being shrunk.
+    if (ctx.shrinking) return;
+    RC_FAIL("the explorer drew a case that is not a valid scenario file: " + why);
+  }
   rc::state::runAll(cmds, fleet.initial, run);
   run.heal();
   run.liveness();
@@ -455,8 +471,12 @@ void property(Context& ctx) {
             << ctx.options.seed;
     if (ctx.options.shards > 1)
       ctx.out << " --shard " << ctx.options.shard << "/" << ctx.options.shards;
-    ctx.out << " --cases " << ctx.cases << "  (RapidCheck seed " << ctx.roundSeed << ", round "
-            << ctx.round << ")\n";
+    if (ctx.options.minutes > 0)
+      ctx.out << " --minutes " << ctx.options.minutes;
+    else
+      ctx.out << " --cases " << ctx.options.cases;
+    ctx.out << extraFlags(ctx.options) << "  (case " << ctx.cases << ", round " << ctx.round
+            << ", RapidCheck seed " << ctx.roundSeed << ")\n";
     ctx.out << "shrinking (at most " << ctx.options.shrinkSeconds << " s)…\n" << std::flush;
   }
   ctx.last = *failure;
@@ -681,7 +701,7 @@ ExploreResult explore(const ExploreOptions& options, std::ostream& out) {
     out << scenarioText(file);
     out << "written to " << path << "\n";
     out << "reproduce the shrunk case: " << options.commandPrefix << " explore --reproduce "
-        << result.reproduce << "\n";
+        << result.reproduce << extraFlags(options) << "\n";
     if (options.replay) {
       // SPEC §7: a failure is reported only once it replays — here through `nukihil run`.
       std::ifstream in(path);

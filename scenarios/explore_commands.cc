@@ -70,8 +70,13 @@ struct SetLocked : LockStep {
             {"parameters", {{"lock", *gen::arbitrary<bool>()}}},
             {"as", as}};
   }
+  void checkPreconditions(const Abstract& s) const override {
+    LockStep::checkPreconditions(s);
+    RC_PRE(!s.names.count(as));  // shrinking may rebuild a command under a name taken since
+  }
   void apply(Abstract& s) const override {
     s.actions.push_back(as);
+    s.names.insert(as);
     s.nextName = std::max(s.nextName, std::stoi(as.substr(1)) + 1);
     s.restartArmed = false;
   }
@@ -100,9 +105,14 @@ struct CreatePin : LockStep {
       step["as"] = as;
     }
   }
+  void checkPreconditions(const Abstract& s) const override {
+    LockStep::checkPreconditions(s);
+    RC_PRE(!named || !s.names.count(as));
+  }
   void apply(Abstract& s) const override {
     s.used.insert(code);
     if (!named) return;
+    s.names.insert(as);
     s.locks[lock].codes.push_back(code);
     s.pins.push_back(AbsPin{as, lock, code});
     s.actions.push_back(as);
@@ -118,9 +128,11 @@ struct PinStep : StepCommand {
     auto i = findPin(s, pin);
     RC_PRE(i.has_value());
     RC_PRE(s.pins[*i].lock == lock);
+    RC_PRE(!s.names.count(as));
   }
   void applyName(Abstract& s) const {
     s.actions.push_back(as);
+    s.names.insert(as);
     s.nextName = std::max(s.nextName, std::stoi(as.substr(1)) + 1);
   }
 };
@@ -289,7 +301,7 @@ struct AdvanceTo : LockStep {
             {"localTime", *genLocalTime(s.locks[lock])}};
   }
   void apply(Abstract& s) const override {
-    s.nowMs += 12 * 3600 * 1000;  // somewhere within the next day
+    s.nowMs += 25 * 3600 * 1000;  // within the next day (25 h on a clock-change day): at most
     if (s.receiverDown && s.nowMs - s.downSinceMs >= 72LL * 3600 * 1000) s.mayPark = true;
   }
 };
@@ -388,8 +400,8 @@ rc::Gen<CommandPtr> genCommand(const Abstract& s, const FaultMix& mix) {
   for (const auto& c : choices)
     total += c.first;
   // A weighted draw (weightedOneOf takes only a fixed list); shrinks toward the first choices.
-  // At a fixed size: RapidCheck scales inRange and element by the size, which here only
-  // decides how many commands a case has, not which ones or their fields.
+  // At a fixed size: RapidCheck scales inRange by the size, which here only decides how many
+  // commands a case has, not which ones or their fields.
   return gen::resize(100, gen::mapcat(gen::inRange<size_t>(0, total), [choices](size_t x) {
                        for (const auto& [w, g] : choices) {
                          if (x < w) return g;

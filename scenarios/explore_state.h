@@ -39,6 +39,7 @@ struct Abstract {
   std::vector<AbsPin> pins;
   std::vector<std::string> actions;  // every trait action's `as`, in order
   std::set<int64_t> used;            // every code the case has used
+  std::set<std::string> names;       // every `as` bound so far (a scenario's names are unique)
   int nextName = 1;
   int64_t startMs = 0, nowMs = 0;  // virtual time as far as generation can tell
   bool fault = false;              // a fault without a count may still be active

@@ -94,9 +94,12 @@ Outcome explore(const fs::path& nukihil, const json& m, uint64_t seed, int cases
   }
   if (std::regex_search(out, match, std::regex(R"(to (\d+) fault-phase steps)")))
     o.shrunk = std::stoi(match[1]);
-  o.result = rc == 1   ? "caught"
-             : rc == 0 ? "missed"
-                       : "explore failed (exit " + std::to_string(rc) + ")";
+  // Caught: a failure explore found, shrunk and replayed. Any other exit 1 is explore's own.
+  const bool found =
+      out.find("FAILED (") != std::string::npos && out.find(": fails again") != std::string::npos;
+  o.result = rc == 1 && found ? "caught"
+             : rc == 0        ? "missed"
+                              : "explore error (exit " + std::to_string(rc) + ")";
   (void)m;
   return o;
 }
