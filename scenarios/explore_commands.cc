@@ -48,6 +48,13 @@ bool looksValid(const Abstract& s, size_t lock, int64_t code, const std::string&
   return true;
 }
 
+// A name the command binds (`as`): taken, and the counter past it (a shrunk sequence may have
+// skipped the command that drew it).
+void bindName(Abstract& s, const std::string& as) {
+  s.names.insert(as);
+  s.nextName = std::max(s.nextName, std::stoi(as.substr(1)) + 1);
+}
+
 void setOnline(Abstract& s, size_t lock, bool on) {
   const int bridge = s.locks[lock].bridge;
   for (auto& l : s.locks)
@@ -76,8 +83,7 @@ struct SetLocked : LockStep {
   }
   void apply(Abstract& s) const override {
     s.actions.push_back(as);
-    s.names.insert(as);
-    s.nextName = std::max(s.nextName, std::stoi(as.substr(1)) + 1);
+    bindName(s, as);
     s.restartArmed = false;
   }
 };
@@ -91,7 +97,7 @@ struct CreatePin : LockStep {
     lock = drawLock(s);
     code = *genCreateCode(s, lock);
     const std::string name = *genPinName();
-    json params = *genSchedules(s, s.locks[lock].zone);
+    json params = *genSchedules(s);
     const bool valid = looksValid(s, lock, code, name, params);
     // Now and then a code that is not a number of six digits at all.
     std::string text = std::to_string(code);
@@ -112,11 +118,10 @@ struct CreatePin : LockStep {
   void apply(Abstract& s) const override {
     s.used.insert(code);
     if (!named) return;
-    s.names.insert(as);
+    bindName(s, as);
     s.locks[lock].codes.push_back(code);
     s.pins.push_back(AbsPin{as, lock, code});
     s.actions.push_back(as);
-    s.nextName = std::max(s.nextName, std::stoi(as.substr(1)) + 1);
   }
 };
 
@@ -130,10 +135,16 @@ struct PinStep : StepCommand {
     RC_PRE(s.pins[*i].lock == lock);
     RC_PRE(!s.names.count(as));
   }
+  // Picks one of the PINs the state knows and the action's own name.
+  void draw(Abstract& s, const char* prefix) {
+    const AbsPin p = *gen::elementOf(s.pins);
+    pin = p.name;
+    lock = p.lock;
+    as = s.newName(prefix);
+  }
   void applyName(Abstract& s) const {
     s.actions.push_back(as);
-    s.names.insert(as);
-    s.nextName = std::max(s.nextName, std::stoi(as.substr(1)) + 1);
+    bindName(s, as);
   }
 };
 
@@ -141,10 +152,7 @@ struct UpdatePin : PinStep {
   std::optional<int64_t> code;
   explicit UpdatePin(const Abstract& s0) {
     Abstract s = s0;
-    const AbsPin p = *gen::elementOf(s.pins);
-    pin = p.name;
-    lock = p.lock;
-    as = s.newName("u");
+    draw(s, "u");
     json params = {{"id", "@" + pin}};
     const int what = *gen::inRange(0, 4);
     if (what == 0 || what == 3) {
@@ -152,7 +160,7 @@ struct UpdatePin : PinStep {
       params["pinCode"] = std::to_string(*code);
     }
     if (what == 1 || what == 3) params["name"] = *genPinName();
-    if (what == 2) params.update(*genSchedules(s, s.locks[lock].zone));
+    if (what == 2) params.update(*genSchedules(s));
     if (params.size() == 1) params["name"] = *genPinName();
     step = {{"do", "updatePin"}, {"lock", s.locks[lock].name}, {"parameters", params}, {"as", as}};
   }
@@ -168,10 +176,7 @@ struct UpdatePin : PinStep {
 struct DeletePin : PinStep {
   explicit DeletePin(const Abstract& s0) {
     Abstract s = s0;
-    const AbsPin p = *gen::elementOf(s.pins);
-    pin = p.name;
-    lock = p.lock;
-    as = s.newName("d");
+    draw(s, "d");
     step = {{"do", "deletePin"},
             {"lock", s.locks[lock].name},
             {"parameters", {{"id", "@" + pin}}},

@@ -92,8 +92,7 @@ rc::Gen<std::string> genPinName() {
   });
 }
 
-rc::Gen<json> genSchedules(const Abstract& s, const std::string& zone) {
-  (void)zone;
+rc::Gen<json> genSchedules(const Abstract& s) {
   return gen::exec([s]() -> json {
     json p = json::object();
     const int kind = *gen::weightedElement<int>({{60, 0}, {15, 1}, {18, 2}, {7, 3}});

@@ -75,7 +75,7 @@ rc::Gen<Fleet> genFleet();
 // `edges`: also codes that break K1–K3 or repeat one on the lock.
 rc::Gen<int64_t> genCreateCode(const Abstract& s, size_t lock, bool edges = true);
 rc::Gen<std::string> genPinName();
-rc::Gen<nlohmann::json> genSchedules(const Abstract& s, const std::string& zone);
+rc::Gen<nlohmann::json> genSchedules(const Abstract& s);
 rc::Gen<int64_t> genAdvanceSeconds();
 rc::Gen<std::string> genLocalTime(const AbsLock& lock);
 rc::Gen<nlohmann::json> genFault(bool polling);
