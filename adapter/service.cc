@@ -293,6 +293,17 @@ void Service::stop(std::function<void()> done) {
   impl_->server->stop(std::move(done));
 }
 
+void Service::freeze() {
+  auto& I = *impl_;
+  if (I.killed) return;
+  if (I.client) I.client->abandon();
+  I.server->stop();
+}
+
+void Service::whenAnswered(std::function<void()> f) {
+  impl_->server->whenAnswered(std::move(f));
+}
+
 void Service::kill() {
   auto& I = *impl_;
   if (I.killed) return;

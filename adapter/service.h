@@ -126,6 +126,14 @@ class Service {
   // answer first. `done` runs on the io thread once the last connection has closed. The adapter
   // and outbox go on until the Service is destroyed.
   void stop(std::function<void()> done = {});
+  // Dead as far as the world can see, at once, where kill() cannot run yet (inside a callback
+  // of one of its own exchanges): stops listening and closes idle connections (answers being
+  // handled or written still go out, as with stop()), and no answer to its own calls reaches
+  // it any more, nor does it send any. Only kill() and destruction may follow.
+  void freeze();
+  // Runs `f` on the io thread once no northbound request is being handled and no answer is
+  // being written (at once if none is): a kill after it loses no answer already decided on.
+  void whenAnswered(std::function<void()> f);
   // Like kill -9 as far as a library can: stops listening and destroys every part at once,
   // without waiting for answers or Nuki calls in flight (their answers are ignored; a request
   // being handled gets no answer). The parts' destructors still run, so a group commit in

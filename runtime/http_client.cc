@@ -52,6 +52,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
   bool systemRoots = false;  // the system's trusted roots are loaded (on the first https call)
+  bool abandoned = false;    // see Transport::abandon
 
   Impl(asio::io_context& i, ClientOptions o) : io(i), options(std::move(o)), resolver(i) {
     // A CA file given is read now, so that a bad one is refused at start-up.
@@ -215,7 +216,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (finished) return;
       finished = true;
       auto cb = std::move(done);
-      cb(std::move(r));
+      if (!client->abandoned) cb(std::move(r));
       work.reset();
     }
   };
@@ -256,7 +257,12 @@ HttpClient::HttpClient(asio::io_context& io, ClientOptions options)
 
 HttpClient::~HttpClient() = default;
 
+void HttpClient::abandon() {
+  impl_->abandoned = true;
+}
+
 void HttpClient::send(ClientRequest request, std::function<void(ClientResponse)> done) {
+  if (impl_->abandoned) return;
   auto call = std::make_shared<Impl::Call>();
   call->client = impl_;
   call->work = WorkGuard(impl_->options.tracker);

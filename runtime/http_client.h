@@ -32,6 +32,7 @@ class HttpClient : public Transport {
 
   // Drops idle connections.
   void closeIdle() override;
+  void abandon() override;
 
  private:
   struct Impl;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <system_error>
+#include <vector>
 
 #include "runtime/http_wire.h"
 #include "runtime/log.h"
@@ -156,6 +157,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl>, Memory
   tcp::acceptor acceptor;
   asio::steady_timer acceptPause;
   std::set<Session*> sessions;
+  size_t busySessions = 0;  // sessions handling a request or writing its answer
+  std::vector<std::function<void()>> answeredWaiters;
   size_t maxConnections = 0;  // options.maxConnections within the file descriptor limit
   bool stopping = false;
   bool starved = false;    // accept is failing for want of descriptors (logged once)
@@ -177,7 +180,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl>, Memory
         maxConnections(options.maxConnections) {}
 
   void accept();
-  void sessionGone(Session* s);
+  void sessionGone(Session* s, bool busy);
+  void busyChanged(bool busy);
+  bool answering() const { return busySessions > 0 || !memoryPending.empty(); }
+  // Posts the whenAnswered waiters once nothing is being answered.
+  void maybeAnswered();
   // Runs onStopped once stop() was called and the last connection and exchange are done.
   void maybeStopped();
 
@@ -223,7 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
-    if (server_) server_->sessionGone(this);
+    if (server_) server_->sessionGone(this, busy_);
   }
 
   void start() { readHeader(); }
@@ -249,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onHeader(beast::error_code ec) {
     if (ec) return onReadError(ec, targetOf(*parser_));
-    busy_ = true;
+    setBusy(true);
     auto& req = parser_->get();
     target_ = originForm(targetOf(*parser_));
     if (auto answer = server_->judgeHead(*parser_, target_))
@@ -285,7 +292,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The server's own answer, before the body was read (or instead of it): then it closes.
   void writeClosing(Response r) {
-    busy_ = true;
+    setBusy(true);
     write(std::move(r), answerVersion(parser_ ? &*parser_ : nullptr), false);
   }
 
@@ -307,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(Response r, unsigned version, bool keepAlive) {
     if (r.delivery != Delivery::kNormal) {
-      busy_ = false;
+      setBusy(false);
       return close();
     }
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
@@ -316,7 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     pinned_.reset();
     bhttp::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
-      self->busy_ = false;
+      self->setBusy(false);
       if (ec) return self->close();
       if (!res->keep_alive()) return self->lingeringClose();
       self->readHeader();
@@ -350,6 +357,12 @@ class Session : public std::enable_shared_from_this<Session> {
                               if (ec) return self->close();
                               self->discard();
                             });
+  }
+
+  void setBusy(bool busy) {
+    if (busy_ == busy) return;
+    busy_ = busy;
+    server_->busyChanged(busy);
   }
 
   void close() {
@@ -428,9 +441,26 @@ void HttpServer::Impl::accept() {
   });
 }
 
-void HttpServer::Impl::sessionGone(Session* s) {
+void HttpServer::Impl::sessionGone(Session* s, bool busy) {
   sessions.erase(s);
+  if (busy) busyChanged(false);
   maybeStopped();
+}
+
+void HttpServer::Impl::busyChanged(bool busy) {
+  if (busy) {
+    ++busySessions;
+  } else if (busySessions > 0) {
+    --busySessions;
+    maybeAnswered();
+  }
+}
+
+void HttpServer::Impl::maybeAnswered() {
+  if (answering() || answeredWaiters.empty()) return;
+  // Posted: a waiter may destroy the server whose session is on the stack now.
+  for (auto& w : std::exchange(answeredWaiters, {}))
+    asio::post(io, std::move(w));
 }
 
 void HttpServer::Impl::maybeStopped() {
@@ -540,6 +570,7 @@ void HttpServer::Impl::answerMemory(uint64_t id, Response r, unsigned version, b
   Reply reply = std::move(it->second);
   memoryPending.erase(it);
   replyMemory(reply, std::move(r), version, keepAlive && !stopping);
+  maybeAnswered();
   maybeStopped();
 }
 
@@ -570,6 +601,9 @@ HttpServer::~HttpServer() {
   auto pending = std::exchange(impl_->memoryPending, {});
   for (auto& [id, reply] : pending)
     reply(std::nullopt);
+  // Nothing it would answer leaves any more.
+  for (auto& w : std::exchange(impl_->answeredWaiters, {}))
+    asio::post(impl_->io, std::move(w));
   impl_->maybeStopped();
 }
 
@@ -632,6 +666,11 @@ void HttpServer::stop(std::function<void()> done) {
     if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
   for (auto& s : live)
     s->shutdown();
+}
+
+void HttpServer::whenAnswered(std::function<void()> f) {
+  if (!impl_->answering()) return f();
+  impl_->answeredWaiters.push_back(std::move(f));
 }
 
 size_t HttpServer::connectionCount() const {

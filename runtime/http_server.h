@@ -75,6 +75,10 @@ class HttpServer {
   // being handled, on a connection or a memory exchange, gets its response first. `done` runs
   // (on the io thread) when the last connection has closed and the last exchange is answered.
   void stop(std::function<void()> done = {});
+  // Runs `f` once no request is being handled and no answer is being written, on a connection
+  // or a memory exchange: at once if none is, else posted on the io thread when the last one
+  // is done. What a kill waits for so that no answer already on its way is lost.
+  void whenAnswered(std::function<void()> f);
   // TCP connections open now (memory exchanges are none).
   size_t connectionCount() const;
   // maxConnections as it applies (after the file descriptor limit); known once started.

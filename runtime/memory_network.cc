@@ -75,6 +75,7 @@ struct MemoryTransport::Impl : std::enable_shared_from_this<MemoryTransport::Imp
     Steady::time_point since;
   };
   std::map<std::string, std::vector<IdleConnection>> idle;  // by origin
+  bool abandoned = false;                                   // see Transport::abandon
 
   Impl(asio::io_context& i, MemoryNetwork& n, ClientOptions o, Retry r)
       : io(i), network(n), options(std::move(o)), retry(r) {}
@@ -188,7 +189,7 @@ struct MemoryTransport::Impl : std::enable_shared_from_this<MemoryTransport::Imp
       finished = true;
       if (timer) timer->cancel();
       auto cb = std::move(done);
-      cb(std::move(r));
+      if (!client->abandoned) cb(std::move(r));
       work.reset();
     }
   };
@@ -201,6 +202,7 @@ MemoryTransport::MemoryTransport(asio::io_context& io, MemoryNetwork& network,
 MemoryTransport::~MemoryTransport() = default;
 
 void MemoryTransport::send(ClientRequest request, std::function<void(ClientResponse)> done) {
+  if (impl_->abandoned) return;
   auto call = std::make_shared<Impl::Call>();
   call->client = impl_;
   call->work = WorkGuard(impl_->options.tracker);
@@ -210,6 +212,10 @@ void MemoryTransport::send(ClientRequest request, std::function<void(ClientRespo
   call->deadline = Steady::now() + timeout;
   call->request = std::move(request);
   asio::post(impl_->io, [call = std::move(call)] { call->start(); });
+}
+
+void MemoryTransport::abandon() {
+  impl_->abandoned = true;
 }
 
 void MemoryTransport::closeIdle() {

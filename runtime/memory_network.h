@@ -105,6 +105,7 @@ class MemoryTransport : public Transport {
 
   void send(ClientRequest request, std::function<void(ClientResponse)> done) override;
   void closeIdle() override;
+  void abandon() override;
 
  private:
   struct Impl;

@@ -77,6 +77,11 @@ class Transport {
   virtual void send(ClientRequest request, std::function<void(ClientResponse)> done) = 0;
   // Drops idle kept-alive connections.
   virtual void closeIdle() {}
+  // What the death of the process using it looks like from outside, where its objects cannot
+  // be destroyed yet: no callback runs any more, of the calls in flight (which still end as
+  // their exchanges do, counting as work until then) or of any sent later (those are dropped
+  // at once, unsent).
+  virtual void abandon() = 0;
 };
 
 }  // namespace nukihil::http

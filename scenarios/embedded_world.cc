@@ -56,7 +56,6 @@ struct EmbeddedWorld::Impl {
   std::mutex mu;
   Restart restart;
   bool cutNukiCall = false;  // on the io thread
-  std::atomic<int> driverCalls{0};
   uint32_t accountIndex = 0;
 
   http::MemoryNetwork* memory() {
@@ -80,17 +79,30 @@ struct EmbeddedWorld::Impl {
     return o;
   }
 
+  // At the instant a restart `during` an exchange lands (the receiver or nukisim has taken it),
+  // on the io thread: from here on the adapter sees no answer and sends nothing, whatever the
+  // io thread runs before restartNow; so where it stopped depends on the seed alone, on either
+  // transport. (It cannot be destroyed here: this runs inside a callback of its own exchange.)
+  void freezeAdapter() {
+    if (adapter) adapter->freeze();
+  }
+
   // On the io thread: kill the adapter and start it again, holding the virtual clock until the
-  // new one is ready; first waits (in real time) for the driver's calls to the adapter.
-  void restartNow(WorkGuard hold) {
-    if (driverCalls.load() > 0) {
-      auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(1));
-      timer->async_wait(
-          [this, timer, hold = std::move(hold)](const boost::system::error_code&) mutable {
-            restartNow(std::move(hold));
-          });
-      return;
+  // new one has sent its start-up calls. The kill waits for the answers the adapter is still
+  // writing (the driver's trait call that caused the cut webhook, say) on the io thread, never
+  // on the wall clock. `answerCut` then closes the cut exchange without an answer.
+  void restartNow(WorkGuard hold, std::function<void()> answerCut) {
+    if (adapter) {
+      auto held = std::make_shared<WorkGuard>(std::move(hold));
+      adapter->whenAnswered([this, held, answerCut = std::move(answerCut)]() mutable {
+        killAndStart(std::move(*held), std::move(answerCut));
+      });
+    } else {
+      killAndStart(std::move(hold), std::move(answerCut));
     }
+  }
+
+  void killAndStart(WorkGuard hold, std::function<void()> answerCut) {
     {
       std::lock_guard lock(mu);
       restart.afterSeq = sim->simulator().journal().nextSeq();
@@ -99,6 +111,7 @@ struct EmbeddedWorld::Impl {
       adapter->kill();
       adapter.reset();
     }
+    if (answerCut) answerCut();
     // Start it again once the killed one's callbacks have drained.
     asio::post(io, [this, hold = std::move(hold)]() mutable {
       auto held = std::make_shared<WorkGuard>(std::move(hold));
@@ -145,9 +158,11 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
         K.restart.cutSeq = K.sim->simulator().journal().nextSeq() - 1;
       }
       r.delivery = http::Delivery::kResetAfterHandling;
-      respond(std::move(r));
+      K.freezeAdapter();
       WorkGuard g = std::move(*hold);
-      asio::post(K.io, [this, g = std::move(g)]() mutable { impl_->restartNow(std::move(g)); });
+      asio::post(K.io, [this, g = std::move(g), answer = [respond, r] { respond(r); }]() mutable {
+        impl_->restartNow(std::move(g), std::move(answer));
+      });
     };
   };
   I.sim = std::make_unique<sim::Server>(I.io, I.clock, std::move(so));
@@ -375,11 +390,13 @@ void EmbeddedWorld::restartAdapter(const std::string& during, bool graceful) {
     if (during == "nextNukiCall") {
       J.cutNukiCall = true;
     } else {
-      J.receiver->cutNext([this] {
+      J.receiver->cutNext([this](std::function<void()> answer) {
         auto& K = *impl_;
         WorkGuard hold(&K.clock.work());
-        asio::post(
-            K.io, [this, hold = std::move(hold)]() mutable { impl_->restartNow(std::move(hold)); });
+        K.freezeAdapter();
+        asio::post(K.io, [this, hold = std::move(hold), answer = std::move(answer)]() mutable {
+          impl_->restartNow(std::move(hold), std::move(answer));
+        });
       });
     }
     return 0;
@@ -389,13 +406,6 @@ void EmbeddedWorld::restartAdapter(const std::string& during, bool graceful) {
 EmbeddedWorld::Restart EmbeddedWorld::lastRestart() {
   std::lock_guard lock(impl_->mu);
   return impl_->restart;
-}
-
-EmbeddedWorld::AdapterCall::AdapterCall(EmbeddedWorld& w) : w_(w) {
-  ++w_.impl_->driverCalls;
-}
-EmbeddedWorld::AdapterCall::~AdapterCall() {
-  --w_.impl_->driverCalls;
 }
 
 std::vector<sim::JournalEntry> EmbeddedWorld::journal(uint64_t since) {

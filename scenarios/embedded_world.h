@@ -96,7 +96,8 @@ class EmbeddedWorld {
   // for those, as for any call in flight). `during`: "" (now),
   // "nextNukiCall" (when the adapter's next Nuki Web request has been handled by nukisim, its
   // answer lost) or "nextWebhook" (when the receiver has taken the adapter's next webhook, its
-  // answer lost). The kill waits for the driver's own calls to the adapter (AdapterCall).
+  // answer lost). The kill waits for the answers the adapter is writing (the driver's trait
+  // call that caused the webhook, say), and the cut exchange is closed only after it.
   // `graceful` (restartAdapter kill:false): a stop rather than a kill (between steps only).
   // Arming a restart drops one armed earlier that has not landed.
   void restartAdapter(const std::string& during = {}, bool graceful = false);
@@ -109,17 +110,6 @@ class EmbeddedWorld {
   };
   // The last restart armed or done.
   Restart lastRestart();
-  // Marks a driver's HTTP call to the adapter in flight (a restart waits for it to end).
-  class AdapterCall {
-   public:
-    explicit AdapterCall(EmbeddedWorld& w);
-    ~AdapterCall();
-    AdapterCall(const AdapterCall&) = delete;
-    AdapterCall& operator=(const AdapterCall&) = delete;
-
-   private:
-    EmbeddedWorld& w_;
-  };
   // A header the driver's own Nuki API requests carry, so that they are not taken for the
   // adapter's.
   static constexpr const char* kHarnessHeader = "X-Nukihil-Harness";

@@ -154,7 +154,7 @@ WebhookRecorder::WebhookRecorder(boost::asio::io_context& io, std::string secret
         w.signatureOk = w.signatureProblem.empty();
         w.raw = req.body;
         w.body = nlohmann::json::parse(req.body, nullptr, false);
-        std::function<void()> cut;
+        Cut cut;
         std::function<void(const RecordedWebhook&)> listener;
         RecordedWebhook heard;  // what the listener gets, copied under the lock
         int status;
@@ -176,9 +176,9 @@ WebhookRecorder::WebhookRecorder(boost::asio::io_context& io, std::string secret
         }
         if (listener) listener(heard);
         http::Response r = http::Response::empty(status);
-        if (cut) r.delivery = http::Delivery::kResetAfterHandling;
-        respond(std::move(r));
-        if (cut) cut();
+        if (!cut) return respond(std::move(r));
+        r.delivery = http::Delivery::kResetAfterHandling;
+        cut([respond, r] { respond(r); });
       });
   server_->start();
 }
@@ -232,7 +232,7 @@ void WebhookRecorder::setListener(std::function<void(const RecordedWebhook&)> li
   listener_ = std::move(listener);
 }
 
-void WebhookRecorder::cutNext(std::function<void()> onCut) {
+void WebhookRecorder::cutNext(Cut onCut) {
   std::lock_guard lock(mu_);
   cut_ = std::move(onCut);
 }

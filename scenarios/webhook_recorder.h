@@ -89,10 +89,11 @@ class WebhookRecorder {
   size_t count() const;
   void setStatus(int status);  // what it answers; anything but 2xx records nothing accepted
   void clear();
-  // The next accepted delivery is recorded, but its answer is lost (the connection closes
-  // after the request was read) and `onCut` runs on the io thread: a kill of the sender lands
-  // while that exchange is in flight.
-  void cutNext(std::function<void()> onCut);
+  // The next accepted delivery is recorded, but its answer is lost: `onCut` runs on the io
+  // thread with `answer`, which closes the connection without an answer, for the caller to run
+  // once it has killed the sender; so the kill lands while that exchange is in flight.
+  using Cut = std::function<void(std::function<void()> answer)>;
+  void cutNext(Cut onCut);
   // For the harness's own tests: what a hostile proxy between the adapter and the receiver
   // makes of each accepted delivery (drop it: nothing; duplicate, reorder, invent: several).
   // The adapter is answered 2xx either way.
@@ -106,7 +107,7 @@ class WebhookRecorder {
   mutable std::mutex mu_;
   std::vector<RecordedWebhook> got_, attempts_;
   int status_ = 204;
-  std::function<void()> cut_;
+  Cut cut_;
   Tamper tamper_;
   std::function<void(const RecordedWebhook&)> listener_;
 };

@@ -449,6 +449,41 @@ TEST(HttpServer, DeferredHandlerAnswersLaterWithoutBlockingOthers) {
   EXPECT_EQ(again.body, "\"now\"");
 }
 
+// What a kill waits for: whenAnswered runs at once on an idle server, and otherwise only after
+// the last answer in progress has been written, whether its handler answered late or not.
+TEST(HttpServer, WhenAnsweredWaitsForTheAnswersInProgressThenRunsOnce) {
+  Loop l;
+  Respond held;
+  l.serve([&](Request& req, Respond respond) {
+    if (req.target == "/later") {
+      held = std::move(respond);
+      return;
+    }
+    respond(Response::json(200, "\"now\""));
+  });
+  int idleRuns = 0;
+  l.server->whenAnswered([&] { ++idleRuns; });
+  EXPECT_EQ(idleRuns, 1) << "nothing in progress: at once";
+
+  ClientRequest later;
+  later.url = l.url("/later");
+  std::optional<ClientResponse> got;
+  l.http().send(later, [&](ClientResponse r) { got = std::move(r); });
+  ASSERT_TRUE(runUntil(l.io, [&] { return bool(held); }));
+  int runs = 0;
+  l.server->whenAnswered([&] { ++runs; });
+  // Another request answered at once meanwhile does not count as the held one's answer.
+  EXPECT_EQ(l.get("/now").status, 200);
+  l.io.poll();
+  EXPECT_EQ(runs, 0) << "the held request is still being handled";
+  held(Response::json(200, "\"later\""));
+  ASSERT_TRUE(runUntil(l.io, [&] { return runs > 0 && got.has_value(); }));
+  l.io.poll();
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->body, "\"later\"");
+}
+
 TEST(HttpServer, StopClosesIdleConnectionsAnswersBusyOnesAndCompletes) {
   Loop l;
   Respond parked;
@@ -641,6 +676,32 @@ TEST(HttpClient, WorkTrackerCountsRequestsInFlight) {
   ASSERT_TRUE(runUntil(l.io, [&] { return done; }));
   EXPECT_EQ(tracker.inFlight(), 0u);
   EXPECT_TRUE(idleCalled);
+}
+
+// An abandoned client (its user is dead but not yet destroyed): the call in flight still
+// reaches the server and counts as work until its exchange ends, but its callback never runs;
+// a call sent afterwards is not sent at all.
+TEST(HttpClient, AnAbandonedClientCallsNoCallbackAndSendsNothingMore) {
+  Loop l;
+  Respond held;
+  l.serve([&](Request&, Respond respond) { held = std::move(respond); });
+  WorkTracker tracker;
+  ClientOptions co;
+  co.tracker = &tracker;
+  l.http(co);
+  ClientRequest r;
+  r.url = l.url("/a");
+  int callbacks = 0;
+  l.http().send(r, [&](ClientResponse) { ++callbacks; });
+  ASSERT_TRUE(runUntil(l.io, [&] { return bool(held); }));
+  l.http().abandon();
+  held(Response::json(200, "1"));
+  ASSERT_TRUE(runUntil(l.io, [&] { return tracker.idle(); }));
+  l.http().send(r, [&](ClientResponse) { ++callbacks; });
+  EXPECT_TRUE(tracker.idle()) << "a dropped send is no work";
+  l.io.poll();
+  EXPECT_EQ(callbacks, 0);
+  EXPECT_EQ(l.seen.size(), 1u) << "nothing sent after abandon()";
 }
 
 // ---- URLs ----------------------------------------------------------------------------------

@@ -389,6 +389,50 @@ TEST(MemoryTransport, ResetAfterHandlingRunsTheHandlerAndLosesTheAnswer) {
   EXPECT_EQ(effects, 1);
 }
 
+// A memory exchange whose handler has not answered yet counts for whenAnswered as a TCP
+// request does (what the embedded world's kill waits for, on either transport).
+TEST(MemoryEndpoint, WhenAnsweredWaitsForAnExchangeStillBeingHandled) {
+  Net n;
+  Respond held;
+  n.serve([&](Request&, Respond respond) { held = std::move(respond); });
+  ClientRequest get;
+  get.url = n.url("/held");
+  std::optional<ClientResponse> got;
+  n.memory().send(get, [&](ClientResponse r) { got = std::move(r); });
+  ASSERT_TRUE(runUntil(n.io, [&] { return bool(held); }));
+  int runs = 0;
+  n.server->whenAnswered([&] { ++runs; });
+  n.io.poll();
+  EXPECT_EQ(runs, 0);
+  held(Response::json(200, "1"));
+  ASSERT_TRUE(runUntil(n.io, [&] { return runs == 1 && got.has_value(); }));
+  EXPECT_EQ(got->status, 200);
+}
+
+// abandon() as on HttpClient.
+TEST(MemoryTransport, AnAbandonedTransportCallsNoCallbackAndSendsNothingMore) {
+  Net n;
+  Respond held;
+  n.serve([&](Request&, Respond respond) { held = std::move(respond); });
+  WorkTracker tracker;
+  ClientOptions co;
+  co.tracker = &tracker;
+  n.memory(co);
+  ClientRequest r;
+  r.url = n.url("/a");
+  int callbacks = 0;
+  n.memory().send(r, [&](ClientResponse) { ++callbacks; });
+  ASSERT_TRUE(runUntil(n.io, [&] { return bool(held); }));
+  n.memory().abandon();
+  held(Response::json(200, "1"));
+  ASSERT_TRUE(runUntil(n.io, [&] { return tracker.idle(); }));
+  n.memory().send(r, [&](ClientResponse) { ++callbacks; });
+  EXPECT_TRUE(tracker.idle());
+  n.io.poll();
+  EXPECT_EQ(callbacks, 0);
+  EXPECT_EQ(n.seen.size(), 1u);
+}
+
 // Both transports make the same choice, request by request, about sending again after a
 // kept-alive connection closed without an answer (a fault on a GET is seen twice, on a POST
 // once), so the server's journal of what it handled is the same on both.

@@ -1,0 +1,75 @@
+// `restartAdapter during` (SPEC §7): the kill lands while the exchange is in flight, at a
+// point the seed alone decides. The adapter is frozen the instant the receiver (or nukisim)
+// has taken the exchange: it never sees that exchange's answer, nor any other, even when the
+// driver's own call to it is still being read on another thread. So the webhook cut by the
+// kill comes again at the same virtual instant (the killed adapter had no failure to back off
+// from), and the same world run twice gives the same attempts.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "scenarios/embedded_world.h"
+
+namespace nukihil::scenarios {
+namespace {
+
+using nlohmann::json;
+using Transport = EmbeddedWorld::Options::Transport;
+
+// Every delivery attempt the receiver saw: webhook-id, timestamp, type, answer.
+std::vector<std::string> cutDuringALockAction(Transport transport) {
+  EmbeddedWorld::Options o;
+  o.transport = transport;
+  o.fleet = json{
+      {"accounts", json::array({json{{"name", "Cut"},
+                                     {"smartlocks", json::array({json{{"name", "Door"}}})}}})}};
+  EmbeddedWorld w(o);
+  w.startAdapter();
+  const std::string device = std::to_string(w.locks().at(0).second);
+  const size_t before = w.webhookAttempts().size();
+  w.restartAdapter("nextWebhook");
+  {
+    auto api = w.client(w.adapterPort(), EmbeddedWorld::apiKey());
+    const auto r = api->request(
+        "POST", "/v1/devices/" + device + "/actions",
+        json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}}.dump(),
+        {});
+    EXPECT_EQ(r.status, 202) << r.body << " " << r.error;
+  }
+  w.advance(0);
+  const auto restart = w.lastRestart();
+  EXPECT_TRUE(restart.done);
+  EXPECT_TRUE(restart.failed.empty()) << restart.failed;
+  std::vector<std::string> out;
+  const auto attempts = w.webhookAttempts();
+  for (size_t i = before; i < attempts.size(); ++i)
+    out.push_back(attempts[i].id + " @" + std::to_string(attempts[i].timestamp) + " " +
+                  attempts[i].type() + " " + std::to_string(attempts[i].answered));
+  EXPECT_TRUE(w.outboxPending(device).empty()) << "all delivered at the kill instant";
+  return out;
+}
+
+TEST(RestartDuring, TheWebhookCutByAKillComesAgainAtOnceUnderItsId) {
+  for (Transport t : {Transport::kLoopback, Transport::kMemory}) {
+    SCOPED_TRACE(t == Transport::kLoopback ? "loopback" : "memory");
+    const auto a = cutDuringALockAction(t);
+    ASSERT_GE(a.size(), 2u);
+    // The first attempt is the cut one; the restarted adapter sends it again, same id, same
+    // instant: the killed one never learnt that it failed, so it kept no backoff.
+    const auto idOf = [](const std::string& line) { return line.substr(0, line.find(' ')); };
+    const auto atOf = [](const std::string& line) {
+      const auto at = line.find('@');
+      return line.substr(at, line.find(' ', at) - at);
+    };
+    EXPECT_EQ(idOf(a[0]), idOf(a[1])) << a[0] << " / " << a[1];
+    EXPECT_EQ(atOf(a[0]), atOf(a[1])) << a[0] << " / " << a[1];
+    EXPECT_NE(a[0].find("deviceEventQueueAction"), std::string::npos) << a[0];
+    // The same world again: the same attempts.
+    EXPECT_EQ(cutDuringALockAction(t), a);
+  }
+}
+
+}  // namespace
+}  // namespace nukihil::scenarios
