@@ -186,7 +186,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                          (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
                           ec == asio::error::connection_reset || ec == asio::error::broken_pipe) &&
                          (!parser || !parser->got_some());
-      if (stale) {
+      // An abandoned client sends nothing more, its own retry included.
+      if (stale && !client->abandoned) {
         retried = true;
         conn.reset();
         return connect();

@@ -161,7 +161,8 @@ struct MemoryTransport::Impl : std::enable_shared_from_this<MemoryTransport::Imp
       if (!answer) {
         // Closed without an answer: on a reused connection that may have been a stale one, so
         // HttpClient sends a request that is safe to repeat once more on a fresh connection.
-        if (reused && !retried && mayRetry()) {
+        // An abandoned transport sends nothing more, its own retry included.
+        if (reused && !retried && mayRetry() && !client->abandoned) {
           retried = true;
           return attempt(/*fresh=*/true);
         }

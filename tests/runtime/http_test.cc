@@ -704,6 +704,33 @@ TEST(HttpClient, AnAbandonedClientCallsNoCallbackAndSendsNothingMore) {
   EXPECT_EQ(l.seen.size(), 1u) << "nothing sent after abandon()";
 }
 
+TEST(HttpClient, AnAbandonedClientDoesNotRetryAGetClosedWithoutAnAnswer) {
+  Loop l;
+  Respond held;
+  l.serve([&](Request& req, Respond respond) {
+    if (req.target == "/warm") return respond(Response::json(200, "1"));
+    held = std::move(respond);
+  });
+  WorkTracker tracker;
+  ClientOptions co;
+  co.tracker = &tracker;
+  l.http(co);
+  EXPECT_EQ(l.get("/warm").status, 200);  // leaves a kept-alive connection to reuse
+  ClientRequest r;
+  r.url = l.url("/cut");
+  int callbacks = 0;
+  l.http().send(r, [&](ClientResponse) { ++callbacks; });
+  ASSERT_TRUE(runUntil(l.io, [&] { return bool(held); }));
+  l.http().abandon();
+  Response reset = Response::empty(200);
+  reset.delivery = Delivery::kResetAfterHandling;
+  held(std::move(reset));
+  ASSERT_TRUE(runUntil(l.io, [&] { return tracker.idle(); }));
+  l.io.poll();
+  EXPECT_EQ(l.seen.size(), 2u) << "the cut GET was sent again";
+  EXPECT_EQ(callbacks, 0);
+}
+
 // ---- URLs ----------------------------------------------------------------------------------
 
 TEST(Url, ParsesWhatItShould) {

@@ -433,6 +433,32 @@ TEST(MemoryTransport, AnAbandonedTransportCallsNoCallbackAndSendsNothingMore) {
   EXPECT_EQ(n.seen.size(), 1u);
 }
 
+// Nor does an abandoned transport send its own retry: a GET on a reused connection closed
+// without an answer (which it would otherwise send again on a fresh one) is not sent again.
+TEST(MemoryTransport, AnAbandonedTransportDoesNotRetryAGetClosedWithoutAnAnswer) {
+  Net n;
+  Respond held;
+  n.serve([&](Request& req, Respond respond) {
+    if (req.target == "/warm") return respond(Response::json(200, "1"));
+    held = std::move(respond);
+  });
+  EXPECT_EQ(n.get("/warm").status, 200);  // leaves a kept-alive connection to reuse
+  ClientRequest r;
+  r.url = n.url("/cut");
+  int callbacks = 0;
+  n.memory().send(r, [&](ClientResponse) { ++callbacks; });
+  ASSERT_TRUE(runUntil(n.io, [&] { return bool(held); }));
+  n.memory().abandon();
+  Response reset = Response::empty(200);
+  reset.delivery = Delivery::kResetAfterHandling;
+  held(std::move(reset));
+  n.io.poll();
+  for (int i = 0; i < 3; ++i)
+    n.io.poll();
+  EXPECT_EQ(n.seen.size(), 2u) << "the cut GET was sent again";
+  EXPECT_EQ(callbacks, 0);
+}
+
 // Both transports make the same choice, request by request, about sending again after a
 // kept-alive connection closed without an answer (a fault on a GET is seen twice, on a POST
 // once), so the server's journal of what it handled is the same on both.
