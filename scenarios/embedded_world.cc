@@ -80,11 +80,16 @@ struct EmbeddedWorld::Impl {
   }
 
   // At the instant a restart `during` an exchange lands (the receiver or nukisim has taken it),
-  // on the io thread: from here on the adapter sees no answer and sends nothing, whatever the
-  // io thread runs before restartNow; so where it stopped depends on the seed alone, on either
-  // transport. (It cannot be destroyed here: this runs inside a callback of its own exchange.)
-  void freezeAdapter() {
+  // on the io thread, `hold` on the clock: the adapter is frozen now, so that from here on it
+  // sees no answer and sends nothing, whatever the io thread runs before restartNow, and where
+  // it stopped depends on the seed alone, on either transport. It cannot be killed here (this
+  // runs inside a callback of its own exchange): restartNow is posted. `answerCut` closes the
+  // cut exchange, after the kill.
+  void landRestart(WorkGuard hold, std::function<void()> answerCut) {
     if (adapter) adapter->freeze();
+    asio::post(io, [this, hold = std::move(hold), answerCut = std::move(answerCut)]() mutable {
+      restartNow(std::move(hold), std::move(answerCut));
+    });
   }
 
   // On the io thread: kill the adapter and start it again, holding the virtual clock until the
@@ -158,11 +163,7 @@ EmbeddedWorld::EmbeddedWorld(Options options) : impl_(std::make_unique<Impl>(std
         K.restart.cutSeq = K.sim->simulator().journal().nextSeq() - 1;
       }
       r.delivery = http::Delivery::kResetAfterHandling;
-      K.freezeAdapter();
-      WorkGuard g = std::move(*hold);
-      asio::post(K.io, [this, g = std::move(g), answer = [respond, r] { respond(r); }]() mutable {
-        impl_->restartNow(std::move(g), std::move(answer));
-      });
+      K.landRestart(std::move(*hold), [respond, r] { respond(r); });
     };
   };
   I.sim = std::make_unique<sim::Server>(I.io, I.clock, std::move(so));
@@ -392,11 +393,7 @@ void EmbeddedWorld::restartAdapter(const std::string& during, bool graceful) {
     } else {
       J.receiver->cutNext([this](std::function<void()> answer) {
         auto& K = *impl_;
-        WorkGuard hold(&K.clock.work());
-        K.freezeAdapter();
-        asio::post(K.io, [this, hold = std::move(hold), answer = std::move(answer)]() mutable {
-          impl_->restartNow(std::move(hold), std::move(answer));
-        });
+        K.landRestart(WorkGuard(&K.clock.work()), std::move(answer));
       });
     }
     return 0;
