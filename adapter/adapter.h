@@ -74,6 +74,10 @@ struct Device {
   int64_t codesReadMs = 0;
   // A sync's DEVICE_MASTERDATA arrived but its codes are not read yet (0: none).
   int64_t unreadSyncMs = 0;
+  // The motor state of the last report read (-1: none since start-up; not stored). A log that
+  // arrives after a settled state (the run of a lock that was offline when it ended) settles
+  // its action at once.
+  int lastState = -1;
 };
 
 class Adapter {
@@ -203,8 +207,12 @@ class Adapter {
   void addDevice(const NukiLock& lock, std::vector<NukiAuth> auths);
   void onLockReport(Device& d, const NukiLock& report, bool hasState);
   // Takes one log entry; true if it was a web-triggered motor action not seen before (the
-  // device's seen-log list must then be saved).
-  bool onLog(Device& d, const NukiLog& log);
+  // device's seen-log list must then be saved). Marks the oldest waiting lock action of its
+  // kind as completed, and gives it in *marked if asked.
+  bool onLog(Device& d, const NukiLog& log, Action** marked = nullptr);
+  // A completed run's outcome, with (settleRun) the state the run reached before it.
+  void settleRun(Device& d, Action& a);
+  void resolveRun(Action& a);
   void onSync(const std::string& deviceId, int64_t observedMs, std::function<void()> done = {});
   void reconcile(Device& d, const std::vector<NukiAuth>& auths, bool syncSignal,
                  int64_t observedMs);

@@ -40,9 +40,15 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
       break;
     case NukiEvent::kLogs:
       // A web-triggered motor log is saved at once: after a crash it must not complete a
-      // later action of the same kind.
+      // later action of the same kind. A log after a settled state (a run that ended while the
+      // lock was offline, told after its reconnect report) gives its action's outcome now: the
+      // report before it showed the state, and no later report may come.
       if (!write([&] {
-            if (event->log && onLog(d, *event->log)) saveDevice(d);
+            if (!event->log) return;
+            Action* marked = nullptr;
+            if (!onLog(d, *event->log, &marked)) return;
+            if (marked && d.lastState >= 0 && !isMoving(d.lastState)) resolveRun(*marked);
+            saveDevice(d);
           }))
         return 503;
       break;
@@ -91,14 +97,18 @@ void Adapter::onSync(const std::string& deviceId, int64_t observedMs, std::funct
 
 // One report of motor state, battery and reachability: SetStates for what changed, in SPEC
 // order, attributed to the lock action whose completion the logs showed (R-ACT-*), then that
-// action's outcome.
+// action's outcome. When the report settles several completed actions (a poll that saw several
+// logs, an offline lock's queue), each goes in queue order (R-ACT-OFFLINE): the ones before the
+// last with the state their run reached and their outcome, right after isOnline; the last one
+// with what the report shows.
 void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
-  Action* done = nullptr;
+  std::vector<Action*> completed;
   for (auto* a : unresolvedActions(d.id))
-    if (!a->isPin() && a->status == ActionStatus::kPending && a->completion >= 0) {
-      done = a;
-      break;
-    }
+    if (!a->isPin() && a->status == ActionStatus::kPending && a->completion >= 0)
+      completed.push_back(a);
+  const bool settles = hasState && report.state && !isMoving(*report.state);
+  if (hasState && report.state) d.lastState = *report.state;
+  Action* done = completed.empty() ? nullptr : settles ? completed.back() : completed.front();
   const std::string by = done ? done->id : std::string();
 
   // Saved only when a field changed: reports that change nothing are frequent.
@@ -108,6 +118,12 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     d.isOnline = online;
     changed = true;
     setState(d, kConnectivity, "isOnline", online);
+  }
+  if (settles) {
+    for (size_t k = 0; k + 1 < completed.size(); ++k) {
+      settleRun(d, *completed[k]);
+      changed = true;
+    }
   }
   if (hasState && report.state) {
     const int s = *report.state;
@@ -135,25 +151,37 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
       setState(d, kBattery, "status", status);
     }
   }
-  // The state after a completed action settles it (more than one if a poll saw several logs).
-  if (hasState && report.state && !isMoving(*report.state)) {
-    for (auto* a : unresolvedActions(d.id)) {
-      if (a->isPin() || a->status != ActionStatus::kPending || a->completion < 0) continue;
-      if (a->completion == nuki::kCompleted)
-        updateAction(*a, ActionStatus::kResolved);
-      else if (a->completion == nuki::kCompletionMotorBlocked)
-        updateAction(*a, ActionStatus::kRejected, "MOTOR_BLOCKED");  // R-ACT-JAMMED
-      else
-        updateAction(*a, ActionStatus::kRejected,
-                     "COMPLETION_STATE_" + std::to_string(a->completion));
-    }
-  }
+  if (settles && done) resolveRun(*done);
   if (changed) saveDevice(d);
+}
+
+// A completed run settled before the one a report shows: the state it reached, with its
+// actionId if that changed, then its outcome.
+void Adapter::settleRun(Device& d, Action& a) {
+  if (a.completion == nuki::kCompletionMotorBlocked) {
+    if (d.isJammed != true) {
+      d.isJammed = true;
+      setState(d, kLock, "isJammed", true, a.id);
+    }
+  } else if (a.completion == nuki::kCompleted && d.isLocked != a.lock) {
+    d.isLocked = a.lock;
+    setState(d, kLock, "isLocked", a.lock, a.id);
+  }
+  resolveRun(a);
+}
+
+void Adapter::resolveRun(Action& a) {
+  if (a.completion == nuki::kCompleted)
+    updateAction(a, ActionStatus::kResolved);
+  else if (a.completion == nuki::kCompletionMotorBlocked)
+    updateAction(a, ActionStatus::kRejected, "MOTOR_BLOCKED");  // R-ACT-JAMMED
+  else
+    updateAction(a, ActionStatus::kRejected, "COMPLETION_STATE_" + std::to_string(a.completion));
 }
 
 // A log entry: a web-triggered motor action finishing marks the oldest lock action of that
 // kind as completed; its outcome follows with the next state report.
-bool Adapter::onLog(Device& d, const NukiLog& log) {
+bool Adapter::onLog(Device& d, const NukiLog& log, Action** marked) {
   if (std::find(d.seenLogs.begin(), d.seenLogs.end(), log.id) != d.seenLogs.end()) return false;
   d.seenLogs.push_back(log.id);
   while (d.seenLogs.size() > kSeenLogs)
@@ -166,6 +194,7 @@ bool Adapter::onLog(Device& d, const NukiLog& log) {
     if ((log.action == nuki::kActionLock) != a->lock) continue;
     a->completion = log.state;
     saveAction(*a);
+    if (marked) *marked = a;
     break;
   }
   return true;

@@ -385,7 +385,7 @@ void SpecModel::setOnline(size_t i, bool on) {
     LockState& a = locks_[k];
     if (!on) {
       a.webOnline = false;
-      if (scenario_->nukiWebhooks) onReport(k, "", -1);
+      if (scenario_->nukiWebhooks) onReport(k);
     } else {
       // The lock reports that it is back (with what happened while it was away), then works
       // through its queue (SPEC §3).
@@ -398,15 +398,38 @@ void SpecModel::setOnline(size_t i, bool on) {
 // The lock tells Nuki Web its state; with Nuki webhooks the adapter hears of it at once.
 void SpecModel::report(size_t i, const std::string& by, int completion) {
   LockState& l = locks_[i];
-  if (!online(l)) return;
+  if (!online(l)) {
+    // A web run that ends while the lock is offline is logged on the lock; Nuki Web learns of
+    // it after the reconnect report (a decision: SPEC §3 names only keypad entries).
+    if (!by.empty()) l.offlineDone.push_back({by, completion});
+    return;
+  }
   l.webOnline = true;
   l.webState = l.state;
   l.webBattery = l.battery;
-  if (scenario_->nukiWebhooks) {
-    onReport(i, by, completion);
-  } else if (!by.empty()) {
-    // Polling: the adapter finds the completion in the lock's log at its next poll.
-    completions_[i].push_back({by, completion});
+  std::vector<std::pair<std::string, int>> late;
+  late.swap(l.offlineDone);
+  auto& known = completions_[i];
+  if (!scenario_->nukiWebhooks) {
+    // Polling: the adapter finds the completions in the lock's log at its next poll.
+    for (auto& c : late)
+      known.push_back(std::move(c));
+    if (!by.empty()) known.push_back({by, completion});
+    return;
+  }
+  if (!by.empty()) known.push_back({by, completion});
+  onReport(i);
+  // The logs of runs that ended offline come after the reconnect report: a settled lock gives
+  // their outcomes at once (the report showed the state), a moving one at its next settled
+  // report.
+  const bool moving = l.webState == kUnlocking || l.webState == kLocking || l.webState == 7;
+  for (auto& [ref, c] : late) {
+    auto it = actions_.find(ref);
+    if (it == actions_.end() || it->second.status != "PENDING") continue;
+    if (moving)
+      known.push_back({ref, c});
+    else
+      outcome(it->second, c);
   }
 }
 
@@ -760,21 +783,43 @@ std::string SpecModel::lockActionRule(const Action& a) const {
 
 // One report of motor state, battery and reachability: SetStates for what changed, in SPEC
 // order (isOnline, isJammed, isLocked, percentage, status); the completed action's own changes
-// carry its actionId; then its outcome.
-void SpecModel::onReport(size_t i, const std::string& by, int completion) {
+// carry its actionId; then its outcome. A report of a settled lock settles every completed run
+// the adapter knows of, in queue order (R-ACT-OFFLINE): the ones before the last with the state
+// their run reached and their outcome, right after isOnline; the last one with what the report
+// shows.
+void SpecModel::onReport(size_t i, bool attribute) {
   LockState& l = locks_[i];
   Device& d = devices_[i];
-  Action* a = nullptr;
-  if (!by.empty()) {
-    auto it = actions_.find(by);
-    if (it != actions_.end() && it->second.status == "PENDING") a = &it->second;
+  const int s = l.webState;
+  const bool settles = s != kUnlocking && s != kLocking && s != 7;
+  std::vector<std::pair<Action*, int>> done;
+  if (attribute) {
+    for (const auto& [ref, c] : completions_[i]) {
+      auto it = actions_.find(ref);
+      if (it != actions_.end() && it->second.status == "PENDING") done.push_back({&it->second, c});
+    }
   }
+  Action* a = done.empty() ? nullptr : settles ? done.back().first : done.front().first;
   const std::string byRef = a ? a->ref : std::string();
   if (d.isOnline != l.webOnline) {
     d.isOnline = l.webOnline;
     setState(i, kConnectivity, "isOnline", l.webOnline, "", "R-CONN");
   }
-  const int s = l.webState;
+  if (settles) {
+    for (size_t k = 0; k + 1 < done.size(); ++k) {
+      Action& e = *done[k].first;
+      if (done[k].second == 1) {
+        if (d.isJammed != true) {
+          d.isJammed = true;
+          setState(i, kLock, "isJammed", true, e.ref, "R-ACT-JAMMED");
+        }
+      } else if (d.isLocked != e.lockTarget) {
+        d.isLocked = e.lockTarget;
+        setState(i, kLock, "isLocked", e.lockTarget, e.ref, lockActionRule(e));
+      }
+      outcome(e, done[k].second);
+    }
+  }
   const bool jammed = s == kBlocked;
   if (d.isJammed != jammed) {
     d.isJammed = jammed;
@@ -796,12 +841,17 @@ void SpecModel::onReport(size_t i, const std::string& by, int completion) {
     d.batteryStatus = status;
     setState(i, kBattery, "status", status, "", "R-BATT");
   }
-  if (a && s != kUnlocking && s != kLocking && s != 7) {
-    if (completion == 1)
-      updateAction(*a, "REJECTED", "MOTOR_BLOCKED", "R-ACT-JAMMED");
-    else
-      updateAction(*a, "RESOLVED", "", lockActionRule(*a));
+  if (attribute && settles) {
+    if (a) outcome(*a, done.back().second);
+    completions_[i].clear();
   }
+}
+
+void SpecModel::outcome(Action& a, int completion) {
+  if (completion == 1)
+    updateAction(a, "REJECTED", "MOTOR_BLOCKED", "R-ACT-JAMMED");
+  else
+    updateAction(a, "RESOLVED", "", lockActionRule(a));
 }
 
 void SpecModel::onSync(size_t i) {
@@ -1033,23 +1083,7 @@ void SpecModel::poll() {
   ++pollCount_;
   const bool fullScan = pollCount_ % kFullScanEvery == 0;
   for (size_t i = 0; i < locks_.size(); ++i) {
-    auto& done = completions_[i];
-    const std::string by = done.empty() ? std::string() : done.front().first;
-    const int completion = done.empty() ? -1 : done.front().second;
-    const int s = locks_[i].webState;
-    onReport(i, by, completion);
-    if (s != kUnlocking && s != kLocking && s != 7) {
-      // The others the same poll saw complete.
-      for (size_t k = 1; k < done.size(); ++k) {
-        auto it = actions_.find(done[k].first);
-        if (it == actions_.end() || it->second.status != "PENDING") continue;
-        if (done[k].second == 1)
-          updateAction(it->second, "REJECTED", "MOTOR_BLOCKED", "R-ACT-JAMMED");
-        else
-          updateAction(it->second, "RESOLVED", "", lockActionRule(it->second));
-      }
-      done.clear();
-    }
+    onReport(i);
     bool pinWaiting = false;
     for (const auto& [ref, a] : actions_)
       if (a.lock == i && a.isPin() && a.status == "PENDING") pinWaiting = true;
@@ -1096,7 +1130,7 @@ void SpecModel::restartAdapter(bool midExchange) {
   }
   // It reads every lock's state, then polls.
   for (size_t i = 0; i < locks_.size(); ++i)
-    onReport(i, "", -1);
+    onReport(i, /*attribute=*/false);
   ++pollEpoch_;
   pollCount_ = 0;  // a new adapter process counts its polls afresh
   adapterStartMs_ = nowMs_;

@@ -239,6 +239,9 @@ class SpecModel {
     int webBattery = 100;
     int64_t nextSyncMs = 0;
     uint32_t syncGeneration = 0;
+    // Web runs that ended while the lock was offline (ref, completion): Nuki Web learns of them
+    // after the lock's reconnect report.
+    std::vector<std::pair<std::string, int>> offlineDone;
   };
   struct Bridge {
     bool online = true;
@@ -367,7 +370,9 @@ class SpecModel {
                     const std::string& rule);
   std::string lockActionRule(const Action& a) const;
   void discover(size_t lock);
-  void onReport(size_t lock, const std::string& by, int completion);
+  // One report the adapter reads; `attribute`: it settles the runs completions_ holds.
+  void onReport(size_t lock, bool attribute = true);
+  void outcome(Action& a, int completion);
   void onSync(size_t lock);
   void reconcile(size_t lock, bool syncSignal, int64_t observedMs);
   nlohmann::json pinsJson(const std::vector<Cred>& pins) const;
@@ -422,7 +427,8 @@ class SpecModel {
   std::map<std::string, uint64_t> lockIds_;
   int pollEpoch_ = 0;
   bool observes_ = false;
-  // Polling: lock actions whose runs completed since the last poll (ref, completion state).
+  // Lock actions whose completed runs the adapter knows of (from the logs) and has not settled
+  // yet: a report showing the lock settled settles them (ref, completion state).
   std::map<size_t, std::vector<std::pair<std::string, int>>> completions_;
   std::map<std::string, int> coverage_;
   std::vector<std::string> branches_;
