@@ -340,8 +340,11 @@ void SpecModel::dispatch(const Event& e) {
         break;
       }
       if (d.settleByMs >= 0 && nowMs_ >= d.settleByMs) {
+        // With the receiver down by now, what went out while it was still up may or may not
+        // have arrived: that stays open until the receiver is back (which settles again).
+        if (!receiverUp_ && !d.parked) break;
         d.settleByMs = -1;
-        if (receiverUp_ && !d.parked) {
+        if (!d.parked) {
           d.failingSinceMs = -1;
           d.delivered = hooks_[spec(locks_[e.lock]).name].size();
         }
@@ -1481,11 +1484,23 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
   const size_t lock = scenario_->lockIndex(c.lock);
   bool taken = false;
   if (route.lockRoute && lock < locks_.size()) {
+    // The call is the try of an action waiting for one on that route. Calls carry no body,
+    // so between several such actions the one whose try is due now is taken: a first try
+    // (which comes as the action is accepted), else a retry whose Retry-After has passed,
+    // else the oldest (which then breaks the Retry-After).
+    Action* candidate[3] = {nullptr, nullptr, nullptr};
     for (const auto& ref : actionOrder_) {
       Action& a = actions_.at(ref);
       if (!a.awaitingTry || a.lock != lock || a.status != "QUEUED") continue;
       if (actionMethod(a) != c.method || !globMatch(actionTail(a), route.tail)) continue;
-      tryAction(a, c, f, cut);
+      const int rank = a.tries == 0 && a.notBeforeMs == c.atMs ? 0
+                       : a.notBeforeMs <= c.atMs               ? 1
+                                                               : 2;
+      if (!candidate[rank]) candidate[rank] = &a;
+    }
+    for (Action* a : candidate) {
+      if (!a) continue;
+      tryAction(*a, c, f, cut);
       taken = true;
       break;
     }
@@ -2117,6 +2132,7 @@ Prediction SpecModel::apply(const Step& st, const Oracle& oracle) {
       d.parked = false;
       if (receiverUp_) {
         d.failingSinceMs = -1;
+        d.settleByMs = -1;
         d.delivered = hooks_[st.lock].size();
       } else {
         d.failingSinceMs = nowMs_;
