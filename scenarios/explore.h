@@ -42,7 +42,10 @@ struct ExploreOptions {
   std::string tracePath;       // JSON lines: every step and every webhook
   std::string junitPath;
   std::string outDir = "explore-failures";
-  std::string plant;      // a planted fault (scenarios/planted_faults.h), to check the checker
+  std::string plant;  // a planted fault (scenarios/planted_faults.h), to check the checker
+  // Tests: the replay's planted fault when it is not `plant` ("": none), for a failure that
+  // does not replay.
+  std::optional<std::string> TEST_replayPlant;
   std::string reproduce;  // a reproduce string printed by an earlier run
   bool progress = false;  // a progress bar on stderr (a terminal)
   bool replay = true;     // replay the shrunk file through `nukihil run`'s runner
@@ -60,11 +63,14 @@ struct ExploreResult {
   std::string message;   // the failure as the minimal case shows it
   std::string original;  // the failing case before shrinking, as a scenario file
   std::string reproduce;
-  std::string file;           // the shrunk scenario file written
-  size_t shrunkSteps = 0;     // its fault-phase steps
-  size_t originalSteps = 0;   // the same before shrinking
-  int failingCase = 0;        // 1-based index of the case that failed first
-  bool replayed = false;      // the written file fails under `nukihil run` too
+  std::string file;          // the shrunk scenario file written
+  size_t shrunkSteps = 0;    // its fault-phase steps
+  size_t originalSteps = 0;  // the same before shrinking
+  int failingCase = 0;       // 1-based index of the case that failed first
+  bool replayed = false;     // the written file fails under `nukihil run` too
+  // A failure was found and shrunk but its file does not fail under `nukihil run`: not
+  // reported as a failure (failed is false), yet not a pass either (exit 3).
+  bool unreproduced = false;
   std::string replayMessage;  // what that replay said
   std::optional<ScenarioResult> shrunkResult;
 };

@@ -375,6 +375,9 @@ int exploreCommand(const scenarios::ExploreOptions& eo, const std::string& comma
     } else if (r.failed) {
       s.verdict = scenarios::Verdict::kFailed;
       s.message = r.message;
+    } else if (r.unreproduced) {
+      s.verdict = scenarios::Verdict::kError;
+      s.message = "found but not reproduced by `nukihil run " + r.file + "`: " + r.message;
     } else {
       s.message = "no failure";
     }
@@ -391,7 +394,7 @@ int exploreCommand(const scenarios::ExploreOptions& eo, const std::string& comma
     }
   }
   if (interrupted) return 130;
-  return r.failed ? 1 : 0;
+  return r.failed ? 1 : r.unreproduced ? 3 : 0;
 }
 
 }  // namespace
@@ -461,7 +464,9 @@ int main(int argc, char** argv) {
       "property-based exploration: draw cases (a fleet and SPEC §7 steps biased to the rules' "
       "edges, a fault phase then a heal phase), run each in a fresh embedded world against the "
       "spec model, shrink a failure to the smallest scenario file and replay it with `run`. "
-      "Exit 0: no failure; 1: a failure (written to --out); 2: bad arguments");
+      "Exit 0: no failure; 1: a failure (written to --out); 2: bad arguments; 3: a failure found "
+      "whose shrunk file does not fail under `run` (kept in --out: nondeterminism to look "
+      "into); 130: interrupted");
   exploreCmd->add_option("--seed", eo.seed, "the run's seed; the same seed draws the same cases")
       ->capture_default_str();
   auto* casesOpt = exploreCmd->add_option("--cases", eo.cases, "how many cases")

@@ -4,6 +4,8 @@
 // the printed string; the adapter as it is passes a small budget. Label `property`.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -167,7 +169,33 @@ TEST_P(PlantedFault, IsCaughtWithin300CasesShrunkToAtMost6StepsAndReplays) {
   const ExploreResult r2 = explore(rep, out2);
   ASSERT_TRUE(r2.failed) << out2.str();
   EXPECT_EQ(r2.message, r.message);
-  EXPECT_EQ(slurp(r2.file), text);
+  // The same case, named after the round seed it came from (not the default --seed).
+  auto steps = [](const std::string& t) { return nlohmann::json::parse(t).at("steps"); };
+  EXPECT_EQ(steps(slurp(r2.file)), steps(text));
+  EXPECT_EQ(fs::path(r2.file).filename().string().rfind("explore-reproduced-", 0), 0u) << r2.file;
+  EXPECT_NE(slurp(r2.file).find("reproduced, round seed"), std::string::npos);
+}
+
+// A failure found during exploration whose shrunk file then passes under `nukihil run` is not
+// reported as a failure, nor as a pass: it is kept and said, for the exit code 3.
+TEST(Explore, AFailureWhoseFileDoesNotReplayIsNotReproducedNotPassed) {
+  TempDir dir;
+  ExploreOptions o = small(1, 300);
+  o.plant = plantedFaultNames().front();
+  o.TEST_replayPlant = "";  // the replay runs the adapter as it is
+  o.outDir = dir / "out";
+  o.shrinkSeconds = 20;
+  std::ostringstream out;
+  const ExploreResult r = explore(o, out);
+  const std::string shown = out.str();
+  EXPECT_FALSE(r.failed) << shown;
+  EXPECT_TRUE(r.unreproduced) << shown;
+  EXPECT_FALSE(r.replayed);
+  EXPECT_TRUE(fs::exists(r.file)) << "the file is kept";
+  EXPECT_NE(shown.find("did NOT fail"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("NOT REPRODUCED"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("not reproduced: "), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("\npassed: "), std::string::npos) << shown;
 }
 
 INSTANTIATE_TEST_SUITE_P(Explore, PlantedFault, ::testing::ValuesIn(plantedFaultNames()),
