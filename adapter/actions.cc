@@ -242,6 +242,7 @@ void Adapter::onSent(const std::string& actionId, const NukiResult& r) {
                            (a.name == "deletePinCodeCredential" && r.status == 404));
     if (r.ok() || ownEarlierTry) {
       a.acceptedMs = millisOf(clock_.now());
+      a.acceptedOrder = nextAccepted_++;
       updateAction(a, ActionStatus::kPending);
     } else if (r.outcome == NukiResult::Outcome::kTimeout) {
       updateAction(a, ActionStatus::kTimeout);

@@ -42,8 +42,11 @@ struct Action {
   int64_t createdMs = 0;
   int64_t updatedMs = 0;
   int64_t acceptedMs = -1;  // when Nuki Web answered 2xx
-  uint64_t order = 0;       // acceptance order
-  bool sent = false;        // a Nuki call may have reached Nuki Web
+  uint64_t order = 0;       // the order the platform submitted actions in
+  // The order Nuki Web accepted them in (0: not yet): its queue is FIFO in this order, so a
+  // lock's motor logs are matched to lock actions by it, not by submission.
+  uint64_t acceptedOrder = 0;
+  bool sent = false;  // a Nuki call may have reached Nuki Web
   // setLocked
   bool lock = false;
   int completion = -1;  // the motor's completion state from the log, once seen
@@ -250,6 +253,7 @@ class Adapter {
   Stmt saveDeviceStmt_, saveActionStmt_, saveMetaStmt_;
   std::map<std::string, std::pair<std::string, std::string>> idempotency_;  // key → (action, body)
   uint64_t nextOrder_ = 1;
+  uint64_t nextAccepted_ = 1;
   uint64_t nextId_ = 1;
   std::string idPrefix_;
   std::string nukiSecret_;

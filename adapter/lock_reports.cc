@@ -106,6 +106,10 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
   for (auto* a : unresolvedActions(d.id))
     if (!a->isPin() && a->status == ActionStatus::kPending && a->completion >= 0)
       completed.push_back(a);
+  // In the order the lock ran them: Nuki Web's queue order.
+  std::stable_sort(completed.begin(), completed.end(), [](const Action* x, const Action* y) {
+    return x->acceptedOrder < y->acceptedOrder;
+  });
   const bool settles = hasState && report.state && !isMoving(*report.state);
   if (hasState && report.state) d.lastState = *report.state;
   Action* done = completed.empty() ? nullptr : settles ? completed.back() : completed.front();
@@ -179,8 +183,8 @@ void Adapter::resolveRun(Action& a) {
     updateAction(a, ActionStatus::kRejected, "COMPLETION_STATE_" + std::to_string(a.completion));
 }
 
-// A log entry: a web-triggered motor action finishing marks the oldest lock action of that
-// kind as completed; its outcome follows with the next state report.
+// A log entry: a web-triggered motor action finishing marks the first waiting lock action of
+// that kind Nuki Web accepted as completed; its outcome follows with the next state report.
 bool Adapter::onLog(Device& d, const NukiLog& log, Action** marked) {
   if (std::find(d.seenLogs.begin(), d.seenLogs.end(), log.id) != d.seenLogs.end()) return false;
   d.seenLogs.push_back(log.id);
@@ -189,13 +193,18 @@ bool Adapter::onLog(Device& d, const NukiLog& log, Action** marked) {
   if (log.trigger != nuki::kTriggerWeb ||
       (log.action != nuki::kActionUnlock && log.action != nuki::kActionLock))
     return false;
+  // The run is the first waiting one of its kind in Nuki Web's queue, which is in the order
+  // Nuki Web accepted the calls (a retried call goes behind one accepted meanwhile).
+  Action* first = nullptr;
   for (auto* a : unresolvedActions(d.id)) {
     if (a->isPin() || a->status != ActionStatus::kPending || a->completion >= 0) continue;
     if ((log.action == nuki::kActionLock) != a->lock) continue;
-    a->completion = log.state;
-    saveAction(*a);
-    if (marked) *marked = a;
-    break;
+    if (!first || a->acceptedOrder < first->acceptedOrder) first = a;
+  }
+  if (first) {
+    first->completion = log.state;
+    saveAction(*first);
+    if (marked) *marked = first;
   }
   return true;
 }

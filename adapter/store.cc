@@ -113,6 +113,7 @@ void Adapter::saveAction(const Action& a) {
   j["createdMs"] = a.createdMs;
   j["updatedMs"] = a.updatedMs;
   j["acceptedMs"] = a.acceptedMs;
+  j["acceptedOrder"] = a.acceptedOrder;
   j["sent"] = a.sent;
   j["lock"] = a.lock;
   j["completion"] = a.completion;
@@ -183,6 +184,8 @@ void Adapter::load() {
       a.createdMs = j.at("createdMs").get<int64_t>();
       a.updatedMs = j.at("updatedMs").get<int64_t>();
       a.acceptedMs = j.at("acceptedMs").get<int64_t>();
+      a.acceptedOrder = j.value("acceptedOrder", uint64_t(0));  // absent in older databases
+      nextAccepted_ = std::max(nextAccepted_, a.acceptedOrder + 1);
       a.sent = j.at("sent").get<bool>();
       a.lock = j.at("lock").get<bool>();
       a.completion = j.at("completion").get<int>();

@@ -207,8 +207,8 @@ INSTANTIATE_TEST_SUITE_P(Explore, PlantedFault, ::testing::ValuesIn(plantedFault
                          });
 
 // On the adapter as it is: every case drawn can be judged (none is lost to a harness that
-// hangs or cannot follow), and a failure found is one that replays, shrunk. (Seed 2026 finds a
-// real one today: scenarios/found/.)
+// hangs or cannot follow), and a failure found is one that replays, shrunk. (Seed 2026 found
+// three, all fixed since: see scenarios/found/README.md.)
 TEST(Explore, ASmallBudgetJudgesItsCasesAndAFailureFoundReplays) {
   TempDir dir;
   ExploreOptions o = small(2026, 40);
