@@ -41,9 +41,11 @@ struct EmbeddedWorld::Impl {
   Options options;
   // Before everything that listens or sends on it.
   http::MemoryNetwork network;
+  // Before io: handlers still queued when the world goes (a restart `during` something that
+  // has not landed yet) hold work guards on the clock, released as io is destroyed.
+  VirtualClock clock;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  VirtualClock clock;
   std::unique_ptr<sim::Server> sim;
   std::unique_ptr<WebhookRecorder> receiver;
   std::string dbPath;
