@@ -175,22 +175,24 @@ void Adapter::updateAction(Action& a, ActionStatus status, std::string reason) {
 void Adapter::start(std::function<void(const std::string&)> ready) {
   registerWebhook([this, alive = std::weak_ptr<bool>(alive_), ready = std::move(ready)] {
     if (alive.expired()) return;
-    // Actions accepted before a restart whose Nuki call may not have happened go out again,
-    // unless they have waited longer than the retry budget would have let them.
-    const int64_t now = millisOf(clock_.now());
-    const int64_t budgetMs =
-        std::chrono::duration_cast<std::chrono::milliseconds>(options_.actionBudget).count();
-    for (auto& entry : actions_) {
-      Action& a = entry.second;  // not a structured binding: clang 14 cannot capture one
-      if (a.status != ActionStatus::kQueued) continue;
-      if (now - a.createdMs <= budgetMs) {
-        send(a);
-        continue;
-      }
-      if (!write([&] { updateAction(a, ActionStatus::kTimeout); })) return;
-    }
+    // First every lock's state as it is now (what changed while the adapter was away comes
+    // before anything its actions cause)…
     discover([this, alive, ready](const std::string& error) {
       if (alive.expired()) return;
+      // …then actions accepted before a restart whose Nuki call may not have happened go out
+      // again, unless they have waited longer than the retry budget would have let them.
+      const int64_t now = millisOf(clock_.now());
+      const int64_t budgetMs =
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.actionBudget).count();
+      for (auto& entry : actions_) {
+        Action& a = entry.second;  // not a structured binding: clang 14 cannot capture one
+        if (a.status != ActionStatus::kQueued) continue;
+        if (now - a.createdMs <= budgetMs) {
+          send(a);
+          continue;
+        }
+        if (!write([&] { updateAction(a, ActionStatus::kTimeout); })) return;
+      }
       // Catch up with what happened while the adapter was away (its webhooks may be lost).
       poll([this, alive, ready, error] {
         if (alive.expired()) return;

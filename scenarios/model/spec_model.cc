@@ -1685,6 +1685,25 @@ bool SpecModel::duplicateSend(const ObservedCall& c, const Fault* f) {
     a.duplicateSeen = true;
     branches_.push_back("the restarted adapter sent " + c.method + " " + c.path + " of " + ref +
                         " again (its predecessor did not keep Nuki Web's answer)");
+    // The killed adapter never had that answer, so its PENDING was never sent: the restarted
+    // one sends it, after its start-up reads. The model took the answer at the first call, in
+    // this same step (the kill lands on an exchange of it), before any check: it moves.
+    if (a.status == "PENDING") {
+      auto& list = hooks_[spec(locks_[lock]).name];
+      for (size_t k = list.size(); k-- > 0;) {
+        const ExpectedWebhook& w = list[k];
+        if (w.type != "deviceEventUpdateAction" || w.content.value("actionId", "") != a.ref ||
+            w.content.value("status", "") != "PENDING")
+          continue;
+        if (w.step != currentStep_) break;
+        const std::string rule = w.rule;
+        list.erase(list.begin() + std::ptrdiff_t(k));
+        Device& d = devices_[lock];
+        if (d.delivered > k) --d.delivered;
+        updateAction(a, "PENDING", "", rule);
+        break;
+      }
+    }
     if (f && f->effect != Fault::kResetAfter) return true;
     if (a.kind == StepKind::kSetLocked) {
       Cmd cmd;
