@@ -104,6 +104,7 @@ struct Context {
   bool reproducing = false;  // --reproduce: one case, no shrinking
   int shrinkTries = 0, shrinkAccepted = 0;
   Clock::time_point started = Clock::now(), shrinkDeadline, lastProgress;
+  std::optional<Clock::time_point> shrinkStarted;  // exploring ended here (the rate's span)
   uint64_t roundSeed = 0;
   int round = 0;
   int firstCase = 0;  // the case that failed first (1-based)
@@ -406,6 +407,13 @@ std::string extraFlags(const ExploreOptions& o) {
   if (o.maxSteps != ExploreOptions().maxSteps) f += " --max-steps " + std::to_string(o.maxSteps);
   if (o.transport == EmbeddedTransport::kMemory) f += " --transport memory";
   if (!o.plant.empty()) f += " --plant " + o.plant;
+  if (o.shrinkSeconds != ExploreOptions().shrinkSeconds) {
+    std::ostringstream s;
+    s << o.shrinkSeconds;
+    f += " --shrink-seconds " + s.str();
+  }
+  if (o.outDir != ExploreOptions().outDir)
+    f += " --out " + (o.outDir.find(' ') == std::string::npos ? o.outDir : "'" + o.outDir + "'");
   return f;
 }
 
@@ -459,6 +467,7 @@ void property(Context& ctx) {
     ctx.first = *failure;
     ctx.firstCase = ctx.cases;
     ctx.shrinking = true;
+    ctx.shrinkStarted = Clock::now();
     ctx.shrinkDeadline =
         Clock::now() + std::chrono::milliseconds(int64_t(ctx.options.shrinkSeconds * 1000));
     if (ctx.options.progress) std::cerr << "\r\033[K";
@@ -779,10 +788,14 @@ ExploreResult explore(const ExploreOptions& options, std::ostream& out) {
   out << (result.failed         ? "FAILED"
           : result.unreproduced ? "not reproduced"
                                 : "passed")
-      << ": " << result.cases << " cases, " << result.steps << " steps in " << std::fixed
-      << std::setprecision(1) << result.seconds << " s ("
-      << int(double(result.steps) / std::max(result.seconds, 1e-3)) << " steps/s), "
-      << ctx.discarded << " discarded\n";
+      << ": " << result.cases << (result.cases == 1 ? " case, " : " cases, ") << result.steps
+      << " steps in " << std::fixed << std::setprecision(1) << result.seconds << " s (";
+  // The rate is of the exploring, before any shrinking (whose steps are not counted).
+  const double exploring =
+      ctx.shrinkStarted ? std::chrono::duration<double>(*ctx.shrinkStarted - ctx.started).count()
+                        : result.seconds;
+  out << int(double(result.steps) / std::max(exploring, 1e-3)) << " steps/s"
+      << (ctx.shrinkStarted ? " before shrinking" : "") << "), " << ctx.discarded << " discarded\n";
   if (!ctx.firstDiscard.empty())
     out << "the first discarded case could not be judged: " << ctx.firstDiscard << "\n";
   return result;

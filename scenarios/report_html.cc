@@ -68,8 +68,8 @@ border-radius:6px;font:inherit}
 #scenario-list tbody tr{cursor:pointer}
 #scenario-list tbody tr:hover{background:var(--soft)}
 #scenario-list{table-layout:fixed;width:100%}
-#scenario-list th:nth-child(1){width:64px}#scenario-list th:nth-child(2){width:34%}
-#scenario-list th:nth-child(3){width:26%}#scenario-list th:nth-child(4){width:48px}
+#scenario-list th:nth-child(1){width:88px}#scenario-list th:nth-child(2){width:34%}
+#scenario-list th:nth-child(3){width:24%}#scenario-list th:nth-child(4){width:96px}
 #scenario-list td code{overflow-wrap:anywhere;font-size:11px}
 #scenario-list td.msg{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;
 color:var(--muted)}
@@ -309,11 +309,11 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
   // ---- rules and links ----
   let rulesDoc = 'docs/rules.md';
   const ruleInfo = new Map();
-  function safeHref(h) {  // relative links and http(s) only: no javascript: or data: from the run
+  function safeHref(h) {  // relative, http(s) and file links only: no javascript: or data:
     h = str(h).trim();
     if (!h) return null;
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(h);
-    return scheme && !/^https?$/i.test(scheme[1]) ? null : h;
+    return scheme && !/^(https?|file)$/i.test(scheme[1]) ? null : h;
   }
   const ruleIds = (x) => (Array.isArray(x) ? x : [x]).map(str).filter(Boolean);
   function ruleLink(id) {
@@ -692,7 +692,7 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
       const differs = e && o && str(e.text) !== str(o.text);
       const cls = i === d.divIndex ? 'divergence' : differs ? 'differs' : null;
       body.appendChild(el('tr', {id: d.rowId(i), class: cls},
-          el('td', {class: 'idx', text: i}),
+          el('td', {class: 'idx', text: i + 1}),
           hookCell(e, e && d.matchA[i] < 0 ? 'not observed' : null),
           hookCell(o, o && d.matchB[i] < 0 ? 'not expected' : null),
           el('td', null, e ? ruleLinks(e.rule) : null),
@@ -749,7 +749,9 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     row('Lock', d.lock != null ? str(d.lock) : null);
     const showRow =
         dev ? el('a', {href: '#' + dev.rowId(dev.divIndex), text: '(show the row)'}) : null;
-    row('Index', d.index != null ? [str(d.index), showRow ? ' ' : null, showRow] : null);
+    // Counted from 1, as the terminal and the JUnit file count ("webhook 11").
+    row('Webhook', d.index != null && num(d.index) != null
+                       ? ['#' + (num(d.index) + 1), showRow ? ' ' : null, showRow] : null);
     row('Rule', ruleLinks(d.rule));
     row('Message', d.message != null ? str(d.message) : null);
     const side = (head, cls, v, none) => el('div', null, el('div', {class: 'cmp-h', text: head}),
@@ -776,7 +778,7 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     const [meta, row] = metaList();
     row('File', str(s.file)); row('Suite', str(s.suite)); row('Seed', str(s.seed));
     row('Verdict', badge(it.verdict));
-    row('Wall time', num(s.wallMs) != null ? num(s.wallMs) + ' ms' : null);
+    row('Wall time', num(s.wallMs) != null ? Math.round(num(s.wallMs)) + ' ms' : null);
     if (validMs(s.startMs) || validMs(s.endMs)) {
       const span = validMs(s.startMs) && validMs(s.endMs) ?
           ' (' + duration(s.endMs - s.startMs) + ')' : '';
@@ -865,17 +867,21 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     for (const k of ['failed', 'error', 'skipped', 'passed']) {
       if (c[k] > 0) bar.appendChild(el('span', {class: k, style: 'flex-grow:' + c[k]}));
     }
-    const failing = c.failed + c.error;
     const [meta, row] = metaList();
     row('Command', run.command != null ? el('code', {text: str(run.command)}) : null);
-    row('Seed', str(run.seed));
+    // The run's seed is the default; a scenario that gives its own runs on that.
+    const own = items.filter((it) => run.seed != null && it.s.seed != null &&
+                                     str(it.s.seed) !== str(run.seed)).length;
+    row('Seed', run.seed == null ? null
+        : str(run.seed) + (own ? ' (for scenarios that give none; ' + own + ' give their own)'
+                               : ''));
     const by = [str(run.tool), str(run.version)].filter(Boolean).join(' ');
     row('Generated', [str(run.generatedAt), by ? 'by ' + by : ''].filter(Boolean).join(' '));
     const docHref = safeHref(rulesDoc);
     row('Rules', docHref ? el('a', {href: docHref, text: rulesDoc}) : rulesDoc);
     return el('header', {id: 'summary'},
         el('div', {class: 'titlebar'}, el('h1', {text: 'nukihil run report'}),
-           badge(failing ? 'failed' : items.length ? 'passed' : 'skipped'),
+           badge(c.failed ? 'failed' : c.error ? 'error' : items.length ? 'passed' : 'skipped'),
            el('nav', {class: 'jump'}, el('a', {href: '#overview', text: 'Scenarios'}),
               el('a', {href: '#scenarios', text: 'Details'}),
               el('a', {href: '#rule-coverage', text: 'Rule coverage'}))),

@@ -1,5 +1,6 @@
 #include "scenarios/reports.h"
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -91,6 +92,13 @@ std::string failureText(const ScenarioResult& r) {
   if (r.replayed) s << "  replayed once with the same seed: the same failure\n";
   s << "  seed " << r.seed << "; replay: " << r.replay << "\n";
   return s.str();
+}
+
+std::string RunSummary::defaultRulesDoc() {
+  const std::filesystem::path built = std::filesystem::path(NUKIHIL_SOURCE_DIR) / "docs/rules.md";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(built, ec)) return "file://" + built.string();
+  return "docs/rules.md";
 }
 
 json runReportJson(const std::vector<ScenarioResult>& results, const RunSummary& run) {

@@ -15,7 +15,10 @@ struct RunSummary {
   std::string command;  // the command line, for the report
   uint64_t seed = 0;
   double wallSeconds = 0;
-  std::string rulesDoc = "docs/rules.md";  // where the report's rule links point
+  // Where the report's rule links point: the rules document of the sources nukihil was built
+  // from (file://…) while it is there, else the path inside the repository.
+  std::string rulesDoc = defaultRulesDoc();
+  static std::string defaultRulesDoc();
 };
 
 // The run as JSON (the input of renderHtmlReport; schema in scenarios/report_html.h).

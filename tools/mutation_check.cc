@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
   app.add_option("--mutations", mutations,
                  "the mutations file (default: <source>/tools/mutation-check/mutations.json)");
   app.add_option("--work", workDir, "where the copy is built")->capture_default_str();
-  app.add_option("--seed", seed, "explore's seed")->capture_default_str();
+  app.add_option("--seed", seed, "explore's seed")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--cases", cases, "explore's budget per bug")->capture_default_str();
   app.add_option("--report", report, "also write the Markdown report here");
   app.add_option("--only", only, "only the mutation with this id");

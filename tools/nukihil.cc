@@ -242,9 +242,9 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
   std::ostringstream line;
   line.setf(std::ios::fixed);
   line.precision(2);
-  line << results.size() << " scenarios: " << passed << " passed, " << failed << " failed, "
-       << errors << " errors, " << skipped << " skipped in " << wall << " s ("
-       << (wall > 0 ? double(results.size()) / wall : 0.0) << " scenarios/s)";
+  line << results.size() << (results.size() == 1 ? " scenario: " : " scenarios: ") << passed
+       << " passed, " << failed << " failed, " << errors << " errors, " << skipped << " skipped in "
+       << wall << " s (" << (wall > 0 ? double(results.size()) / wall : 0.0) << " scenarios/s)";
   std::cerr << "\n"
             << (failed + errors ? paint("31;1", line.str()) : paint("32;1", line.str())) << "\n";
   for (const auto& r : results)
@@ -284,11 +284,20 @@ int validateCommand(const std::vector<std::string>& paths) {
   for (const auto& m : missing)
     std::cerr << "nukihil: " << m << ": no such file or folder\n";
   if (!missing.empty()) return 2;
+  if (files.empty()) {
+    std::cerr << "nukihil: no scenario files (*.json) in " << paths.front() << "\n";
+    return 2;
+  }
   std::vector<model::Problem> problems;
   auto scenarios = validateAll(files, problems);
   for (const auto& p : problems)
     std::cerr << p.text() << "\n";
-  if (!problems.empty()) return 2;
+  if (!problems.empty()) {
+    std::cerr << "nukihil: " << problems.size() << " problem" << (problems.size() == 1 ? "" : "s")
+              << " in " << files.size() << " scenario file" << (files.size() == 1 ? "" : "s")
+              << "\n";
+    return 2;
+  }
   std::cout << scenarios.size() << " scenario file" << (scenarios.size() == 1 ? "" : "s")
             << " valid\n";
   return 0;
@@ -422,7 +431,8 @@ int main(int argc, char** argv) {
   run->add_option("--html", ra.html, "write the self-contained HTML report here");
   run->add_option("--json", ra.json, "write the run report as JSON here");
   run->add_option("--seed", ra.seed,
-                  "seed for scenarios that give none (default 1); printed per scenario");
+                  "seed for scenarios that give none (default 1); printed per scenario")
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--filter", ra.filter,
                   "only scenarios whose name or file matches this regular expression");
   run->add_option("--jobs,-j", ra.jobs, "scenarios run side by side")
@@ -468,6 +478,7 @@ int main(int argc, char** argv) {
       "whose shrunk file does not fail under `run` (kept in --out: nondeterminism to look "
       "into); 130: interrupted");
   exploreCmd->add_option("--seed", eo.seed, "the run's seed; the same seed draws the same cases")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   auto* casesOpt = exploreCmd->add_option("--cases", eo.cases, "how many cases")
                        ->check(CLI::Range(1, 100000000))

@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("--admin-token", adminToken,
                  "bearer token for the control plane /sim/v1 (default: derived from the seed)");
   app.add_option("--seed", seed,
-                 "seed of the world's random numbers (default: a fresh one, printed)");
+                 "seed of the world's random numbers (default: a fresh one, printed)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option(
          "--clock", clockKind,
          "virtual: time moves only through POST /sim/v1/clock/advance; real: wall-clock time")

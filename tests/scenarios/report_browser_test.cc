@@ -318,8 +318,9 @@ TEST(ReportBrowser, TakesAScreenshotAt1280) {
 }
 
 // 50 scenarios × 200 webhooks (two devices, 100 expected and 100 observed each), five of them
-// failing: opens in well under the time a person waits.
-TEST(ReportBrowser, DrawsALargeRunQuickly) {
+// failing: all of it is drawn, without errors. (How long that takes is printed, not asserted:
+// a wall-clock limit in a unit test fails on a loaded machine, not on a slow page.)
+TEST(ReportBrowser, DrawsALargeRunCompletely) {
   SKIP_WITHOUT_CHROMIUM();
   json run = reportFixture();
   json big = json::array();
@@ -349,7 +350,6 @@ TEST(ReportBrowser, DrawsALargeRunQuickly) {
   EXPECT_EQ(count(dom, "<section class=\"scenario\""), 50u);
   EXPECT_EQ(count(dom, "<g class=\"lane\""), 10u) << "the five failures, drawn at once";
   std::cout << "chromium: fixture " << small << " s, 50 × 200 webhooks " << large << " s\n";
-  EXPECT_LT(large - small, 10.0) << "drawing 10 000 webhooks should take a few seconds at most";
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST(NukihilCli, APassingScenarioExitsZeroAndWritesTheReports) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("[1/1] PASS"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("seed 9"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("1 scenarios: 1 passed, 0 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 scenario: 1 passed, 0 failed"), std::string::npos) << r.err;
   std::ifstream j(junit);
   std::stringstream xml;
   xml << j.rdbuf();
@@ -174,6 +174,26 @@ TEST(NukihilCli, RecordPrintsEachSignedWebhookAsItArrives) {
   EXPECT_NE(p.out().find("signed ok"), std::string::npos) << p.out();
   EXPECT_NE(p.out().find("SetState LOCK.isLocked=true"), std::string::npos) << p.out();
   EXPECT_NE(p.out().find("BAD SIGNATURE"), std::string::npos) << p.out();
+}
+
+// A folder with no scenario files, or a negative seed, is a usage error (2) for every command,
+// never a pass: a CI step pointed at the wrong folder must not go green.
+TEST(NukihilCli, AnEmptyFolderOrANegativeSeedExitsTwo) {
+  TempDir d;
+  fs::create_directories(d.path / "empty");
+  const auto validate = nukihil({"validate", (d.path / "empty").string()});
+  EXPECT_EQ(validate.code, 2);
+  EXPECT_NE(validate.err.find("no scenario files"), std::string::npos) << validate.err;
+  EXPECT_EQ(nukihil({"run", (d.path / "empty").string()}).code, 2);
+  const std::string ok = d.write("a.json", kPassing);
+  const auto run = nukihil({"run", ok, "--seed", "-1"});
+  EXPECT_EQ(run.code, 2) << run.err;
+  EXPECT_EQ(nukihil({"explore", "--seed", "-1", "--cases", "1"}).code, 2);
+  const std::string bad = d.write("bad.json", R"({"name":"b","locks":[{"name":"A"}],
+    "steps":[{"do":"advance","second":1}]})");
+  const auto invalid = nukihil({"validate", bad, ok});
+  EXPECT_EQ(invalid.code, 2);
+  EXPECT_NE(invalid.err.find("in 2 scenario files"), std::string::npos) << invalid.err;
 }
 
 }  // namespace
