@@ -158,6 +158,7 @@ tr.differs td{background:#fffbe6}
 tr.divergence td{background:#ffebe9}
 tr.divergence{outline:2px solid var(--fail);outline-offset:-2px}
 tr.notok td{background:#fff1e5}
+tr.notrun td{color:var(--muted,#777);font-style:italic}
 tr.led td.idx{box-shadow:inset 3px 0 var(--fail)}
 td.ok{color:var(--pass);font-weight:600}
 td.bad{color:var(--fail);font-weight:600}
@@ -726,16 +727,19 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     const body = el('tbody');
     ctx.steps.forEach((st, k) => {
       const led = ctx.divSteps.has(str(st.label));
-      const cls = [st.ok === false ? 'notok' : '', led ? 'led' : ''].filter(Boolean).join(' ');
+      const notRun = st.run === false;
+      const cls = [st.ok === false ? 'notok' : '', notRun ? 'notrun' : '', led ? 'led' : '']
+                      .filter(Boolean).join(' ');
       const label = str(st.label) + (st.lock != null ? ' · ' + str(st.lock) : '');
       body.appendChild(el('tr', {id: ctx.id + '-step-' + k, class: cls || null},
           el('td', {class: 'idx', text: st.index != null ? str(st.index) : k}),
-          el('td', {class: 'time', text: validMs(st.atMs) ? utc(st.atMs) : '—'}),
+          el('td', {class: 'time', text: !notRun && validMs(st.atMs) ? utc(st.atMs) : '—'}),
           el('td', null, el('code', {text: str(st.text) || str(st.label)}),
              st.text != null && label ? el('div', {class: 'sub', text: label}) : null),
           el('td', null, jsonCell(st.answer)), el('td', null, jsonCell(st.predicted)),
-          el('td', {class: st.ok === true ? 'ok' : st.ok === false ? 'bad' : null,
-                    text: st.ok === true ? 'ok' : st.ok === false ? 'not ok' : '—'}),
+          el('td', {class: notRun ? null : st.ok === true ? 'ok' : st.ok === false ? 'bad' : null,
+                    text: notRun ? 'not run' : st.ok === true ? 'ok'
+                                 : st.ok === false ? 'not ok' : '—'}),
           el('td', null, str(st.note),
              led ? el('span', {class: 'flag red', text: 'led to the divergence'}) : null)));
     });

@@ -19,7 +19,8 @@ namespace nukihil::scenarios {
 //                 startMs, endMs, message, replay, replayed,
 //                 divergence: {lock, index, rule, message, expected, observed, steps: [label]},
 //                 problems: [text], branches: [text],
-//                 steps: [{index, label, atMs, lock, text, answer, predicted, ok, note}],
+//                 steps: [{index, label, atMs, lock, text, answer, predicted, ok, run, note}],
+//                        // run false: not run, the scenario stopped at an earlier step
 //                 devices: [{lock, deviceId, divergenceIndex,
 //                            expected: [{atMs, text, rule, step /* steps[].index */, type}],
 //                            observed: [{atMs, text, id, type}],

@@ -180,6 +180,7 @@ json runReportJson(const std::vector<ScenarioResult>& results, const RunSummary&
                        {"answer", st.answer},
                        {"predicted", st.predicted},
                        {"ok", st.ok},
+                       {"run", st.run},
                        {"note", st.note}});
     s["steps"] = steps;
     json devices = json::array();

@@ -839,11 +839,17 @@ bool Run::runStep(const Step& st) {
     error(st.label() + ": " + p.error);
     return false;
   }
-  // The file against SPEC: an expectation the model contradicts is an error of the file.
+  // The file against SPEC: an expectation the model contradicts is an error of the file. What
+  // the system answered is shown too (it may well agree with the file).
   if (auto why = expectationProblem(st, p); !why.empty()) {
     rec.ok = false;
+    std::string answered;
+    if (executed && !answer.is_null()) {
+      rec.answer = answer;
+      answered = " (the system answered " + answer.dump() + ")";
+    }
     result_.steps.push_back(rec);
-    error(st.label() + ": the expectation contradicts SPEC: " + why);
+    error(st.label() + ": the expectation contradicts SPEC: " + why + answered);
     return false;
   }
   // Names bind when the action is answered 202.
@@ -994,8 +1000,22 @@ ScenarioResult Run::end() {
 ScenarioResult Run::go() {
   begin();
   if (setUp()) {
-    for (const auto& st : scenario_->steps)
-      if (!runStep(st)) break;
+    for (const auto& st : scenario_->steps) {
+      if (runStep(st)) continue;
+      // The steps after the one that stopped the scenario, listed as not run.
+      for (size_t k = st.index + 1; k < scenario_->steps.size(); ++k) {
+        const Step& later = scenario_->steps[k];
+        StepRecord rec;
+        rec.index = later.index;
+        rec.label = later.label();
+        rec.text = describeStep(later);
+        rec.lock = later.lock;
+        rec.run = false;
+        rec.note = "not run: the scenario stopped at " + st.label();
+        result_.steps.push_back(std::move(rec));
+      }
+      break;
+    }
   }
   return end();
 }

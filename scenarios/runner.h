@@ -33,6 +33,7 @@ struct StepRecord {
   nlohmann::json answer;     // what the system answered (null: nothing to compare)
   nlohmann::json predicted;  // what the model says
   bool ok = true;
+  bool run = true;  // false: not run, the scenario stopped at an earlier step
   std::string note;
 };
 

@@ -117,13 +117,29 @@ TEST(NukihilCli, AnInvalidFileExitsTwoNamingFilePathAndStepAndNothingRuns) {
 TEST(NukihilCli, AnExpectationThatContradictsSpecIsAnErrorAndExitsOne) {
   TempDir d;
   std::string text = kPassing;
-  text.replace(text.find("RESOLVED"), 8, "FAILED");
+  text.replace(text.find("\"RESOLVED\"}"), 11, "\"FAILED\"},{\"do\":\"advance\",\"seconds\":1}");
   const std::string f = d.write("e.json", text);
   const std::string junit = (d.path / "j.xml").string();
-  auto r = nukihil({"run", f, "--junit", junit});
+  const std::string report = (d.path / "r.json").string();
+  auto r = nukihil({"run", f, "--junit", junit, "--json", report});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("ERROR"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("the expectation contradicts SPEC"), std::string::npos) << r.err;
+  // What the system answered is said too, and the steps after are listed as not run.
+  EXPECT_NE(r.err.find("(the system answered {\"status\":\"RESOLVED\"})"), std::string::npos)
+      << r.err;
+  std::ifstream rj(report);
+  const json steps = json::parse(rj).at("scenarios").at(0).at("steps");
+  ASSERT_FALSE(steps.empty());
+  size_t notRun = 0;
+  for (const auto& st : steps)
+    if (st.at("run") == false) {
+      ++notRun;
+      EXPECT_NE(st.at("note").get<std::string>().find("not run: the scenario stopped at"),
+                std::string::npos);
+    }
+  EXPECT_EQ(notRun, 1u) << steps.dump();
+  EXPECT_EQ(steps.back().at("run"), false);
   EXPECT_NE(r.err.find("replay: nukihil run " + f + " --seed 1"), std::string::npos) << r.err;
   std::ifstream j(junit);
   std::stringstream xml;
