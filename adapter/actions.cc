@@ -216,6 +216,7 @@ void Adapter::send(Action& a) {
     if (retried && result.attempts == 1) result.attempts = 2;  // a 409 now may be our own create
     onSent(id, result);
   };
+  nuki_.tagNextCall(a.id);
   if (!a.isPin()) return nuki_.lockAction(lockId, a.lock, done);
   if (a.name == "createPinCodeCredential")
     return nuki_.createAuth(lockId, toNukiFields(*a.pin), done);

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 #include "adapter/repeated_failure.h"
 #include "runtime/backoff.h"
@@ -188,6 +189,8 @@ void NukiClient::call(std::string method, std::string path, std::string body,
   c->request.url = options_.baseUrl + path;
   c->request.headers = {{"Authorization", "Bearer " + options_.token},
                         {"Accept", "application/json"}};
+  if (!nextRequestId_.empty())
+    c->request.headers.emplace_back("X-Request-ID", std::exchange(nextRequestId_, {}));
   c->request.body = std::move(body);
   c->request.timeout = options_.timeout;
   c->done = std::move(done);

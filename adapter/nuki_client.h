@@ -57,6 +57,9 @@ class NukiApi {
   // GET /smartlock/{id}
   virtual void getSmartlock(
       uint64_t id, std::function<void(const NukiResult&, std::optional<NukiLock>)> done) = 0;
+  // The next call made carries `X-Request-ID: id` (with its retries): the action it is for,
+  // for tracing. Nuki Web ignores the header; nukisim journals it.
+  virtual void tagNextCall(std::string id) { (void)id; }
   // POST /smartlock/{id}/action/lock|unlock
   virtual void lockAction(uint64_t id, bool lock, std::function<void(const NukiResult&)> done) = 0;
   // GET /smartlock/{id}/auth?types=13
@@ -110,6 +113,7 @@ class NukiClient : public NukiApi {
   void listSmartlocks(std::function<void(const NukiResult&, std::vector<NukiLock>)> done) override;
   void getSmartlock(uint64_t id,
                     std::function<void(const NukiResult&, std::optional<NukiLock>)> done) override;
+  void tagNextCall(std::string id) override { nextRequestId_ = std::move(id); }
   void lockAction(uint64_t id, bool lock, std::function<void(const NukiResult&)> done) override;
   void listAuths(uint64_t id,
                  std::function<void(const NukiResult&, std::vector<NukiAuth>)> done) override;
@@ -158,6 +162,7 @@ class NukiClient : public NukiApi {
   Clock& clock_;
   Random& random_;
   Options options_;
+  std::string nextRequestId_;        // tagNextCall: the X-Request-ID of the next call
   std::shared_ptr<char> alive_;      // callbacks hold a weak_ptr: gone once the client is
   std::set<Clock::AlarmId> alarms_;  // armed retry alarms, removed in the destructor
   NukiReachability reachability_;

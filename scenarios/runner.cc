@@ -171,6 +171,11 @@ class RunOracle final : public model::Oracle {
     auto it = restarts.find(step);
     return it == restarts.end() ? std::nullopt : std::optional<Restart>(it->second);
   }
+  std::map<std::string, std::string> actionRefs;  // actionId → the step's name of the action
+  std::string actionOfRequest(const std::string& requestId) const override {
+    auto it = actionRefs.find(requestId);
+    return it == actionRefs.end() ? std::string() : it->second;
+  }
 };
 
 class Run {
@@ -335,6 +340,7 @@ void Run::readJournal() {
     c.path = e.path.substr(0, e.path.find('?'));
     c.status = e.status;
     c.fault = e.fault;
+    c.requestId = e.requestId;
     c.fromHarness = harnessSeqs_.count(e.seq) > 0;
     const std::string prefix = "/smartlock/";
     if (c.path.rfind(prefix, 0) == 0) {
@@ -830,6 +836,10 @@ bool Run::runStep(const Step& st) {
     }
   }
   readJournal();
+  // The action the answer names, for the model to tell its Nuki calls from another's.
+  if (model::isTraitAction(st.kind) && answer.value("status", 0) == 202 &&
+      answer.contains("actionId") && answer["actionId"].is_string())
+    oracle_.actionRefs.emplace(answer["actionId"].get<std::string>(), SpecModel::actionRef(st));
   model::Prediction p = model_.apply(st, oracle_);
   rec.predicted = p.answer;
   rec.note = p.note;

@@ -671,6 +671,7 @@ json journalEntryJson(const JournalEntry& e) {
     j["path"] = e.path;
     j["status"] = e.status;
     if (!e.fault.empty()) j["fault"] = json::parse(e.fault, nullptr, false);
+    if (!e.requestId.empty()) j["requestId"] = e.requestId;
   } else {
     j["type"] = "webhook";
     j["webhookId"] = e.webhookId;

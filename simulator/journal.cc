@@ -19,7 +19,7 @@ void Journal::encode(nlohmann::json& j) const {
   auto entries = nlohmann::json::array();
   for (const auto& e : entries_)
     entries.push_back({e.seq, e.atMs, int(e.kind), e.method, e.path, e.status, e.fault, e.webhookId,
-                       e.smartlockId, e.feature, e.attempt, e.error});
+                       e.smartlockId, e.feature, e.attempt, e.error, e.requestId});
   j["journal"] = {{"nextSeq", nextSeq_}, {"entries", std::move(entries)}};
 }
 
@@ -33,7 +33,9 @@ snapshot::Checked<Journal::Decoded> Journal::decode(const snapshot::In& root, si
     const size_t nEntries = entries.array(limit);
     for (size_t i = 0; i < nEntries; ++i) {
       const In e = entries[i];
-      if (e.array() != 12) e.fail("must be a journal record of 12 fields");
+      // 13 fields; 12 in snapshots written before the request id was journaled.
+      const size_t fields = e.array();
+      if (fields != 12 && fields != 13) e.fail("must be a journal record of 13 fields");
       JournalEntry je;
       // Sequence numbers run without gaps: the journal finds an entry by its offset.
       je.seq = e[0].u64();
@@ -51,6 +53,7 @@ snapshot::Checked<Journal::Decoded> Journal::decode(const snapshot::In& root, si
       je.feature = e[9].string(64);
       je.attempt = e[10].u32();
       je.error = e[11].string(kMaxText);
+      if (fields == 13) je.requestId = e[12].string(256);
       d.entries.push_back(std::move(je));
     }
     d.nextSeq = journal["nextSeq"].u64();

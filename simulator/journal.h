@@ -15,10 +15,11 @@ struct JournalEntry {
   uint64_t seq = 0;
   int64_t atMs = 0;
   enum Kind : uint8_t { kApi, kWebhook } kind = kApi;
-  std::string method;  // api
-  std::string path;    // api: path and query; webhook: the URL
-  int status = 0;      // HTTP status; 0 while a delivery is in flight or failed without one
-  std::string fault;   // api: the fault applied, if any
+  std::string method;     // api
+  std::string path;       // api: path and query; webhook: the URL
+  int status = 0;         // HTTP status; 0 while a delivery is in flight or failed without one
+  std::string fault;      // api: the fault applied, if any
+  std::string requestId;  // api: the client's X-Request-ID, if it sent one
   // webhook
   int32_t webhookId = 0;
   uint64_t smartlockId = 0;

@@ -163,6 +163,8 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
   entry->kind = JournalEntry::kApi;
   entry->method = req.method;
   entry->path = http::printableTarget(req.target);  // raw bytes need not be UTF-8
+  if (auto id = req.header("X-Request-ID"))
+    entry->requestId = http::printableTarget(id->substr(0, 256));
   auto journaled = [this, entry, respond = std::move(respond)](http::Response r) {
     entry->status = r.delivery == http::Delivery::kNormal ? r.status : 0;
     if (r.delivery != http::Delivery::kNormal) entry->error = "connection reset (fault)";

@@ -1484,18 +1484,22 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
   const size_t lock = scenario_->lockIndex(c.lock);
   bool taken = false;
   if (route.lockRoute && lock < locks_.size()) {
-    // The call is the try of an action waiting for one on that route. Calls carry no body,
-    // so between several such actions the one whose try is due now is taken: a first try
-    // (which comes as the action is accepted), else a retry whose Retry-After has passed,
-    // else the oldest (which then breaks the Retry-After).
-    Action* candidate[3] = {nullptr, nullptr, nullptr};
+    // The call is the try of an action waiting for one on that route: the one it names, if
+    // the system tagged it; else (calls carry no body here) the one whose try is due now: a
+    // first try (which comes as the action is accepted), else a retry whose Retry-After has
+    // passed, else the oldest (which then breaks the Retry-After).
+    // A call that names its action (X-Request-ID) is that action's, if it waits for a try.
+    Action* candidate[4] = {nullptr, nullptr, nullptr, nullptr};
+    std::string named = c.requestId.empty() ? "" : oracle.actionOfRequest(c.requestId);
+    if (auto alias = aliases_.find(named); alias != aliases_.end()) named = alias->second;
     for (const auto& ref : actionOrder_) {
       Action& a = actions_.at(ref);
       if (!a.awaitingTry || a.lock != lock || a.status != "QUEUED") continue;
       if (actionMethod(a) != c.method || !globMatch(actionTail(a), route.tail)) continue;
-      const int rank = a.tries == 0 && a.notBeforeMs == c.atMs ? 0
-                       : a.notBeforeMs <= c.atMs               ? 1
-                                                               : 2;
+      const int rank = !named.empty() && a.ref == named          ? 0
+                       : a.tries == 0 && a.notBeforeMs == c.atMs ? 1
+                       : a.notBeforeMs <= c.atMs                 ? 2
+                                                                 : 3;
       if (!candidate[rank]) candidate[rank] = &a;
     }
     for (Action* a : candidate) {

@@ -58,6 +58,7 @@ struct ObservedCall {
   std::string fault;         // the fault nukisim applied to it, if any ("": none)
   bool fromHarness = false;  // made by the scenario (nukiRequest), not by the adapter
   std::string lock;          // the scenario's name of the lock in the path, if any
+  std::string requestId;     // the X-Request-ID the caller sent ("": none)
 };
 
 // What the system did where SPEC leaves it open. The runner answers from what it observed.
@@ -79,6 +80,13 @@ class Oracle {
     bool applied = true;
   };
   virtual std::optional<Restart> restart(size_t step) const = 0;
+  // The scenario's name of the action a call says it is for (its X-Request-ID, the adapter's
+  // actionId), if the system answered that action with that id; "" if unknown. Two actions
+  // waiting on the same route send calls nothing else tells apart.
+  virtual std::string actionOfRequest(const std::string& requestId) const {
+    (void)requestId;
+    return "";
+  }
 };
 
 // A model run on its own, without a system to watch.

@@ -98,5 +98,38 @@ TEST(RestartDuring, AWorldDestroyedWhileTheRestartIsUnderWayTearsDownCleanly) {
   }
 }
 
+// The adapter names the action each of its Nuki calls is for (X-Request-ID) and nukisim
+// journals it: what lets the model tell apart two actions' identical calls after a restart.
+TEST(RestartDuring, EachActionCallNamesItsActionInTheJournal) {
+  EmbeddedWorld::Options o;
+  o.fleet = json{
+      {"accounts", json::array({json{{"name", "Tag"},
+                                     {"smartlocks", json::array({json{{"name", "Door"}}})}}})}};
+  EmbeddedWorld w(o);
+  w.startAdapter();
+  const std::string device = std::to_string(w.locks().at(0).second);
+  auto api = w.client(w.adapterPort(), EmbeddedWorld::apiKey());
+  const auto r = api->request(
+      "POST", "/v1/devices/" + device + "/actions",
+      json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}}.dump(),
+      {});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string actionId = json::parse(r.body).at("actionId").get<std::string>();
+  w.advance(0);
+  size_t tagged = 0, reads = 0;
+  for (const auto& e : w.journal(0)) {
+    if (e.kind != sim::JournalEntry::kApi) continue;
+    if (e.method == "POST" && e.path.find("/action/lock") != std::string::npos) {
+      EXPECT_EQ(e.requestId, actionId) << e.path;
+      ++tagged;
+    } else if (e.method == "GET") {
+      EXPECT_EQ(e.requestId, "") << "reads are for no action: " << e.path;
+      ++reads;
+    }
+  }
+  EXPECT_EQ(tagged, 1u);
+  EXPECT_GT(reads, 0u);
+}
+
 }  // namespace
 }  // namespace nukihil::scenarios
