@@ -16,6 +16,8 @@
 #include <mutex>
 #include <regex>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "runtime/clock.h"
@@ -139,6 +141,11 @@ std::vector<std::shared_ptr<const model::Scenario>> validateAll(
   return out;
 }
 
+// How this binary was started, for the replay and reproduce lines it prints: the path it was
+// run by (build/release/tools/nukihil), so that they paste as they are; plain "nukihil" when
+// it was found on PATH.
+std::string self = "nukihil";
+
 int runCommand(const RunArgs& a, const std::string& commandLine) {
   std::vector<std::string> missing;
   const auto files = collect(a.paths, missing);
@@ -178,6 +185,7 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
     }
   }
   scenarios::RunOptions ro;
+  ro.commandPrefix = self + " run";
   ro.seed = a.seed;
   ro.replayFailures = !a.noReplay;
   ro.verbose = a.verbose;
@@ -308,7 +316,12 @@ int recordCommand(uint16_t port, std::string secret, int status, bool asJson) {
   if (secret.empty() && std::getenv("NUKIHIL_WEBHOOK_SECRET"))
     secret = std::getenv("NUKIHIL_WEBHOOK_SECRET");
   if (secret.rfind("whsec_", 0) != 0) {
-    std::cerr << "nukihil record: --secret whsec_<base64> (or NUKIHIL_WEBHOOK_SECRET) is needed\n";
+    std::cerr << (secret.empty()
+                      ? "nukihil record: --secret whsec_<base64> (or NUKIHIL_WEBHOOK_SECRET) is "
+                        "needed\n"
+                      : "nukihil record: the secret must be whsec_<base64> (the adapter's "
+                        "--webhook-secret), not '" +
+                            secret.substr(0, 12) + (secret.size() > 12 ? "…" : "") + "'\n");
     return 2;
   }
   boost::asio::io_context io;
@@ -386,11 +399,11 @@ int exploreCommand(const scenarios::ExploreOptions& eo, const std::string& comma
       s.message = r.message;
     } else if (r.unreproduced) {
       s.verdict = scenarios::Verdict::kError;
-      s.message = "found but not reproduced by `nukihil run " + r.file + "`: " + r.message;
+      s.message = "found but not reproduced by `" + self + " run " + r.file + "`: " + r.message;
     } else {
       s.message = "no failure";
     }
-    s.replay = r.file.empty() ? commandLine : "nukihil run " + r.file;
+    s.replay = r.file.empty() ? commandLine : self + " run " + r.file;
     scenarios::RunSummary sum;
     sum.command = commandLine;
     sum.seed = eo.seed;
@@ -419,6 +432,7 @@ int main(int argc, char** argv) {
       "(Ctrl-C: the running scenarios finish, the reports are written, the rest is skipped).",
       "nukihil"};
   app.require_subcommand(1);
+  if (argc > 0 && std::string_view(argv[0]).find('/') != std::string_view::npos) self = argv[0];
   std::string commandLine;
   for (int i = 0; i < argc; ++i)
     commandLine += (i ? " " : "") + std::string(argv[i]);
@@ -536,6 +550,7 @@ int main(int argc, char** argv) {
     eo.progress = ::isatty(2) != 0;
     eo.interrupted = [] { return interrupted.load(); };
     log::setLevel(log::Level::kError);
+    eo.commandPrefix = self;
     return exploreCommand(eo, commandLine);
   }
   log::setLevel(ra.verbose ? log::Level::kInfo : log::Level::kError);

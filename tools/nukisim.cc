@@ -63,9 +63,10 @@ int main(int argc, char** argv) {
          "virtual: time moves only through POST /sim/v1/clock/advance; real: wall-clock time")
       ->check(CLI::IsMember({"virtual", "real"}))
       ->capture_default_str();
-  app.add_option("--time-scale", timeScale, "with --clock real: virtual seconds per real second")
-      ->check(CLI::Range(0.001, 1e6))
-      ->capture_default_str();
+  auto* scaleOpt = app.add_option("--time-scale", timeScale,
+                                  "with --clock real: virtual seconds per real second")
+                       ->check(CLI::Range(0.001, 1e6))
+                       ->capture_default_str();
   app.add_option(
       "--start", start,
       "virtual start time, RFC 3339 (default 2025-01-01T00:00:00Z; with --clock real: now)");
@@ -89,8 +90,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--webhook-timeout-ms", webhookTimeoutMs,
                  "real-time timeout of one webhook delivery")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   if (auto code = tools::parseArguments(app, argc, argv)) return *code;
+  if (scaleOpt->count() > 0 && clockKind != "real") {
+    std::cerr << "nukisim: --time-scale needs --clock real (a virtual clock moves only when "
+                 "advanced)\n";
+    return 2;
+  }
   if (verbose) log::setLevel(log::Level::kInfo);
 
   sim::SimulatorOptions options;

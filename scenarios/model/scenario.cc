@@ -833,8 +833,12 @@ ParseResult parseScenario(const std::string& text, const std::string& file) {
         if (*doName == sh.name) shape = &sh;
       if (!shape) {
         const std::string near = nearestName(*doName, doNames, LetterCase::kFree);
+        std::string known;
+        for (const auto& n : doNames)
+          known += (known.empty() ? "" : ", ") + n;
         v.problem(path + ".do", "unknown step '" + *doName + "'" +
-                                    (near.empty() ? "" : "; did you mean '" + near + "'?"));
+                                    (near.empty() ? "; the steps are " + known
+                                                  : "; did you mean '" + near + "'?"));
         continue;
       }
       Step st;

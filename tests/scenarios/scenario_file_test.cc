@@ -75,6 +75,11 @@ TEST(ScenarioFile, AnUnknownDoIsRefusedWithTheNearestStep) {
   EXPECT_NE(t.find("steps[0].do: unknown step 'advnce'; did you mean 'advance'?"),
             std::string::npos)
       << t;
+  // Nothing near: the steps there are.
+  const std::string far = only(file(R"({"do":"do"})"));
+  EXPECT_NE(far.find("steps[0].do: unknown step 'do'; the steps are "), std::string::npos) << far;
+  EXPECT_NE(far.find("setLocked"), std::string::npos) << far;
+  EXPECT_NE(far.find("restartAdapter"), std::string::npos) << far;
 }
 
 TEST(ScenarioFile, AMissingLockIsRefused) {
