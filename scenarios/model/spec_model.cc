@@ -1550,8 +1550,9 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
   if (c.atMs < a.notBeforeMs)
     violation("R-ACT-FAILED", "retried at " + formatRfc3339(timeFromMillis(c.atMs)) +
                                   ", before the Retry-After Nuki Web gave");
-  // The first call goes out as the action is accepted (or the adapter restarted), not later.
-  if (a.tries == 1 && c.atMs > a.notBeforeMs)
+  // The first call goes out as the action is accepted, not later. After a restart it goes out
+  // once the new adapter has read the locks (which faults on those reads may delay).
+  if (a.tries == 1 && c.atMs > a.notBeforeMs && a.resentAtMs < 0)
     violation("R-ACT-FAILED", "its first call to Nuki Web came only at " +
                                   formatRfc3339(timeFromMillis(c.atMs)) +
                                   ", after the action was accepted");
@@ -1728,7 +1729,10 @@ void SpecModel::checkStalledTries() {
   for (const auto& ref : actionOrder_) {
     Action& a = actions_.at(ref);
     if (!a.awaitingTry || a.status != "QUEUED" || a.stallReported) continue;
-    if (a.tries == 0 && nowMs_ > a.notBeforeMs) {
+    // After a restart, the start-up reads come first and may be retried through faults for
+    // up to the retry budget.
+    const int64_t grace = a.resentAtMs >= 0 ? kRetryBudgetMs + 60 * 1000 : 0;
+    if (a.tries == 0 && nowMs_ > a.notBeforeMs + grace) {
       a.stallReported = true;
       violations_.push_back(
           Violation{"R-ACT-FAILED", "action " + ref + ": the adapter never called Nuki Web for it",

@@ -296,7 +296,7 @@ class SpecModel {
     bool ran = false;            // setLocked: its run has been reported
     bool queuedOffline = false;  // Nuki Web took it while the lock was offline
     uint64_t nukiKey = 0;        // createPin: the Nuki auth its call made
-    int64_t resentAtMs = -1;
+    int64_t resentAtMs = -1;     // when a restart sent it out again (-1: never)
     int64_t lastTryMs = -1;
     bool duplicateSeen = false;
     bool unresolved() const { return status == "QUEUED" || status == "PENDING"; }
