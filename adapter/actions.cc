@@ -244,6 +244,9 @@ void Adapter::onSent(const std::string& actionId, const NukiResult& r) {
     if (r.ok() || ownEarlierTry) {
       a.acceptedMs = millisOf(clock_.now());
       a.acceptedOrder = nextAccepted_++;
+      // Its run is still to come: a log must not be taken as following a settled state.
+      if (!a.isPin())
+        if (auto dit = devices_.find(a.deviceId); dit != devices_.end()) dit->second.lastState = -1;
       updateAction(a, ActionStatus::kPending);
     } else if (r.outcome == NukiResult::Outcome::kTimeout) {
       updateAction(a, ActionStatus::kTimeout);

@@ -44,7 +44,9 @@ struct Action {
   int64_t acceptedMs = -1;  // when Nuki Web answered 2xx
   uint64_t order = 0;       // the order the platform submitted actions in
   // The order Nuki Web accepted them in (0: not yet): its queue is FIFO in this order, so a
-  // lock's motor logs are matched to lock actions by it, not by submission.
+  // lock's motor logs are matched to lock actions by it, not by submission. Taken from the
+  // order the 2xx answers arrive in, which is Nuki's order unless an answer is delayed past
+  // another's (or lost and the call retried).
   uint64_t acceptedOrder = 0;
   bool sent = false;  // a Nuki call may have reached Nuki Web
   // setLocked
@@ -77,9 +79,9 @@ struct Device {
   int64_t codesReadMs = 0;
   // A sync's DEVICE_MASTERDATA arrived but its codes are not read yet (0: none).
   int64_t unreadSyncMs = 0;
-  // The motor state of the last report read (-1: none since start-up; not stored). A log that
-  // arrives after a settled state (the run of a lock that was offline when it ended) settles
-  // its action at once.
+  // The motor state of the last DEVICE_STATUS webhook (-1: none since start-up or since a lock
+  // action was accepted; not stored). A log that arrives after a settled state (the run of a
+  // lock that was offline when it ended) settles its action at once.
   int lastState = -1;
 };
 

@@ -34,7 +34,11 @@ int Adapter::nukiWebhook(const std::string& body, std::string_view signature) {
   switch (event->kind) {
     case NukiEvent::kStatus:
       if (!write([&] {
-            if (event->lock) onLockReport(d, *event->lock, event->lock->state.has_value());
+            if (!event->lock) return;
+            // Only the webhooks' own state: they come in one stream with the logs, in order
+            // (a poll's read may be answered after newer webhooks).
+            if (event->lock->state) d.lastState = *event->lock->state;
+            onLockReport(d, *event->lock, event->lock->state.has_value());
           }))
         return 503;
       break;
@@ -111,7 +115,6 @@ void Adapter::onLockReport(Device& d, const NukiLock& report, bool hasState) {
     return x->acceptedOrder < y->acceptedOrder;
   });
   const bool settles = hasState && report.state && !isMoving(*report.state);
-  if (hasState && report.state) d.lastState = *report.state;
   Action* done = completed.empty() ? nullptr : settles ? completed.back() : completed.front();
   const std::string by = done ? done->id : std::string();
 

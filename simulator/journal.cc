@@ -53,7 +53,7 @@ snapshot::Checked<Journal::Decoded> Journal::decode(const snapshot::In& root, si
       je.feature = e[9].string(64);
       je.attempt = e[10].u32();
       je.error = e[11].string(kMaxText);
-      if (fields == 13) je.requestId = e[12].string(256);
+      if (fields == 13) je.requestId = e[12].string(3 * 256);  // 256 bytes, %-escaped
       d.entries.push_back(std::move(je));
     }
     d.nextSeq = journal["nextSeq"].u64();

@@ -1487,19 +1487,23 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
     // The call is the try of an action waiting for one on that route: the one it names, if
     // the system tagged it; else (calls carry no body here) the one whose try is due now: a
     // first try (which comes as the action is accepted), else a retry whose Retry-After has
-    // passed, else the oldest (which then breaks the Retry-After).
-    // A call that names its action (X-Request-ID) is that action's, if it waits for a try.
-    Action* candidate[4] = {nullptr, nullptr, nullptr, nullptr};
+    // passed, else the oldest (which then breaks the Retry-After). A call that names its
+    // action (X-Request-ID) is that action's and no other's: its try, or after a restart its
+    // second send.
     std::string named = c.requestId.empty() ? "" : oracle.actionOfRequest(c.requestId);
     if (auto alias = aliases_.find(named); alias != aliases_.end()) named = alias->second;
+    Action* namedAction = nullptr;
+    if (auto it = actions_.find(named); !named.empty() && it != actions_.end())
+      namedAction = &it->second;
+    Action* candidate[3] = {nullptr, nullptr, nullptr};
     for (const auto& ref : actionOrder_) {
       Action& a = actions_.at(ref);
+      if (namedAction && &a != namedAction) continue;
       if (!a.awaitingTry || a.lock != lock || a.status != "QUEUED") continue;
       if (actionMethod(a) != c.method || !globMatch(actionTail(a), route.tail)) continue;
-      const int rank = !named.empty() && a.ref == named          ? 0
-                       : a.tries == 0 && a.notBeforeMs == c.atMs ? 1
-                       : a.notBeforeMs <= c.atMs                 ? 2
-                                                                 : 3;
+      const int rank = a.tries == 0 && a.notBeforeMs == c.atMs ? 0
+                       : a.notBeforeMs <= c.atMs               ? 1
+                                                               : 2;
       if (!candidate[rank]) candidate[rank] = &a;
     }
     for (Action* a : candidate) {
@@ -1508,8 +1512,11 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
       taken = true;
       break;
     }
-    if (!taken && c.seq >= restartSeq_ && restartSeq_ != 0 && c.atMs == restartAtMs_)
-      taken = duplicateSend(c, f);
+    // A second send by the restarted adapter: at its restart instant, or (named) whenever its
+    // start-up reads let it go out.
+    if (!taken && c.seq >= restartSeq_ && restartSeq_ != 0 &&
+        (namedAction || c.atMs == restartAtMs_))
+      taken = duplicateSend(c, f, namedAction);
     // A write to a lock that no action of the adapter explains (a second send, a retry after
     // TIMEOUT, a change nobody asked for).
     if (!taken && c.method != "GET" && observes_)
@@ -1680,11 +1687,12 @@ void SpecModel::restartIfDue(const Oracle& oracle, const ObservedCall* next) {
 // answer Nuki Web sent: the restarted adapter sends it again. The model had taken the first
 // answer; the second call changes nothing the adapter tells (a 409/423/404 for its own change),
 // but a lock action runs a second time (SPEC §7: a kill during a Nuki call leaves it open).
-bool SpecModel::duplicateSend(const ObservedCall& c, const Fault* f) {
+bool SpecModel::duplicateSend(const ObservedCall& c, const Fault* f, const Action* only) {
   const Route route = routeOf(c.path);
   const size_t lock = scenario_->lockIndex(c.lock);
   for (const auto& ref : actionOrder_) {
     Action& a = actions_.at(ref);
+    if (only && &a != only) continue;
     if (a.lock != lock || a.status == "QUEUED" || a.duplicateSeen || a.lastTryMs < 0) continue;
     if (actionMethod(a) != c.method || !globMatch(actionTail(a), route.tail)) continue;
     a.duplicateSeen = true;
@@ -1693,7 +1701,11 @@ bool SpecModel::duplicateSend(const ObservedCall& c, const Fault* f) {
     // The killed adapter never had that answer, so its PENDING was never sent: the restarted
     // one sends it, after its start-up reads. The model took the answer at the first call, in
     // this same step (the kill lands on an exchange of it), before any check: it moves.
-    if (a.status == "PENDING") {
+    const bool accepted = c.status / 100 == 2 ||
+                          (a.kind == StepKind::kCreatePin && c.status == 409) ||
+                          (a.kind == StepKind::kUpdatePin && c.status == 423) ||
+                          (a.kind == StepKind::kDeletePin && c.status == 404);
+    if (a.status == "PENDING" && accepted) {
       auto& list = hooks_[spec(locks_[lock]).name];
       for (size_t k = list.size(); k-- > 0;) {
         const ExpectedWebhook& w = list[k];

@@ -396,7 +396,8 @@ class SpecModel {
   void onCall(const ObservedCall& c, const Oracle& oracle);
   void tryAction(Action& a, const ObservedCall& c, const Fault* f, bool cut);
   // A restarted adapter sending again a call whose answer its predecessor may have had.
-  bool duplicateSend(const ObservedCall& c, const Fault* f);
+  // `only`: the action the call names, if it names one.
+  bool duplicateSend(const ObservedCall& c, const Fault* f, const Action* only = nullptr);
   // Applies a `during` restart once the journal has passed it.
   void restartIfDue(const Oracle& oracle, const ObservedCall* next);
   void checkStalledTries();
