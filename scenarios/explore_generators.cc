@@ -248,8 +248,7 @@ rc::Gen<Fleet> genFleet() {
           for (int k = 0; k < n; ++k) {
             // The bulk of a full lock is not shrunk code by code (99 codes, each tried smaller,
             // would eat the shrinking budget): the count shrinks instead. The named few do.
-            const int64_t code =
-                freshCode(s, k < 3 ? *sixDigits() : *gen::noShrink(sixDigits()));
+            const int64_t code = freshCode(s, k < 3 ? *sixDigits() : *gen::noShrink(sixDigits()));
             s.used.insert(code);
             l.codes.push_back(code);
             json c = {{"name", "Family " + std::to_string(k + 1)}, {"code", code}};

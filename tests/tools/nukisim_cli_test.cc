@@ -120,7 +120,7 @@ TEST(NukisimCli, BadArgumentsExitNonZeroWithAClearMessage) {
       {{"--seed", "-x"}, {"--seed"}},
       {{"--time-scale", "0"}, {"--time-scale"}},
       {{"--time-scale", "60"}, {"--time-scale needs --clock real"}},  // ignored otherwise
-      {{"--seed", "-1"}, {"--seed"}},                                  // it wrapped
+      {{"--seed", "-1"}, {"--seed"}},                                 // it wrapped
       {{"--webhook-timeout-ms", "-5"}, {"--webhook-timeout-ms"}},
       {{"--start", "yesterday"}, {"--start", "yesterday"}},
       {{"--start", "2040-01-01T00:00:00Z"}, {"--start"}},
