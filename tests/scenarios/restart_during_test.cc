@@ -19,24 +19,36 @@ namespace {
 using nlohmann::json;
 using Transport = EmbeddedWorld::Options::Transport;
 
-// Every delivery attempt the receiver saw: webhook-id, timestamp, type, answer.
-std::vector<std::string> cutDuringALockAction(Transport transport) {
+// A world of one lock ("Door") on the given transport.
+EmbeddedWorld::Options oneDoor(Transport transport) {
   EmbeddedWorld::Options o;
   o.transport = transport;
   o.fleet = json{
       {"accounts", json::array({json{{"name", "Cut"},
                                      {"smartlocks", json::array({json{{"name", "Door"}}})}}})}};
-  EmbeddedWorld w(o);
+  return o;
+}
+
+// Asks the adapter to lock the world's only lock, on a client of its own, and answers what the
+// adapter answered.
+auto lockTheDoor(EmbeddedWorld& w) {
+  const std::string device = std::to_string(w.locks().at(0).second);
+  auto api = w.client(w.adapterPort(), EmbeddedWorld::apiKey());
+  return api->request(
+      "POST", "/v1/devices/" + device + "/actions",
+      json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}}.dump(),
+      {});
+}
+
+// Every delivery attempt the receiver saw: webhook-id, timestamp, type, answer.
+std::vector<std::string> cutDuringALockAction(Transport transport) {
+  EmbeddedWorld w(oneDoor(transport));
   w.startAdapter();
   const std::string device = std::to_string(w.locks().at(0).second);
   const size_t before = w.webhookAttempts().size();
   w.restartAdapter("nextWebhook");
   {
-    auto api = w.client(w.adapterPort(), EmbeddedWorld::apiKey());
-    const auto r = api->request(
-        "POST", "/v1/devices/" + device + "/actions",
-        json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}}.dump(),
-        {});
+    const auto r = lockTheDoor(w);
     EXPECT_EQ(r.status, 202) << r.body << " " << r.error;
   }
   w.advance(0);
@@ -78,22 +90,11 @@ TEST(RestartDuring, TheWebhookCutByAKillComesAgainAtOnceUnderItsId) {
 TEST(RestartDuring, AWorldDestroyedWhileTheRestartIsUnderWayTearsDownCleanly) {
   for (Transport t : {Transport::kLoopback, Transport::kMemory}) {
     SCOPED_TRACE(t == Transport::kLoopback ? "loopback" : "memory");
-    EmbeddedWorld::Options o;
-    o.transport = t;
-    o.fleet = json{
-        {"accounts", json::array({json{{"name", "Cut"},
-                                       {"smartlocks", json::array({json{{"name", "Door"}}})}}})}};
-    auto w = std::make_unique<EmbeddedWorld>(o);
+    auto w = std::make_unique<EmbeddedWorld>(oneDoor(t));
     w->startAdapter();
-    const std::string device = std::to_string(w->locks().at(0).second);
     w->restartAdapter("nextWebhook");
-    auto api = w->client(w->adapterPort(), EmbeddedWorld::apiKey());
-    const auto r = api->request(
-        "POST", "/v1/devices/" + device + "/actions",
-        json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}}.dump(),
-        {});
+    const auto r = lockTheDoor(*w);
     EXPECT_EQ(r.status, 202) << r.body << " " << r.error;
-    api.reset();
     w.reset();  // no advance: the restart may still be waiting
   }
 }
@@ -101,18 +102,9 @@ TEST(RestartDuring, AWorldDestroyedWhileTheRestartIsUnderWayTearsDownCleanly) {
 // The adapter names the action each of its Nuki calls is for (X-Request-ID) and nukisim
 // journals it: what lets the model tell apart two actions' identical calls after a restart.
 TEST(RestartDuring, EachActionCallNamesItsActionInTheJournal) {
-  EmbeddedWorld::Options o;
-  o.fleet = json{
-      {"accounts", json::array({json{{"name", "Tag"},
-                                     {"smartlocks", json::array({json{{"name", "Door"}}})}}})}};
-  EmbeddedWorld w(o);
+  EmbeddedWorld w(oneDoor(Transport::kLoopback));
   w.startAdapter();
-  const std::string device = std::to_string(w.locks().at(0).second);
-  auto api = w.client(w.adapterPort(), EmbeddedWorld::apiKey());
-  const auto r = api->request(
-      "POST", "/v1/devices/" + device + "/actions",
-      json{{"trait", "LOCK"}, {"action", "setLocked"}, {"parameters", {{"lock", true}}}}.dump(),
-      {});
+  const auto r = lockTheDoor(w);
   ASSERT_EQ(r.status, 202) << r.body;
   const std::string actionId = json::parse(r.body).at("actionId").get<std::string>();
   w.advance(0);
