@@ -18,6 +18,10 @@ constexpr const char* kDayNames[7] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
 
 // Motor states (SPEC §3).
 constexpr int kLocked = 1, kUnlocking = 2, kUnlocked = 3, kLocking = 4, kBlocked = 254;
+// The motor is running (unlocking, locking, unlatching): a report of it settles nothing.
+constexpr bool moving(int state) {
+  return state == kUnlocking || state == kLocking || state == 7;
+}
 
 std::string formatInstant(int64_t ms) {
   std::string s = formatRfc3339(timeFromMillis(ms));
@@ -425,11 +429,10 @@ void SpecModel::report(size_t i, const std::string& by, int completion) {
   // The logs of runs that ended offline come after the reconnect report: a settled lock gives
   // their outcomes at once (the report showed the state), a moving one at its next settled
   // report.
-  const bool moving = l.webState == kUnlocking || l.webState == kLocking || l.webState == 7;
   for (auto& [ref, c] : late) {
     auto it = actions_.find(ref);
     if (it == actions_.end() || it->second.status != "PENDING") continue;
-    if (moving)
+    if (moving(l.webState))
       known.push_back({ref, c});
     else
       outcome(it->second, c);
@@ -794,7 +797,7 @@ void SpecModel::onReport(size_t i, bool attribute) {
   LockState& l = locks_[i];
   Device& d = devices_[i];
   const int s = l.webState;
-  const bool settles = s != kUnlocking && s != kLocking && s != 7;
+  const bool settles = !moving(s);
   std::vector<std::pair<Action*, int>> done;
   if (attribute) {
     for (const auto& [ref, c] : completions_[i]) {
