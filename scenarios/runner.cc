@@ -7,6 +7,7 @@
 #include "runtime/blocking_client.h"
 #include "runtime/time_zone.h"
 #include "scenarios/embedded_world.h"
+#include "scenarios/step_calls.h"
 
 namespace nukihil::scenarios {
 
@@ -127,34 +128,6 @@ std::string describeStep(const Step& st) {
 
 namespace {
 
-json parseBody(const std::string& body) {
-  return json::parse(body, nullptr, false);
-}
-
-// Reading what the system answered: never throws on a wrong shape (a wrong adapter must fail
-// its scenario, not crash the run).
-const json& member(const json& j, const char* key) {
-  static const json none;
-  return j.is_object() && j.contains(key) ? j[key] : none;
-}
-std::string text(const json& j, const char* key) {
-  const json& v = member(j, key);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-ObservedWebhook observedOf(const RecordedWebhook& w) {
-  ObservedWebhook o;
-  o.id = w.id;
-  o.type = w.type();
-  if (w.body.is_object() && w.body.contains("content")) o.content = w.body["content"];
-  if (o.content.is_object()) o.content.erase("deviceId");
-  if (w.body.is_object() && w.body.contains("occurredAt") && w.body["occurredAt"].is_string()) {
-    o.occurredAt = w.body["occurredAt"].get<std::string>();
-    if (auto t = parseRfc3339(o.occurredAt)) o.occurredMs = millisOf(*t);
-  }
-  return o;
-}
-
 // What the system did where SPEC leaves it open, from nukisim's journal and the world's
 // restarts.
 class RunOracle final : public model::Oracle {
@@ -219,13 +192,11 @@ class Run {
   std::string deviceId(const std::string& lock) const {
     return std::to_string(smartlockIds_.at(lock));
   }
-  json resolveIds(const json& params);
   std::string resolveNukiPath(const Step& st);
   bool compareWebhooks(bool atEnd);
   void fail(std::string message, std::optional<Divergence> d = std::nullopt);
   void error(std::string message);
   std::vector<std::string> stepsLeadingTo(size_t step, const std::string& lock) const;
-  std::string ruleOfAnswer(const Step& st, const model::Prediction& p, const json& shown) const;
 
   std::shared_ptr<const Scenario> scenario_;
   RunOptions options_;
@@ -266,20 +237,13 @@ void Run::error(std::string message) {
 
 json Run::adapterCall(const std::string& method, const std::string& target, const json& body,
                       const std::vector<std::pair<std::string, std::string>>& headers) {
-  auto r = api_->request(method, target, body.is_null() ? std::string() : body.dump(), headers);
-  json j = parseBody(r.body);
-  json out = json{{"status", r.status}};
-  if (r.status == 0) out["transport"] = r.error;
-  if (!j.is_discarded()) out["body"] = j;
-  return out;
+  return call(*api_, method, target, body, headers);
 }
 
 json Run::simCall(const std::string& method, const std::string& target, const json& body) {
-  auto r = sim_->request(method, target, body.is_null() ? std::string() : body.dump());
-  json j = parseBody(r.body);
-  json out = json{{"status", r.status}};
-  if (!j.is_discarded()) out["body"] = j;
-  return out;
+  json r = call(*sim_, method, target, body);
+  r.erase("transport");
+  return r;
 }
 
 bool Run::setUp() {
@@ -428,22 +392,6 @@ bool Run::compareWebhooks(bool atEnd) {
   return true;
 }
 
-// "@name" in a PIN action's id: the adapter's id of that PIN.
-json Run::resolveIds(const json& params) {
-  json p = params;
-  if (p.contains("id") && p["id"].is_string()) {
-    const std::string id = p["id"];
-    if (!id.empty() && id[0] == '@') {
-      const std::string name = id.substr(1);
-      // The model knows which PIN the name stands for; the bindings know its id.
-      auto ref = model_.pinRefOf(name);
-      auto bound = ref ? bindings_.pinId(*ref) : std::nullopt;
-      p["id"] = bound ? *bound : "unbound-" + name;
-    }
-  }
-  return p;
-}
-
 // {lock} and {@name} in a nukiRequest path.
 std::string Run::resolveNukiPath(const Step& st) {
   std::string path = st.path;
@@ -499,51 +447,20 @@ json Run::execute(const Step& st, bool& executed) {
     case StepKind::kSetLocked:
     case StepKind::kCreatePin:
     case StepKind::kUpdatePin:
-    case StepKind::kDeletePin: {
-      const char* action = st.kind == StepKind::kSetLocked   ? "setLocked"
-                           : st.kind == StepKind::kCreatePin ? "createPinCodeCredential"
-                           : st.kind == StepKind::kUpdatePin ? "updatePinCodeCredential"
-                                                             : "deletePinCodeCredential";
-      json body{{"trait", st.kind == StepKind::kSetLocked ? "LOCK" : "BETA_PIN_CODE_CREDENTIALS"},
-                {"action", action},
-                {"parameters", resolveIds(st.parameters)}};
-      std::vector<std::pair<std::string, std::string>> headers;
-      if (!st.idempotencyKey.empty()) headers.push_back({"Idempotency-Key", st.idempotencyKey});
-      json r = adapterCall("POST", "/v1/devices/" + deviceId(st.lock) + "/actions", body, headers);
-      json out{{"status", r.value("status", 0)}};
-      const json& b = member(r, "body");
-      if (out["status"] != 202 && member(b, "error").is_object())
-        out["error"] = text(member(b, "error"), "code");
-      if (out["status"] == 202) {
-        out["actionId"] = text(b, "actionId");
-        if (member(b, "pinId").is_string()) out["pinId"] = member(b, "pinId");
-      }
-      return out;
-    }
+    case StepKind::kDeletePin:
+      return traitAction(*api_, st, deviceId(st.lock),
+                         resolvePinIds(st.parameters, model_, bindings_));
     case StepKind::kOffline:
     case StepKind::kOnline:
-      return status(simCall("POST", lockPath(st.lock) + "/connectivity",
-                            {{"online", st.kind == StepKind::kOnline}}));
     case StepKind::kBattery:
-      return status(simCall("POST", lockPath(st.lock) + "/battery", {{"charge", st.number}}));
     case StepKind::kJam:
     case StepKind::kFree:
-      return status(
-          simCall("POST", lockPath(st.lock) + "/jam", {{"jammed", st.kind == StepKind::kJam}}));
-    case StepKind::kKeypad: {
-      json r = simCall("POST", lockPath(st.lock) + "/keypad", {{"code", st.number}});
-      const json& b = member(r, "body");
-      if (r.value("status", 0) != 200) return status(r);
-      return json{{"granted", member(b, "granted")}, {"reason", member(b, "reason")}};
-    }
+    case StepKind::kKeypad:
     case StepKind::kKnob:
-      return status(simCall("POST", lockPath(st.lock) + "/manual",
-                            {{"action", st.lockIt ? "lock" : "unlock"}}));
     case StepKind::kAddCodeOnLock:
-      return status(simCall("POST", lockPath(st.lock) + "/device-codes", st.code.nuki));
     case StepKind::kRemoveCodeOnLock:
-      return status(
-          simCall("DELETE", lockPath(st.lock) + "/device-codes/" + std::to_string(st.number)));
+    case StepKind::kSync:
+      return controlPlaneEvent(*sim_, st, lockPath(st.lock));
     case StepKind::kNukiRequest: {
       const std::string path = resolveNukiPath(st);
       if (stopped_) return json();
@@ -560,8 +477,6 @@ json Run::execute(const Step& st, bool& executed) {
       }
       return json{{"status", r.status}};
     }
-    case StepKind::kSync:
-      return status(simCall("POST", lockPath(st.lock) + "/sync"));
     case StepKind::kAdvance:
       world_->advance(st.seconds);
       executed = false;
@@ -620,36 +535,11 @@ json Run::execute(const Step& st, bool& executed) {
         executed = false;
         return json();
       }
-      json r = adapterCall("GET", "/v1/actions/" + *id, json());
-      const json& b = member(r, "body");
-      json out{{"status", member(b, "status")}};
-      if (member(b, "reason").is_string()) out["reason"] = member(b, "reason");
-      return out;
+      return actionReading(member(adapterCall("GET", "/v1/actions/" + *id, json()), "body"));
     }
-    case StepKind::kExpectDevice: {
-      json r = adapterCall("GET", "/v1/devices/" + deviceId(st.lock), json());
-      const json& t = member(member(r, "body"), "traits");
-      auto state = [&](const char* trait) -> const json& {
-        return member(member(t, trait), "state");
-      };
-      json out = json::object();
-      for (const auto& [k, v] : st.fields.items()) {
-        if (k == "isLocked" || k == "isJammed") out[k] = member(state("LOCK"), k.c_str());
-        if (k == "isOnline") out[k] = member(state("BETA_CONNECTIVITY"), "isOnline");
-        if (k == "percentage") out[k] = member(state("BATTERY_LEVEL"), "percentage");
-        if (k == "batteryStatus") out[k] = member(state("BATTERY_LEVEL"), "status");
-        if (k == "pinCodes") {
-          std::vector<std::string> codes;
-          const json& list = member(state("BETA_PIN_CODE_CREDENTIALS"), "pinCodeCredentials");
-          for (const auto& p : list.is_array() ? list : json::array())
-            codes.push_back(member(p, "pinCode").is_string() ? text(p, "pinCode")
-                                                             : member(p, "pinCode").dump());
-          std::sort(codes.begin(), codes.end());
-          out[k] = codes;
-        }
-      }
-      return out;
-    }
+    case StepKind::kExpectDevice:
+      return deviceReading(
+          st, member(adapterCall("GET", "/v1/devices/" + deviceId(st.lock), json()), "body"));
     case StepKind::kExpectLock: {
       const json b = member(simCall("GET", lockPath(st.lock) + "/device"), "body");
       json out = json::object();
@@ -668,134 +558,11 @@ json Run::execute(const Step& st, bool& executed) {
       }
       return out;
     }
-    case StepKind::kExpectOutbox: {
-      const json b = member(adapterCall("GET", "/v1/outbox", json()), "body");
-      json pending = 0, parked = false;
-      const json& streams = member(b, "streams");
-      for (const auto& s : streams.is_array() ? streams : json::array())
-        if (text(s, "deviceId") == deviceId(st.lock)) {
-          pending = member(s, "pending");
-          parked = member(s, "parked");
-        }
-      json out = json::object();
-      if (st.fields.contains("pending")) out["pending"] = pending;
-      if (st.fields.contains("parked")) out["parked"] = parked;
-      return out;
-    }
+    case StepKind::kExpectOutbox:
+      return outboxReading(st, member(adapterCall("GET", "/v1/outbox", json()), "body"),
+                           deviceId(st.lock));
   }
   return json();
-}
-
-bool worldEvent(StepKind k) {
-  switch (k) {
-    case StepKind::kOffline:
-    case StepKind::kOnline:
-    case StepKind::kBattery:
-    case StepKind::kJam:
-    case StepKind::kFree:
-    case StepKind::kKnob:
-    case StepKind::kAddCodeOnLock:
-    case StepKind::kRemoveCodeOnLock:
-    case StepKind::kSync:
-    case StepKind::kResumeOutbox:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Does the file's `expect` of a step agree with the model? "" if so, else why not.
-std::string expectationProblem(const Step& st, const model::Prediction& p) {
-  auto says = [&](const json& want) -> std::string {
-    return "the file expects " + want.dump() + ", SPEC gives " + p.answer.dump() +
-           (p.note.empty() ? "" : " (" + p.note + ")");
-  };
-  auto subset = [&](const json& want, const json& have) {
-    for (const auto& [k, v] : want.items())
-      if (!have.contains(k) || have[k] != v) {
-        // A reason left out is no reason.
-        if (k == "reason" && v.is_null() && !have.contains(k)) continue;
-        return false;
-      }
-    return true;
-  };
-  switch (st.kind) {
-    case StepKind::kSetLocked:
-    case StepKind::kCreatePin:
-    case StepKind::kUpdatePin:
-    case StepKind::kDeletePin:
-    case StepKind::kKeypad:
-    case StepKind::kNukiRequest:
-      if (!st.expect.is_null() && !subset(st.expect, p.answer)) return says(st.expect);
-      return "";
-    case StepKind::kExpectAction: {
-      json want{{"status", st.actionStatus}};
-      if (st.reason) want["reason"] = *st.reason;
-      const bool ok = p.answer.value("status", "") == st.actionStatus &&
-                      (!st.reason || p.answer.value("reason", "") == *st.reason);
-      if (!ok) {
-        bool alt = false;
-        for (const auto& a : p.alternatives)
-          alt = alt || (a.value("status", "") == st.actionStatus &&
-                        (!st.reason || a.value("reason", "") == *st.reason));
-        if (!alt) return says(want);
-      }
-      return "";
-    }
-    case StepKind::kExpectDevice:
-    case StepKind::kExpectLock:
-    case StepKind::kExpectOutbox:
-      if (!p.allows(st.fields)) return says(st.fields);
-      return "";
-    default:
-      return "";
-  }
-}
-
-// The rule an answer that departs from the model breaks.
-std::string Run::ruleOfAnswer(const Step& st, const model::Prediction& p, const json& shown) const {
-  static const std::map<std::string, std::string> kRuleOfError = {
-      {"PIN_FORMAT", "K1"},   {"PIN_CONTAINS_ZERO", "K2"},     {"PIN_STARTS_WITH_12", "K3"},
-      {"NAME_LENGTH", "K6"},  {"SCHEDULE_INVALID", "K7"},      {"PIN_DUPLICATE", "K4"},
-      {"PIN_CAPACITY", "K5"}, {"PIN_PENDING", "R-PIN-INVALID"}};
-  if (!p.rule.empty()) return p.rule;
-  switch (st.kind) {
-    case StepKind::kSetLocked:
-    case StepKind::kCreatePin:
-    case StepKind::kUpdatePin:
-    case StepKind::kDeletePin: {
-      auto it = kRuleOfError.find(shown.value("error", ""));
-      if (it != kRuleOfError.end()) return it->second;
-      return st.kind == StepKind::kSetLocked ? "R-ACT-ONLINE" : "R-PIN-ACCEPTED";
-    }
-    case StepKind::kKeypad:
-      return "R-KEYPAD";
-    case StepKind::kNukiRequest:
-      return "R-PIN-LOCAL";
-    case StepKind::kExpectAction: {
-      auto alias = model_.aliases().find(st.ref);
-      const std::string ref = alias == model_.aliases().end() ? st.ref : alias->second;
-      for (const auto& [lock, hooks] : model_.expected())
-        for (const auto& h : hooks)
-          if (h.type == "deviceEventUpdateAction" && h.content.value("actionId", "") == ref)
-            return h.rule;
-      return "";
-    }
-    case StepKind::kExpectDevice:
-      for (const auto& [k, v] : shown.items()) {
-        if (p.answer.contains(k) && p.answer[k] == v) continue;
-        if (k == "isOnline") return "R-CONN";
-        if (k == "isJammed") return "R-ACT-JAMMED";
-        if (k == "isLocked") return "R-ACT-ONLINE";
-        if (k == "percentage" || k == "batteryStatus") return "R-BATT";
-        if (k == "pinCodes") return "R-PIN-ACCEPTED";
-      }
-      return "";
-    case StepKind::kExpectOutbox:
-      return "R-DELIVERY";
-    default:
-      return "";  // device truth and the control plane are the simulator's (SPEC §3–4)
-  }
 }
 
 bool Run::runStep(const Step& st) {
@@ -863,21 +630,11 @@ bool Run::runStep(const Step& st) {
     return false;
   }
   // Names bind when the action is answered 202.
-  if (model::isTraitAction(st.kind) && answer.value("status", 0) == 202) {
-    const std::string ref = SpecModel::actionRef(st);
-    auto alias = model_.aliases().find(ref);
-    const std::string canonical = alias == model_.aliases().end() ? ref : alias->second;
-    const std::string id = answer.value("actionId", "");
-    if (auto known = bindings_.actionId(canonical); known && *known != id) {
-      rec.ok = false;
-      result_.steps.push_back(rec);
-      fail(st.label() + ": the repeated Idempotency-Key gave a new actionId " + id +
-           " (the first request got " + *known + ")");
-      return false;
-    }
-    bindings_.bindAction(canonical, id);
-    if (answer.contains("pinId") && st.kind == StepKind::kCreatePin)
-      bindings_.bindPin(canonical, text(answer, "pinId"));
+  if (auto why = bindAnswer(st, answer, model_, bindings_); !why.empty()) {
+    rec.ok = false;
+    result_.steps.push_back(rec);
+    fail(why);
+    return false;
   }
   if (executed) {
     json shown = answer;
@@ -893,7 +650,7 @@ bool Run::runStep(const Step& st) {
       result_.steps.push_back(rec);
       Divergence d;
       d.lock = "";
-      d.rule = ruleOfAnswer(st, p, shown);
+      d.rule = ruleOfAnswer(st, p, shown, model_);
       d.message = st.label() + " " + describeStep(st) + ": answered " + shown.dump() +
                   ", SPEC gives " + p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")");
       result_.divergenceSteps = stepsLeadingTo(st.index, st.lock);
