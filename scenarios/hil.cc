@@ -98,7 +98,8 @@ HilParse parseHilFile(const std::string& text, const std::string& file) {
       continue;
     }
     if (auto u = unknownField(l, path,
-                              {"name", "smartlockId", "model", "bridgeId", "timezone", "syncAt"});
+                              {"name", "smartlockId", "model", "bridgeId", "timezone", "syncAt",
+                               "motorSeconds", "deliverySeconds"});
         !u.empty())
       problem("", u);
     HilLock h;
@@ -148,6 +149,14 @@ HilParse parseHilFile(const std::string& text, const std::string& file) {
         problem(path + ".syncAt", "must be HH:MM, the lock's daily sync in its local time");
       else
         h.syncAtMinute = *m;
+    }
+    for (const char* key : {"motorSeconds", "deliverySeconds"}) {
+      if (!l.contains(key)) continue;
+      if (!l[key].is_number_unsigned() || l[key].get<uint64_t>() > 3600) {
+        problem(path + "." + key, "must be a whole number of seconds (0–3600)");
+        continue;
+      }
+      (std::string(key) == "motorSeconds" ? h.motorSeconds : h.deliverySeconds) = l[key].get<int>();
     }
     hil.locks.push_back(std::move(h));
   }
@@ -210,6 +219,7 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
               "the harness's nuki-adapter process (kill -9 or SIGTERM, started again on its "
               "database); `during` skips the scenario"};
     case StepKind::kResumeOutbox:
+      return {How::kPerform, "POST /v1/outbox/{deviceId}/resume"};
     case StepKind::kExpectAction:
     case StepKind::kExpectDevice:
     case StepKind::kExpectOutbox:
@@ -288,6 +298,13 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
         if (sets(s, l, "syncAt") && l.syncAtMinute != h->syncAtMinute)
           skip("'" + l.name + "' must sync at " + hhmm(l.syncAtMinute) +
                "; the real one syncs at " + hhmm(h->syncAtMinute));
+        if (h->motorSeconds && sets(s, l, "motorSeconds") && l.motorSeconds != *h->motorSeconds)
+          skip("'" + l.name + "' must take " + std::to_string(l.motorSeconds) +
+               " s to lock; the real one takes " + std::to_string(*h->motorSeconds) + " s");
+        if (h->deliverySeconds && sets(s, l, "deliverySeconds") &&
+            l.deliverySeconds != *h->deliverySeconds)
+          skip("'" + l.name + "' must get a code in " + std::to_string(l.deliverySeconds) +
+               " s; the real one takes " + std::to_string(*h->deliverySeconds) + " s");
         if (sets(s, l, "batteryCharge"))
           skip("'" + l.name + "' starts at " + std::to_string(l.battery) +
                "% charge; a real lock's charge cannot be set");
@@ -306,6 +323,8 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
         l.bridgeId = h->bridgeId;
         l.timezone = h->timezone;
         l.syncAtMinute = h->syncAtMinute;
+        if (h->motorSeconds) l.motorSeconds = *h->motorSeconds;
+        if (h->deliverySeconds) l.deliverySeconds = *h->deliverySeconds;
         plan.lockMap.push_back(
             l.name + " → smartlock " + std::to_string(h->smartlockId) + " (" +
             (h->pro ? "3.0 Pro" : "3.0 via bridge " + std::to_string(*h->bridgeId)) + ", " +

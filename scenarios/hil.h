@@ -28,6 +28,8 @@ struct HilLock {
   std::optional<uint64_t> bridgeId;
   std::string timezone = "UTC";
   int syncAtMinute = 180;  // the lock's daily sync (local), "HH:MM"; default 03:00
+  // How long the real lock takes (measured, e.g. by --calibrate): the spec model's timings.
+  std::optional<int> motorSeconds, deliverySeconds;
 };
 
 struct HilFile {
@@ -38,7 +40,8 @@ struct HilFile {
 
 // Parses and checks a HIL file:
 //   {"locks": [{"name": "Front door", "smartlockId": 18705743981, "model": "3.0 Pro",
-//               "timezone": "Europe/Berlin", "syncAt": "03:00"},
+//               "timezone": "Europe/Berlin", "syncAt": "03:00", "motorSeconds": 4,
+//               "deliverySeconds": 6},
 //              {"name": "Back door", "smartlockId": …, "model": "3.0", "bridgeId": 5001}]}
 // Problems carry the JSON path ("locks[1].smartlockId") and the nearest known key.
 struct HilParse {

@@ -131,6 +131,7 @@ struct ScriptedOperator::Impl {
   std::map<std::string, std::string> answers;  // step label → "skip" | "perform"
 };
 
+ScriptedOperator::ScriptedOperator(std::ostream& out) : out_(out) {}
 ScriptedOperator::~ScriptedOperator() = default;
 
 std::unique_ptr<ScriptedOperator> ScriptedOperator::load(const std::string& path, std::ostream& out,

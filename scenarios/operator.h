@@ -68,7 +68,7 @@ class ScriptedOperator final : public Operator {
   OperatorAnswer ask(const Prompt& prompt) override;
 
  private:
-  ScriptedOperator(std::ostream& out) : out_(out) {}
+  explicit ScriptedOperator(std::ostream& out);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::ostream& out_;

@@ -89,6 +89,12 @@ std::string failureText(const ScenarioResult& r) {
     s << "  also: " << r.problems[i] << "\n";
   for (const auto& b : r.branches)
     s << "  branch: " << b << "\n";
+  for (const auto& c : r.skippedChecks)
+    s << "  skipped check: " << c << "\n";
+  if (r.target != "embedded") {
+    s << "  a live run on " << r.target << " (the wall clock, real locks): not replayed\n";
+    return s.str();
+  }
   if (r.replayed) s << "  replayed once with the same seed: the same failure\n";
   s << "  seed " << r.seed << "; replay: " << r.replay << "\n";
   return s.str();
@@ -170,6 +176,9 @@ json runReportJson(const std::vector<ScenarioResult>& results, const RunSummary&
     }
     s["problems"] = r.problems;
     s["branches"] = r.branches;
+    s["target"] = r.target;
+    if (!r.skippedChecks.empty()) s["skippedChecks"] = r.skippedChecks;
+    if (!r.notCleanedUp.empty()) s["notCleanedUp"] = r.notCleanedUp;
     json steps = json::array();
     for (const auto& st : r.steps)
       steps.push_back({{"index", st.index},

@@ -65,6 +65,12 @@ struct ScenarioResult {
   double wallMs = 0;
   bool replayed = false;  // a failure was run twice to the same result
   std::string replay;     // the command that replays it
+  // Live targets (nuki-web): the checks that could not be made there ("steps[5] (expectLock):
+  // device truth cannot be read from a real lock"), and what the harness made on the account
+  // but could not remove at the end.
+  std::vector<std::string> skippedChecks;
+  std::vector<std::string> notCleanedUp;
+  std::string target = "embedded";
 };
 
 // How the embedded world's parts talk: HTTP over loopback TCP, or in memory (every message

@@ -22,7 +22,10 @@
 
 #include "runtime/clock.h"
 #include "runtime/log.h"
+#include "runtime/transport.h"
 #include "scenarios/explore.h"
+#include "scenarios/hil.h"
+#include "scenarios/live_run.h"
 #include "scenarios/model/scenario.h"
 #include "scenarios/planted_faults.h"
 #include "scenarios/report_html.h"
@@ -112,6 +115,15 @@ struct RunArgs {
   bool noReplay = false;
   bool verbose = false;
   std::string transport = "loopback";
+  // Live targets (docs/hil.md).
+  std::string target = "embedded";
+  std::string hil, nukiUrl = "https://api.nuki.io", nukiToken, operatorFile, adapterBinary;
+  std::string publicUrl, caFile;
+  uint16_t adapterPort = 0;
+  bool allowUnlock = false, plan = false;
+  int64_t maxWait = 900;
+  int checkSeconds = 30;
+  std::string plant;
 };
 
 // Validates every file; the problems, or the scenarios.
@@ -184,6 +196,91 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
       return 2;
     }
   }
+  const bool live = a.target == "nuki-web";
+  std::optional<scenarios::HilFile> hil;
+  std::unique_ptr<scenarios::Operator> op;
+  scenarios::LiveOptions lo;
+  if (live) {
+    if (a.hil.empty()) {
+      std::cerr << "nukihil: --target nuki-web needs --hil FILE (which real lock each scenario "
+                   "lock name stands for; docs/hil.md)\n";
+      return 2;
+    }
+    bool ok = false;
+    const std::string text = readFile(a.hil, ok);
+    if (!ok) {
+      std::cerr << "nukihil: " << a.hil << ": cannot read the HIL file\n";
+      return 2;
+    }
+    auto parsed = scenarios::parseHilFile(text, a.hil);
+    for (const auto& p : parsed.problems)
+      std::cerr << p.text() << "\n";
+    if (!parsed.hil) return 2;
+    hil = std::move(parsed.hil);
+    lo.hil = &*hil;
+    lo.nukiUrl = a.nukiUrl;
+    lo.nukiToken = a.nukiToken;
+    if (lo.nukiToken.empty())
+      if (const char* t = std::getenv("NUKI_TOKEN")) lo.nukiToken = t;
+    if (lo.nukiToken.empty() && !a.plan) {
+      std::cerr << "nukihil: --target nuki-web needs the account's API token: --nuki-token or "
+                   "NUKI_TOKEN\n";
+      return 2;
+    }
+    if (!http::Url::parse(lo.nukiUrl)) {
+      std::cerr << "nukihil: --nuki-url " << lo.nukiUrl << ": not an http(s) URL\n";
+      return 2;
+    }
+    if (!a.operatorFile.empty()) {
+      std::string why;
+      op = scenarios::ScriptedOperator::load(a.operatorFile, std::cerr, why);
+      if (!op) {
+        std::cerr << "nukihil: " << why << "\n";
+        return 2;
+      }
+    } else if (::isatty(0)) {
+      op = std::make_unique<scenarios::TerminalOperator>(0, std::cerr, &interrupted);
+    }
+    lo.op = op.get();
+    lo.caFile = a.caFile;
+    lo.publicUrl = a.publicUrl;
+    lo.adapterPort = a.adapterPort;
+    lo.plan.allowUnlock = a.allowUnlock;
+    lo.plan.maxWaitSeconds = a.maxWait;
+    lo.checkSeconds = a.checkSeconds;
+    lo.out = &std::cerr;
+    lo.interrupted = &interrupted;
+    lo.verbose = a.verbose;
+    lo.adapterBinary = a.adapterBinary;
+    if (!a.plant.empty()) {
+      const std::string name = a.plant;
+      lo.TEST_tamper = [name] { return scenarios::plantedFault(name); };
+    }
+    if (lo.adapterBinary.empty()) {
+      // The nuki-adapter built beside this binary, else the one on PATH.
+      const fs::path beside = fs::path(self).parent_path() / "nuki-adapter";
+      std::error_code ec;
+      lo.adapterBinary = self.find('/') != std::string::npos && fs::exists(beside, ec)
+                             ? beside.string()
+                             : "nuki-adapter";
+    }
+  }
+  if (a.plan) {
+    std::cout << "what each target does with each step (docs/hil.md):\n\n"
+              << scenarios::capabilityTable() << "\n";
+    size_t runnable = 0;
+    for (const auto& s : scenarios) {
+      scenarios::ScenarioPlan p =
+          live ? scenarios::livePlan(s, lo)
+               : scenarios::planScenario(s, scenarios::TargetKind::kEmbedded, nullptr, {});
+      runnable += p.runnable;
+      std::cout << scenarios::planText(p) << "\n";
+    }
+    std::cout << "plan: " << runnable << " of " << scenarios.size() << " scenario"
+              << (scenarios.size() == 1 ? "" : "s") << " would run on " << a.target
+              << "; nothing was sent\n";
+    return 0;
+  }
   scenarios::RunOptions ro;
   ro.commandPrefix = self + " run";
   ro.seed = a.seed;
@@ -214,23 +311,30 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
         r.message = "not run: the run was interrupted (Ctrl-C)";
         continue;
       }
-      results[i] = scenarios::runScenario(scenarios[i], ro);
+      results[i] =
+          live ? scenarios::runLive(scenarios[i], lo) : scenarios::runScenario(scenarios[i], ro);
       const auto& r = results[i];
       std::lock_guard lock(out);
       const size_t n = ++done;
       std::ostringstream line;
       line << "[" << n << "/" << scenarios.size() << "] " << badge(r.verdict) << " " << r.file
-           << " — " << r.name << " (" << int(r.wallMs) << " ms, seed " << r.seed << ")";
+           << " — " << r.name << " (" << int(r.wallMs) << " ms"
+           << (live ? std::string(")") : ", seed " + std::to_string(r.seed) + ")");
       std::cerr << line.str() << "\n";
       if (r.verdict == scenarios::Verdict::kFailed || r.verdict == scenarios::Verdict::kError) {
         std::istringstream text(scenarios::failureText(r));
         for (std::string l; std::getline(text, l);)
           std::cerr << "      " << l << "\n";
+      } else if (r.verdict == scenarios::Verdict::kSkipped && live) {
+        std::cerr << "      " << r.message << "\n";
       }
+      for (const auto& c : r.notCleanedUp)
+        std::cerr << "      " << paint("31;1", "NOT CLEANED UP: ") << c << "\n";
     }
   };
   std::vector<std::thread> pool;
-  for (unsigned j = 0; j < std::max(1u, a.jobs); ++j)
+  // Live scenarios share the real locks: one at a time.
+  for (unsigned j = 0; j < (live ? 1u : std::max(1u, a.jobs)); ++j)
     pool.emplace_back(worker);
   for (auto& t : pool)
     t.join();
@@ -257,8 +361,9 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
             << (failed + errors ? paint("31;1", line.str()) : paint("32;1", line.str())) << "\n";
   for (const auto& r : results)
     if (r.verdict == scenarios::Verdict::kFailed || r.verdict == scenarios::Verdict::kError)
-      std::cerr << "  " << badge(r.verdict) << " " << r.file << " (seed " << r.seed
-                << "): " << r.message << "\n";
+      std::cerr << "  " << badge(r.verdict) << " " << r.file
+                << (live ? std::string() : " (seed " + std::to_string(r.seed) + ")") << ": "
+                << r.message << "\n";
   bool wrote = true;
   if (!a.junit.empty()) {
     wrote = writeFile(a.junit, scenarios::junitXml(results, summary)) && wrote;
@@ -459,6 +564,47 @@ int main(int argc, char** argv) {
                   "still serialised and parsed, no sockets; faster, the same results)")
       ->check(CLI::IsMember({"loopback", "memory"}))
       ->capture_default_str();
+
+  run->add_option("--target", ra.target,
+                  "embedded: the world in this process on virtual time; nuki-web: real locks "
+                  "behind Nuki Web (or nukisim standing in for it) on the wall clock, with an "
+                  "operator for the physical steps (docs/hil.md)")
+      ->check(CLI::IsMember({"embedded", "nuki-web"}))
+      ->capture_default_str();
+  run->add_flag("--plan", ra.plan,
+                "print what each step would do on the target and every change to the account, "
+                "then stop: nothing is sent");
+  run->add_option("--hil", ra.hil,
+                  "nuki-web: the HIL file mapping each scenario lock name to a real smartlock");
+  run->add_option("--nuki-url", ra.nukiUrl, "nuki-web: the Nuki Web API")->capture_default_str();
+  run->add_option("--nuki-token", ra.nukiToken,
+                  "nuki-web: the account's API token (or NUKI_TOKEN; never printed)");
+  run->add_option("--operator", ra.operatorFile,
+                  "nuki-web: a scripted operator (JSON) that does the physical steps through "
+                  "nukisim's control plane; without it a person answers on the terminal");
+  run->add_flag("--allow-unlock", ra.allowUnlock,
+                "nuki-web: let the harness unlock real locks (else scenarios that unlock are "
+                "skipped)");
+  run->add_option("--max-wait", ra.maxWait,
+                  "nuki-web: real seconds a scenario's advances may wait in all (more: skipped)")
+      ->check(CLI::Range(int64_t(0), int64_t(86400 * 7)))
+      ->capture_default_str();
+  run->add_option("--check-seconds", ra.checkSeconds,
+                  "nuki-web: how long a check or a predicted webhook may take to show")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  run->add_option("--adapter-bin", ra.adapterBinary,
+                  "nuki-web: the nuki-adapter to start (default: the one beside nukihil)");
+  run->add_option("--public-url", ra.publicUrl,
+                  "nuki-web: where Nuki Web reaches the adapter (a tunnel to --adapter-port); "
+                  "without it only a loopback --nuki-url sends Nuki webhooks");
+  run->add_option("--adapter-port", ra.adapterPort, "nuki-web: the adapter's port (0: a free one)");
+  run->add_option("--ca-file", ra.caFile, "nuki-web: extra trusted CA bundle (PEM)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--plant", ra.plant,
+                  "nuki-web, for the harness's own tests: a small adapter bug planted between "
+                  "the adapter and the recorder, which the run must catch")
+      ->check(CLI::IsMember(scenarios::plantedFaultNames()));
 
   std::vector<std::string> validatePaths;
   auto* validate = app.add_subcommand("validate", "check scenario files without running them");

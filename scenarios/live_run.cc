@@ -1,0 +1,774 @@
+#include "scenarios/live_run.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <ostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "runtime/crypto.h"
+#include "runtime/url_client.h"
+#include "scenarios/child_process.h"
+#include "scenarios/step_calls.h"
+#include "scenarios/webhook_recorder.h"
+
+namespace nukihil::scenarios {
+
+using model::Scenario;
+using model::SpecModel;
+using model::Step;
+using model::StepKind;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+bool loopbackUrl(const std::string& url) {
+  auto u = http::Url::parse(url);
+  return u && !u->tls && (u->host == "127.0.0.1" || u->host == "localhost" || u->host == "::1");
+}
+
+ScenarioPlan livePlan(std::shared_ptr<const Scenario> scenario, const LiveOptions& options) {
+  PlanOptions po = options.plan;
+  po.haveOperator = options.op != nullptr;
+  po.publicUrl = !options.publicUrl.empty() || loopbackUrl(options.nukiUrl);
+  return planScenario(std::move(scenario), TargetKind::kNukiWeb, options.hil, po);
+}
+
+namespace {
+
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string randomBytes(size_t n) {
+  std::random_device rd;
+  std::string s(n, '\0');
+  for (auto& c : s)
+    c = char(rd() & 0xFF);
+  return s;
+}
+
+// A free TCP port on loopback (for an adapter that must be reachable at a URL known before it
+// starts, and on the same port after a restart).
+uint16_t freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// The platform's receiver, on an io thread of its own, checking signatures against the wall
+// clock (the adapter signs with it).
+class Receiver {
+ public:
+  explicit Receiver(const std::string& secret)
+      : work_(io_.get_executor()),
+        recorder_(std::make_unique<WebhookRecorder>(io_, secret, [] { return wallMs() / 1000; })),
+        thread_([this] { io_.run(); }) {}
+  ~Receiver() {
+    std::promise<void> done;
+    boost::asio::post(io_, [&] {
+      recorder_->stop();
+      done.set_value();
+    });
+    done.get_future().wait();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  WebhookRecorder& recorder() { return *recorder_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::unique_ptr<WebhookRecorder> recorder_;
+  std::thread thread_;
+};
+
+class LiveRun {
+ public:
+  LiveRun(std::shared_ptr<const Scenario> original, const LiveOptions& o)
+      : original_(std::move(original)), o_(o) {}
+  ScenarioResult go();
+
+ private:
+  std::ostream& out() {
+    static std::ostringstream sink;
+    return o_.out ? *o_.out : sink;
+  }
+  bool interrupted() const { return o_.interrupted && o_.interrupted->load(); }
+  void fail(std::string message, std::optional<Divergence> d = std::nullopt) {
+    if (stopped_) return;
+    stopped_ = true;
+    result_.verdict = Verdict::kFailed;
+    result_.message = std::move(message);
+    result_.divergence = std::move(d);
+  }
+  void error(std::string message) {
+    if (stopped_) return;
+    stopped_ = true;
+    result_.verdict = Verdict::kError;
+    result_.message = message;
+    result_.problems.push_back(std::move(message));
+  }
+  void skip(std::string why) {
+    if (stopped_) return;
+    stopped_ = true;
+    result_.verdict = Verdict::kSkipped;
+    result_.message = "skipped: " + why;
+  }
+  std::string deviceId(const std::string& lock) const {
+    return std::to_string(o_.hil->lock(lock)->smartlockId);
+  }
+  std::string nukiLock(const std::string& lock) const { return "/smartlock/" + deviceId(lock); }
+
+  bool checkLocks(Scenario& s);
+  bool startAdapter();
+  void stopAdapter(bool kill);
+  void collect();
+  size_t pendingInOutbox(const std::string& lock);
+  void awaitWebhooks(bool atEnd);
+  bool compare(bool atEnd);
+  void catchUp(size_t index);
+  bool realWait(int64_t ms, const std::string& what);
+  json execute(const Step& st, bool& executed);
+  json readCheck(const Step& st);
+  bool runStep(const Step& st);
+  void cleanUp();
+
+  std::shared_ptr<const Scenario> original_;
+  std::shared_ptr<const Scenario> scenario_;
+  LiveOptions o_;
+  std::optional<SpecModel> model_;
+  model::NoOracle oracle_;
+  std::unique_ptr<http::UrlClient> nuki_;
+  std::unique_ptr<http::BlockingClient> api_;
+  std::unique_ptr<Receiver> receiver_;
+  std::unique_ptr<ChildProcess> adapter_;
+  std::string dir_, apiKey_, secret_, publicUrl_;
+  uint16_t adapterPort_ = 0;
+  std::map<std::string, std::string> lockOfDevice_;
+  std::map<std::string, std::set<int64_t>> madeCodes_;  // lock → codes the scenario put on it
+  Bindings bindings_;
+  std::map<std::string, std::vector<ObservedWebhook>> observed_;
+  std::vector<std::string> webhookProblems_;
+  ScenarioResult result_;
+  bool stopped_ = false;
+  size_t currentStep_ = SIZE_MAX;
+  int64_t anchorReal_ = 0, anchorModel_ = 0;  // the model's clock follows the wall clock
+};
+
+bool LiveRun::checkLocks(Scenario& s) {
+  for (auto& l : s.locks) {
+    const std::string path = nukiLock(l.name);
+    const json r = call(*nuki_, "GET", path);
+    const int status = r.value("status", 0);
+    if (status != 200) {
+      error("Nuki Web answered " +
+            (status ? std::to_string(status) : "nothing (" + r.value("transport", "") + ")") +
+            " to GET " + path + " (" + l.name + " of the HIL file)" +
+            (status == 401 ? ": the token is refused" : ""));
+      return false;
+    }
+    const json& b = member(r, "body");
+    const json& state = member(b, "state");
+    if (member(b, "serverState") != 0) {
+      skip("'" + l.name + "' is offline in Nuki Web; the scenario starts with it online");
+      return false;
+    }
+    if (member(state, "state") == 1 && o_.plan.allowUnlock) {
+      out() << "  " << l.name << " is locked; unlocking it first (--allow-unlock)\n";
+      call(*nuki_, "POST", path + "/action", {{"action", 1}});
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+      json now = member(member(call(*nuki_, "GET", path), "body"), "state");
+      while (member(now, "state") != 3 && std::chrono::steady_clock::now() < deadline &&
+             !interrupted()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        now = member(member(call(*nuki_, "GET", path), "body"), "state");
+      }
+    }
+    const json current = member(member(call(*nuki_, "GET", path), "body"), "state");
+    if (member(current, "state") != 3) {
+      skip("'" + l.name + "' is in lock state " + member(current, "state").dump() +
+           "; the scenario starts from an unlocked lock (state 3): unlock it, or let the "
+           "harness do it with --allow-unlock");
+      return false;
+    }
+    if (member(current, "batteryCharge").is_number_integer())
+      l.battery = member(current, "batteryCharge").get<int>();
+    const json auths = member(call(*nuki_, "GET", path + "/auth"), "body");
+    size_t codes = 0;
+    for (const auto& a : auths.is_array() ? auths : json::array())
+      codes += member(a, "type") == 13;
+    if (codes) {
+      skip("'" + l.name + "' has " + std::to_string(codes) +
+           " keypad codes the harness did not make; a scenario starts on a lock without codes");
+      return false;
+    }
+    lockOfDevice_[deviceId(l.name)] = l.name;
+  }
+  return true;
+}
+
+bool LiveRun::startAdapter() {
+  // Secrets go through the environment, never on a command line another user could read.
+  ::setenv("NUKI_TOKEN", o_.nukiToken.c_str(), 1);
+  ::setenv("NUKIHIL_API_KEY", apiKey_.c_str(), 1);
+  ::setenv("NUKIHIL_WEBHOOK_SECRET", secret_.c_str(), 1);
+  std::vector<std::string> argv = {o_.adapterBinary,
+                                   "--nuki-url",
+                                   o_.nukiUrl,
+                                   "--listen",
+                                   std::to_string(adapterPort_),
+                                   "--webhook-url",
+                                   receiver_->recorder().url(),
+                                   "--db",
+                                   dir_ + "/adapter.db",
+                                   "--poll-seconds",
+                                   std::to_string(scenario_->pollSeconds)};
+  if (scenario_->nukiWebhooks) {
+    argv.push_back("--public-url");
+    argv.push_back(publicUrl_);
+  }
+  if (!o_.caFile.empty()) {
+    argv.push_back("--ca-file");
+    argv.push_back(o_.caFile);
+  }
+  if (o_.verbose) argv.push_back("--verbose");
+  adapter_ = std::make_unique<ChildProcess>();
+  try {
+    const json banner = parseBody(adapter_->start(argv));
+    auto u = http::Url::parse(text(banner, "url"));
+    if (!u) throw std::runtime_error("its start-up line names no URL");
+    api_ = std::make_unique<http::BlockingClient>(u->host, u->port, apiKey_);
+  } catch (const std::exception& e) {
+    error("the adapter (" + o_.adapterBinary + ") did not start: " + e.what());
+    return false;
+  }
+  return true;
+}
+
+void LiveRun::stopAdapter(bool kill) {
+  api_.reset();
+  if (adapter_ && adapter_->running()) adapter_->stop(kill ? SIGKILL : SIGTERM);
+  adapter_.reset();
+}
+
+void LiveRun::collect() {
+  Deduplicated d = deduplicate(receiver_->recorder().webhooks(), receiver_->recorder().attempts());
+  webhookProblems_ = d.problems;
+  observed_.clear();
+  for (const auto& w : d.webhooks) {
+    auto it = lockOfDevice_.find(w.deviceId());
+    if (it != lockOfDevice_.end()) observed_[it->second].push_back(observedOf(w));
+    // Webhooks of the account's other locks are not this scenario's.
+  }
+}
+
+size_t LiveRun::pendingInOutbox(const std::string& lock) {
+  if (!api_) return 0;
+  Step st;
+  st.fields = {{"pending", 0}};
+  const json r =
+      outboxReading(st, member(call(*api_, "GET", "/v1/outbox"), "body"), deviceId(lock));
+  return r["pending"].is_number_unsigned() ? r["pending"].get<size_t>() : 0;
+}
+
+void LiveRun::awaitWebhooks(bool atEnd) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+  for (;;) {
+    collect();
+    bool all = true;
+    for (const auto& l : scenario_->locks) {
+      const size_t have = observed_[l.name].size();
+      const size_t want =
+          atEnd ? model_->expected().at(l.name).size() : model_->delivery(l.name).delivered;
+      if (have >= want) continue;
+      if (atEnd && have + pendingInOutbox(l.name) >= want) continue;
+      all = false;
+    }
+    if (all || interrupted() || std::chrono::steady_clock::now() >= deadline) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool LiveRun::compare(bool atEnd) {
+  if (!webhookProblems_.empty()) {
+    Divergence d;
+    d.rule = "R-DELIVERY";
+    d.message = webhookProblems_.front();
+    fail("R-DELIVERY: " + webhookProblems_.front(), d);
+    return false;
+  }
+  for (const auto& l : scenario_->locks) {
+    const auto& expected = model_->expected().at(l.name);
+    size_t mustHave = model_->delivery(l.name).delivered;
+    // Fewer than predicted after the wait: one is missing. More: the real system may be ahead
+    // of the model by a moment (up to all the predicted ones).
+    bool exact = observed_[l.name].size() < mustHave;
+    if (atEnd) {
+      const size_t pending = pendingInOutbox(l.name);
+      mustHave = expected.size() > pending ? expected.size() - pending : 0;
+      exact = pending == 0;
+    }
+    auto d = compareDevice(l.name, expected, observed_[l.name], mustHave, exact, bindings_);
+    if (d) {
+      fail(d->rule + " (" + l.name + ", webhook " + std::to_string(d->index + 1) +
+               "): " + d->message,
+           d);
+      return false;
+    }
+  }
+  return true;
+}
+
+void LiveRun::catchUp(size_t index) {
+  const int64_t lag = (wallMs() - anchorReal_) - (millisOf(model_->now()) - anchorModel_);
+  if (lag < 1000) return;
+  Step adv;
+  adv.kind = StepKind::kAdvance;
+  adv.index = index;
+  adv.seconds = lag / 1000;
+  adv.raw = {{"do", "advance"}, {"seconds", adv.seconds}};
+  model_->apply(adv, oracle_);
+}
+
+bool LiveRun::realWait(int64_t ms, const std::string& what) {
+  if (ms <= 0) return true;
+  out() << "  waiting " << (ms + 500) / 1000 << " s (" << what << ")\n" << std::flush;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  auto shown = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < end) {
+    if (interrupted()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - shown >= std::chrono::seconds(10)) {
+      shown = now;
+      out() << "  … " << std::chrono::duration_cast<std::chrono::seconds>(end - now).count()
+            << " s left\n"
+            << std::flush;
+    }
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(end - now, std::chrono::milliseconds(100)));
+  }
+  return true;
+}
+
+json LiveRun::execute(const Step& st, bool& executed) {
+  executed = true;
+  auto status = [](const json& r) { return json{{"status", r.value("status", 0)}}; };
+  switch (st.kind) {
+    case StepKind::kSetLocked:
+    case StepKind::kCreatePin:
+    case StepKind::kUpdatePin:
+    case StepKind::kDeletePin: {
+      json r = traitAction(*api_, st, deviceId(st.lock),
+                           resolvePinIds(st.parameters, *model_, bindings_));
+      if (r.value("status", 0) == 202 && st.parameters.contains("pinCode")) {
+        const json& c = st.parameters["pinCode"];
+        if (c.is_string())
+          madeCodes_[st.lock].insert(std::strtoll(c.get<std::string>().c_str(), nullptr, 10));
+      }
+      return r;
+    }
+    case StepKind::kOffline:
+    case StepKind::kOnline:
+    case StepKind::kJam:
+    case StepKind::kFree:
+    case StepKind::kKeypad:
+    case StepKind::kKnob:
+    case StepKind::kAddCodeOnLock:
+    case StepKind::kRemoveCodeOnLock:
+    case StepKind::kBattery: {
+      const HilLock& h = *o_.hil->lock(st.lock);
+      Prompt p;
+      p.step = &st;
+      p.lock = st.lock;
+      p.smartlockId = h.smartlockId;
+      p.pro = h.pro;
+      p.bridgeId = h.bridgeId;
+      OperatorAnswer a = o_.op->ask(p);
+      if (!a.done) {
+        skip(st.label() + " (" + model::stepKindName(st.kind) +
+             "): " + (a.note.empty() ? "skipped by the operator" : a.note));
+        return json();
+      }
+      if (st.kind == StepKind::kAddCodeOnLock) madeCodes_[st.lock].insert(st.code.code);
+      if (st.kind == StepKind::kKeypad) return json{{"granted", a.granted.value_or(false)}};
+      return json{{"status", 200}};
+    }
+    case StepKind::kSync:
+      return status(call(*nuki_, "POST", nukiLock(st.lock) + "/sync"));
+    case StepKind::kNukiRequest: {
+      std::string path = st.path;
+      for (size_t pos; (pos = path.find("{lock}")) != std::string::npos;)
+        path.replace(pos, 6, deviceId(st.lock));
+      for (size_t pos; (pos = path.find("{@")) != std::string::npos;) {
+        const size_t end = path.find('}', pos);
+        const std::string name = path.substr(pos + 2, end - pos - 2);
+        std::string authId;
+        if (auto code = model_->pinCodeOf(name)) {
+          const json list = member(call(*nuki_, "GET", nukiLock(st.lock) + "/auth"), "body");
+          for (const auto& a : list.is_array() ? list : json::array())
+            if (member(a, "code").is_number_integer() &&
+                std::to_string(member(a, "code").get<int64_t>()) == *code)
+              authId = text(a, "id");
+        }
+        if (authId.empty()) {
+          error(st.label() + ": {@" + name +
+                "}: Nuki Web's id of that PIN cannot be learnt — "
+                "it is not in the web view yet (a new code shows after a sync)");
+          return json();
+        }
+        path.replace(pos, end - pos + 1, authId);
+      }
+      return status(call(*nuki_, st.method, path, st.body));
+    }
+    case StepKind::kAdvance:
+      executed = false;
+      if (!realWait(int64_t(st.seconds) * 1000 -
+                        ((wallMs() - anchorReal_) - (millisOf(model_->now()) - anchorModel_)),
+                    st.label() + " advance " + std::to_string(st.seconds) + " s"))
+        skip("interrupted (Ctrl-C) at " + st.label());
+      return json();
+    case StepKind::kAdvanceTo: {
+      executed = false;
+      out() << "  the daily sync of " << st.lock << " now (" << st.label() << ")\n";
+      const json r = call(*nuki_, "POST", nukiLock(st.lock) + "/sync");
+      if (r.value("status", 0) / 100 != 2)
+        error(st.label() + ": POST " + nukiLock(st.lock) + "/sync was answered " + r.dump());
+      return json();
+    }
+    case StepKind::kReceiverDown:
+    case StepKind::kReceiverUp:
+      receiver_->recorder().setStatus(st.status);
+      executed = false;
+      return json();
+    case StepKind::kRestartAdapter:
+      out() << "  restarting the adapter (" << (st.kill ? "kill -9" : "SIGTERM") << ")\n";
+      stopAdapter(st.kill);
+      startAdapter();
+      executed = false;
+      return json();
+    case StepKind::kResumeOutbox:
+      return status(call(*api_, "POST", "/v1/outbox/" + deviceId(st.lock) + "/resume"));
+    default:
+      executed = false;
+      return json();
+  }
+}
+
+json LiveRun::readCheck(const Step& st) {
+  switch (st.kind) {
+    case StepKind::kExpectAction: {
+      auto alias = model_->aliases().find(st.ref);
+      const std::string ref = alias == model_->aliases().end() ? st.ref : alias->second;
+      auto id = bindings_.actionId(ref);
+      if (!id) return json();
+      return actionReading(member(call(*api_, "GET", "/v1/actions/" + *id), "body"));
+    }
+    case StepKind::kExpectDevice:
+      return deviceReading(st,
+                           member(call(*api_, "GET", "/v1/devices/" + deviceId(st.lock)), "body"));
+    case StepKind::kExpectOutbox:
+      return outboxReading(st, member(call(*api_, "GET", "/v1/outbox"), "body"), deviceId(st.lock));
+    default:
+      return json();
+  }
+}
+
+bool LiveRun::runStep(const Step& st) {
+  currentStep_ = st.index;
+  StepRecord rec;
+  rec.index = st.index;
+  rec.label = st.label();
+  rec.text = describeStep(st);
+  rec.lock = st.lock;
+  auto stop = [&] {
+    rec.atMs = millisOf(model_->now());
+    result_.steps.push_back(rec);
+    return false;
+  };
+  if (interrupted()) {
+    skip("interrupted (Ctrl-C) before " + st.label());
+    return stop();
+  }
+  for (const std::string& name : SpecModel::namesUsedBy(st))
+    if (model_->refused(name)) {
+      error(st.label() + " uses '" + name + "', whose action was refused (SPEC §7 Names)");
+      return stop();
+    }
+  catchUp(st.index == 0 ? 0 : st.index - 1);
+  rec.atMs = millisOf(model_->now());
+  out() << "  " << st.label() << " " << describeStep(st) << "\n" << std::flush;
+  const bool check = st.kind == StepKind::kExpectAction || st.kind == StepKind::kExpectDevice ||
+                     st.kind == StepKind::kExpectOutbox;
+  json answer;
+  bool executed = false;
+  model::Prediction p;
+  if (check || st.kind == StepKind::kExpectLock) {
+    p = model_->apply(st, oracle_);
+  } else {
+    answer = execute(st, executed);
+    if (stopped_) return stop();
+    p = model_->apply(st, oracle_);
+    // A jump to the daily sync moves the model's clock, not the wall clock.
+    if (st.kind == StepKind::kAdvanceTo) {
+      anchorReal_ = wallMs();
+      anchorModel_ = millisOf(model_->now());
+    }
+  }
+  rec.predicted = p.answer;
+  rec.note = p.note;
+  if (!p.error.empty()) {
+    error(st.label() + ": " + p.error);
+    rec.ok = false;
+    return stop();
+  }
+  if (auto why = expectationProblem(st, p); !why.empty()) {
+    error(st.label() + ": the expectation contradicts SPEC: " + why);
+    rec.ok = false;
+    return stop();
+  }
+  if (st.kind == StepKind::kExpectLock) {
+    rec.note = "skipped: device truth cannot be read from a real lock";
+    result_.skippedChecks.push_back(st.label() + ": device truth cannot be read from a real lock");
+    result_.steps.push_back(rec);
+    return true;
+  }
+  if (check) {
+    // The system may take a moment to agree: read until it does, or the check times out.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+    answer = readCheck(st);
+    while (!answer.is_null() && !p.allows(answer) && !interrupted() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      answer = readCheck(st);
+    }
+    executed = !answer.is_null();
+  }
+  if (auto why = bindAnswer(st, answer, *model_, bindings_); !why.empty()) {
+    fail(why);
+    rec.ok = false;
+    return stop();
+  }
+  if (executed) {
+    json shown = answer;
+    shown.erase("actionId");
+    shown.erase("pinId");
+    if (worldEvent(st.kind) && shown.contains("status") && shown["status"].is_number_integer() &&
+        shown["status"].get<int>() / 100 == 2)
+      shown["status"] = 200;
+    rec.answer = shown;
+    bool ok = p.allows(shown);
+    if (st.kind == StepKind::kKeypad) {
+      // The operator tells whether the lock opened; why it did not cannot be read.
+      ok = member(p.answer, "granted") == shown["granted"];
+      for (const auto& a : p.alternatives)
+        ok = ok || member(a, "granted") == shown["granted"];
+      if (st.expect.is_object() && st.expect.contains("reason"))
+        result_.skippedChecks.push_back(st.label() +
+                                        ": the keypad's refusal reason cannot be read");
+    }
+    if (!ok) {
+      rec.ok = false;
+      Divergence d;
+      d.rule = ruleOfAnswer(st, p, shown, *model_);
+      d.message = st.label() + " " + describeStep(st) + ": answered " + shown.dump() +
+                  ", SPEC gives " + p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")");
+      fail((d.rule.empty() ? std::string() : d.rule + ": ") + d.message, d);
+      return stop();
+    }
+  }
+  result_.steps.push_back(rec);
+  if (!model_->violations().empty()) {
+    const auto& v = model_->violations().front();
+    Divergence d;
+    d.rule = v.rule;
+    d.message = v.message;
+    fail(v.rule + ": " + v.message, d);
+    return false;
+  }
+  awaitWebhooks(false);
+  return compare(false);
+}
+
+void LiveRun::cleanUp() {
+  for (const auto& [lock, codes] : madeCodes_) {
+    if (codes.empty()) continue;
+    const std::string path = nukiLock(lock);
+    out() << "  cleaning up " << lock << ": the code(s) the scenario made\n";
+    // Ours, as the web view lists them after a sync: (code, auth id).
+    auto listed = [&] {
+      call(*nuki_, "POST", path + "/sync");
+      std::vector<std::pair<int64_t, std::string>> found;
+      const json list = member(call(*nuki_, "GET", path + "/auth"), "body");
+      for (const auto& a : list.is_array() ? list : json::array())
+        if (member(a, "type") == 13 && member(a, "code").is_number_integer() &&
+            codes.count(member(a, "code").get<int64_t>()))  // never a code it did not make
+          found.push_back({member(a, "code").get<int64_t>(), text(a, "id")});
+      return found;
+    };
+    auto found = listed();
+    if (found.empty()) continue;  // not on the lock (deleted by the scenario, or dropped)
+    for (const auto& [code, id] : found) {
+      const json r = call(*nuki_, "DELETE", path + "/auth/" + id);
+      if (r.value("status", 0) / 100 != 2)
+        result_.notCleanedUp.push_back("code " + std::to_string(code) + " on " + lock +
+                                       ": DELETE answered " + r.dump());
+    }
+    // The deletion reaches the lock, then a sync shows it: until then the code is listed.
+    const HilLock& h = *o_.hil->lock(lock);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+    while (!found.empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::max(250, 1000 * h.deliverySeconds.value_or(5) + 250)));
+      found = listed();
+    }
+    for (const auto& [code, id] : found)
+      result_.notCleanedUp.push_back(
+          "code " + std::to_string(code) + " on " + lock + " is still listed by Nuki Web " +
+          std::to_string(o_.checkSeconds) + " s after its deletion (auth " + id + ")");
+  }
+}
+
+ScenarioResult LiveRun::go() {
+  const auto started = std::chrono::steady_clock::now();
+  result_.target = "nuki-web";
+  result_.file = original_->file;
+  result_.name = original_->name;
+  result_.intended = original_->rules;
+  ScenarioPlan plan = livePlan(original_, o_);
+  if (!plan.runnable) {
+    result_.verdict = Verdict::kSkipped;
+    result_.message = "skipped: " + plan.skipReasons.front();
+    for (size_t i = 1; i < plan.skipReasons.size(); ++i)
+      result_.message += "; " + plan.skipReasons[i];
+    return result_;
+  }
+  auto adapted = std::make_shared<Scenario>(*plan.adapted);
+  try {
+    http::ClientOptions co;
+    co.caFile = o_.caFile;
+    nuki_ = std::make_unique<http::UrlClient>(o_.nukiUrl, o_.nukiToken, co);
+  } catch (const std::exception& e) {
+    error(std::string("Nuki Web: ") + e.what());
+    return result_;
+  }
+  out() << "\n" << original_->file << " — " << original_->name << "\n";
+  if (!checkLocks(*adapted)) return result_;
+  scenario_ = adapted;
+  model_.emplace(scenario_);
+  std::map<std::string, uint64_t> ids;
+  for (const auto& l : scenario_->locks)
+    ids[l.name] = o_.hil->lock(l.name)->smartlockId;
+  model_->setLockIds(ids);
+  char tmpl[] = "/tmp/nukihil-live-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    error("cannot make a folder for the adapter's database");
+    return result_;
+  }
+  dir_ = tmpl;
+  apiKey_ = "hil-" + crypto::toHex(randomBytes(16));
+  secret_ = "whsec_" + crypto::base64Encode(randomBytes(24));
+  adapterPort_ = o_.adapterPort ? o_.adapterPort : freePort();
+  publicUrl_ =
+      !o_.publicUrl.empty() ? o_.publicUrl : "http://127.0.0.1:" + std::to_string(adapterPort_);
+  receiver_ = std::make_unique<Receiver>(secret_);
+  if (o_.TEST_tamper) receiver_->recorder().setTamper(o_.TEST_tamper());
+  const int64_t t0 = wallMs();
+  result_.startMs = millisOf(scenario_->start);
+  // Whatever happens on the way, the adapter is stopped and the account cleaned up.
+  try {
+    if (startAdapter()) {
+      anchorReal_ = t0;
+      anchorModel_ = millisOf(model_->now());
+      model_->start(oracle_);
+      awaitWebhooks(false);
+      if (compare(false)) {
+        for (const auto& st : scenario_->steps)
+          if (!runStep(st)) break;
+      }
+      if (!stopped_) {
+        awaitWebhooks(true);
+        compare(true);
+      }
+    }
+  } catch (const std::exception& e) {
+    error(std::string("the run could not go on: ") + e.what());
+  }
+  stopAdapter(false);
+  try {
+    cleanUp();
+  } catch (const std::exception& e) {
+    result_.notCleanedUp.push_back(std::string("the clean-up stopped: ") + e.what());
+  }
+  for (const auto& l : scenario_->locks) {
+    DeviceRecord d;
+    d.lock = l.name;
+    d.deviceId = deviceId(l.name);
+    d.expected = model_->expected().at(l.name);
+    for (const auto& w : observed_[l.name])
+      d.observed.push_back(withNames(w, bindings_));
+    if (result_.divergence && result_.divergence->lock == l.name)
+      d.divergenceIndex = result_.divergence->index;
+    result_.devices.push_back(std::move(d));
+  }
+  result_.coverage = model_->coverage();
+  result_.endMs = millisOf(model_->now());
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+  if (result_.verdict == Verdict::kPassed) {
+    if (!result_.skippedChecks.empty()) {
+      result_.verdict = Verdict::kSkipped;
+      result_.message = "every check made agreed with SPEC, but " +
+                        std::to_string(result_.skippedChecks.size()) +
+                        " could not be made: " + result_.skippedChecks.front();
+    } else {
+      result_.message = "every answer and webhook as SPEC says";
+    }
+  }
+  result_.wallMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return result_;
+}
+
+}  // namespace
+
+ScenarioResult runLive(std::shared_ptr<const Scenario> scenario, const LiveOptions& options) {
+  try {
+    return LiveRun(scenario, options).go();
+  } catch (const std::exception& e) {
+    ScenarioResult r;
+    r.target = "nuki-web";
+    r.file = scenario->file;
+    r.name = scenario->name;
+    r.verdict = Verdict::kError;
+    r.message = std::string("the run could not go on: ") + e.what();
+    r.problems.push_back(r.message);
+    return r;
+  }
+}
+
+}  // namespace nukihil::scenarios
