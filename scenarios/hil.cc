@@ -429,8 +429,7 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
         }
       }
     }
-    if (sp.how == How::kSkipStep)
-      skip(st.label() + " " + model::stepKindName(st.kind) + ": " + sp.what);
+    if (sp.how == How::kSkipStep) skip(st.label() + ": " + sp.what);
     plan.steps.push_back(std::move(sp));
   }
   if (plan.waitSeconds > options.maxWaitSeconds)

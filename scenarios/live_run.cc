@@ -410,8 +410,7 @@ json LiveRun::execute(const Step& st, bool& executed) {
       p.bridgeId = h.bridgeId;
       OperatorAnswer a = o_.op->ask(p);
       if (!a.done) {
-        skip(st.label() + " (" + model::stepKindName(st.kind) +
-             "): " + (a.note.empty() ? "skipped by the operator" : a.note));
+        skip(st.label() + ": " + (a.note.empty() ? "skipped by the operator" : a.note));
         return json();
       }
       if (st.kind == StepKind::kAddCodeOnLock) madeCodes_[st.lock].insert(st.code.code);

@@ -190,7 +190,7 @@ std::unique_ptr<ScriptedOperator> ScriptedOperator::load(const std::string& path
 OperatorAnswer ScriptedOperator::ask(const Prompt& p) {
   header(out_, p, "scripted");
   OperatorAnswer a;
-  auto it = impl_->answers.find(p.step->label());
+  auto it = impl_->answers.find("steps[" + std::to_string(p.step->index) + "]");
   if (it != impl_->answers.end() && it->second == "skip") {
     a.note = "skipped by the operator file";
     out_ << "  > s   (" << a.note << ")\n";

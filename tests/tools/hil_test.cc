@@ -1,0 +1,311 @@
+// `nukihil run --target nuki-web` as QA runs it against real locks, with nukisim standing in for
+// Nuki Web: the harness gets only the Nuki API URL and the account's token (never the control
+// plane), and a scripted operator does the physical steps through the control plane. nukisim
+// runs on the wall clock (the target is real time by definition), with 1 s motor and delivery
+// times so that each run takes seconds; the harness waits for events, never for a fixed time.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "runtime/blocking_client.h"
+#include "runtime/transport.h"
+#include "scenarios/child_process.h"
+
+#ifndef NUKIHIL_BINARY
+#error "NUKIHIL_BINARY must name the nukihil executable"
+#endif
+
+namespace nukihil::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+const char* kToken = "hil-test-token-0123456789";
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+// A scenario that locks, makes a code, opens the lock with it on the keypad and sees the code
+// show after a sync. `extraStep`: appended (an expectLock, say).
+std::string codeOpens(const std::string& extraStep = "") {
+  return R"({"name": "a new code opens the lock at once and shows after the sync",
+  "rules": ["R-ACT-ONLINE", "R-KEYPAD", "R-PIN-ACCEPTED"],
+  "locks": [{"name": "Front door"}],
+  "steps": [
+    {"do": "setLocked", "lock": "Front door", "parameters": {"lock": true}, "as": "lock1",
+     "expect": {"status": 202}},
+    {"do": "advance", "seconds": 2},
+    {"do": "expectAction", "ref": "lock1", "status": "RESOLVED"},
+    {"do": "createPin", "lock": "Front door", "as": "guest",
+     "parameters": {"name": "Guest", "pinCode": "234567"}},
+    {"do": "advance", "seconds": 2},
+    {"do": "keypad", "lock": "Front door", "code": 234567, "expect": {"granted": true}},
+    {"do": "advance", "seconds": 2},
+    {"do": "expectDevice", "lock": "Front door", "isLocked": false},
+    {"do": "sync", "lock": "Front door"},
+    {"do": "expectAction", "ref": "guest", "status": "RESOLVED"},
+    {"do": "expectDevice", "lock": "Front door", "pinCodes": ["234567"]})" +
+         extraStep + "]}";
+}
+
+class Hil : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("nukihil-hil-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+    fs::create_directories(dir_);
+    // Two locks in the account; the HIL file offers only the first.
+    write("fleet.json",
+          json{{"accounts",
+                json::array({json{{"name", "HIL bench"},
+                                  {"apiToken", kToken},
+                                  {"smartlocks", json::array({json{{"name", "Front door"},
+                                                                   {"model", "3.0 Pro"},
+                                                                   {"timezone", "Europe/Berlin"}},
+                                                              json{{"name", "Neighbour"},
+                                                                   {"model", "3.0 Pro"}}})}}})}}
+              .dump());
+    const json banner = json::parse(sim_.start(
+        {NUKISIM_BINARY, "--port", "0", "--seed", "5", "--clock", "real", "--fleet",
+         (dir_ / "fleet.json").string(), "--motor-seconds", "1", "--delivery-seconds", "1"}));
+    url_ = banner["url"];
+    admin_ = banner["adminToken"];
+    auto u = http::Url::parse(url_);
+    control_ = std::make_unique<http::BlockingClient>(u->host, u->port, admin_);
+    nuki_ = std::make_unique<http::BlockingClient>(u->host, u->port, kToken);
+    for (const auto& l : json::parse(control_->request("GET", "/sim/v1/smartlocks").body))
+      ids_[l["name"]] = l["smartlockId"];
+    write("hil.json", json{{"locks", json::array({json{{"name", "Front door"},
+                                                       {"smartlockId", ids_["Front door"]},
+                                                       {"model", "3.0 Pro"},
+                                                       {"timezone", "Europe/Berlin"},
+                                                       {"motorSeconds", 1},
+                                                       {"deliverySeconds", 1}}})}}
+                          .dump());
+    writeOperator(json::object());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const fs::path f = dir_ / name;
+    fs::create_directories(f.parent_path());
+    std::ofstream(f) << text;
+    return f.string();
+  }
+  void writeOperator(const json& answers) {
+    write("operator.json",
+          json{{"controlPlane", {{"url", url_}, {"adminToken", admin_}}}, {"answers", answers}}
+              .dump());
+  }
+  std::vector<std::string> liveArgs(const std::vector<std::string>& paths) {
+    std::vector<std::string> argv = {NUKIHIL_BINARY, "run"};
+    argv.insert(argv.end(), paths.begin(), paths.end());
+    for (const std::string& a :
+         {std::string("--target"), std::string("nuki-web"), std::string("--hil"),
+          (dir_ / "hil.json").string(), std::string("--nuki-url"), url_, std::string("--operator"),
+          (dir_ / "operator.json").string(), std::string("--check-seconds"), std::string("5"),
+          std::string("--json"), (dir_ / "report.json").string()})
+      argv.push_back(a);
+    return argv;
+  }
+  Result nukihil(std::vector<std::string> argv, const std::vector<std::string>& extra = {}) {
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    scenarios::ChildProcess p;
+    ::setenv("NUKI_TOKEN", kToken, 1);
+    p.spawn(argv, scenarios::ChildProcess::Stderr::kCapture);
+    auto exit = p.wait(milliseconds(180000));
+    Result r;
+    r.out = p.out();
+    r.err = p.err();
+    r.code = exit && exit->exited ? exit->code : -1;
+    return r;
+  }
+  json report() {
+    std::ifstream in(dir_ / "report.json");
+    return json::parse(in);
+  }
+  json journal() {
+    return json::parse(control_->request("GET", "/sim/v1/journal?limit=100000").body)["entries"];
+  }
+  // The keypad codes on the lock (device truth) and those Nuki Web lists.
+  std::vector<int64_t> codesOnLock(const std::string& lock) {
+    std::vector<int64_t> out;
+    const json d = json::parse(
+        control_->request("GET", "/sim/v1/smartlocks/" + std::to_string(ids_[lock]) + "/device")
+            .body);
+    for (const auto& c : d["codes"])
+      out.push_back(c["code"]);
+    return out;
+  }
+  std::vector<int64_t> codesListed(const std::string& lock) {
+    std::vector<int64_t> out;
+    for (const auto& a : json::parse(
+             nuki_->request("GET", "/smartlock/" + std::to_string(ids_[lock]) + "/auth").body))
+      if (a["type"] == 13) out.push_back(a["code"]);
+    return out;
+  }
+  // No write on a lock the HIL file does not offer, by the harness or its adapter.
+  void expectNeighbourUntouched() {
+    const std::string neighbour = "/smartlock/" + std::to_string(ids_["Neighbour"]);
+    for (const auto& e : journal()) {
+      if (e["type"] != "api" || e["method"] == "GET") continue;
+      EXPECT_NE(e["path"].get<std::string>().rfind(neighbour, 0), 0u) << e.dump();
+    }
+  }
+
+  fs::path dir_;
+  scenarios::ChildProcess sim_;
+  std::string url_, admin_;
+  std::unique_ptr<http::BlockingClient> control_, nuki_;
+  std::map<std::string, uint64_t> ids_;
+};
+
+TEST_F(Hil, PlanPrintsEveryStepAndChangeAndSendsNothing) {
+  const std::string ok = write("suite/opens.json", codeOpens());
+  const std::string battery = write("suite/battery.json", R"({"name": "low battery",
+    "locks": [{"name": "Front door"}, {"name": "Garage", "model": "3.0", "bridgeId": 7}],
+    "steps": [{"do": "battery", "lock": "Front door", "charge": 15},
+              {"do": "setLocked", "lock": "Front door", "parameters": {"lock": false}},
+              {"do": "fault", "fault": {"route": "/smartlock/*", "status": 503, "count": 1}}]})");
+  const size_t before = journal().size();
+  Result r = nukihil(liveArgs({ok, battery}), {"--plan"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  // The capability table, then each scenario with every step and every change to the account.
+  EXPECT_NE(r.out.find("| `keypad` | performs | asks the operator"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| `expectLock` | performs | skips the check"), std::string::npos);
+  EXPECT_NE(r.out.find("lock: Front door → smartlock " + std::to_string(ids_["Front door"])),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("account: new keypad code \"234567\" on Front door"), std::string::npos);
+  EXPECT_NE(r.out.find("account: lock on Front door"), std::string::npos);
+  // Why the second cannot run, every reason.
+  EXPECT_NE(r.out.find("needs a lock named 'Garage'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("steps[0] (battery): a real lock's charge cannot be set"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("steps[1] (setLocked): a real unlock needs --allow-unlock"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("steps[2] (fault): faults on the Nuki API need the fault proxy"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("plan: 1 of 2 scenarios would run on nuki-web; nothing was sent"),
+            std::string::npos);
+  EXPECT_EQ(journal().size(), before) << "a plan sends nothing to Nuki Web";
+}
+
+TEST_F(Hil, RefusesABadHilFileWithThePathAndMissingSettings) {
+  const std::string ok = write("suite/opens.json", codeOpens());
+  write("hil.json", R"({"locks": [{"name": "Front door", "smartlockID": 1}]})");
+  Result r = nukihil(liveArgs({ok}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("locks[0]: unknown field 'smartlockID' (smartlockId?)"), std::string::npos)
+      << r.err;
+  write("hil.json", R"({"locks": [{"name": "Garage", "smartlockId": 5, "model": "3.0"}]})");
+  r = nukihil(liveArgs({ok}));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("locks[0].bridgeId: required for a \"3.0\""), std::string::npos) << r.err;
+  r = nukihil({NUKIHIL_BINARY, "run", ok, "--target", "nuki-web"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("needs --hil FILE"), std::string::npos) << r.err;
+}
+
+TEST_F(Hil, AScriptedOperatorRunPassesTouchesOnlyItsLockAndCleansUp) {
+  const std::string f = write("suite/opens.json", codeOpens());
+  Result r = nukihil(liveArgs({f}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[1/1] PASS"), std::string::npos) << r.err;
+  // The operator's prompt as a person would read it, and the scripted answer.
+  EXPECT_NE(r.err.find("OPERATOR (scripted) steps[5] (keypad): type 234567 on the keypad of "
+                       "Front door (smartlock " +
+                       std::to_string(ids_["Front door"]) + ")"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("> g   (the lock opened)"), std::string::npos);
+  const json s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "passed");
+  EXPECT_EQ(s["target"], "nuki-web");
+  // Every webhook the model predicted arrived (discovery, lock, PIN, keypad, sync).
+  ASSERT_EQ(s["devices"].size(), 1u);
+  EXPECT_GE(s["devices"][0]["observed"].size(), 12u);
+  EXPECT_EQ(s["devices"][0]["observed"].size(), s["devices"][0]["expected"].size());
+  // The code it made is gone from the lock and from Nuki Web's list.
+  EXPECT_TRUE(codesOnLock("Front door").empty());
+  EXPECT_TRUE(codesListed("Front door").empty());
+  expectNeighbourUntouched();
+}
+
+TEST_F(Hil, ACheckThatCannotBeMadeMakesTheScenarioSkippedNeverPassed) {
+  const std::string f =
+      write("suite/opens.json",
+            codeOpens(R"(, {"do": "expectLock", "lock": "Front door", "codes": [234567]})"));
+  Result r = nukihil(liveArgs({f}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[1/1] SKIP"), std::string::npos) << r.err;
+  const json s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "skipped");
+  ASSERT_EQ(s["skippedChecks"].size(), 1u);
+  EXPECT_EQ(s["skippedChecks"][0],
+            "steps[11] (expectLock): device truth cannot be read from a "
+            "real lock");
+  EXPECT_TRUE(codesListed("Front door").empty());
+}
+
+TEST_F(Hil, APlantedAdapterBugFailsTheRun) {
+  const std::string f = write("suite/opens.json", codeOpens());
+  Result r = nukihil(liveArgs({f}), {"--plant", "drop-resolved"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("[1/1] FAIL"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("R-ACT-ONLINE (Front door, webhook 11): missing: UpdateAction RESOLVED "
+                       "@lock1"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("not replayed"), std::string::npos);
+}
+
+TEST_F(Hil, AStepTheOperatorSkipsSkipsTheScenarioAndStillCleansUp) {
+  writeOperator({{"steps[5]", "skip"}});
+  const std::string f = write("suite/opens.json", codeOpens());
+  Result r = nukihil(liveArgs({f}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[1/1] SKIP"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped: steps[5] (keypad): skipped by the operator file"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("cleaning up Front door"), std::string::npos);
+  EXPECT_TRUE(codesListed("Front door").empty());
+  EXPECT_TRUE(codesOnLock("Front door").empty());
+}
+
+TEST_F(Hil, CtrlCStopsTheRunAndRemovesWhatItMade) {
+  const std::string f = write("suite/wait.json", R"({"name": "a long wait",
+    "locks": [{"name": "Front door"}],
+    "steps": [{"do": "createPin", "lock": "Front door", "as": "guest",
+               "parameters": {"name": "Guest", "pinCode": "345678"}},
+              {"do": "advance", "seconds": 600}]})");
+  scenarios::ChildProcess p;
+  ::setenv("NUKI_TOKEN", kToken, 1);
+  p.spawn(liveArgs({f}), scenarios::ChildProcess::Stderr::kCapture);
+  // Until it waits (bounded), then Ctrl-C.
+  for (int i = 0; i < 300 && p.err().find("waiting 600 s") == std::string::npos; ++i)
+    ASSERT_FALSE(p.wait(milliseconds(100))) << p.err();
+  ASSERT_NE(p.err().find("waiting 600 s"), std::string::npos) << p.err();
+  ::kill(p.pid(), SIGINT);
+  auto exit = p.wait(milliseconds(60000));
+  ASSERT_TRUE(exit && exit->exited) << p.err();
+  EXPECT_EQ(exit->code, 130) << p.err();
+  EXPECT_NE(p.err().find("interrupted (Ctrl-C) at steps[1]"), std::string::npos) << p.err();
+  EXPECT_NE(p.err().find("cleaning up Front door"), std::string::npos) << p.err();
+  EXPECT_TRUE(codesListed("Front door").empty());
+  EXPECT_TRUE(codesOnLock("Front door").empty());
+}
+
+}  // namespace
+}  // namespace nukihil::test
