@@ -254,9 +254,13 @@ std::string capabilityTable() {
 
 namespace {
 
-// Does the scenario set `key` for this lock, itself or through `settings`?
+// Does the file set `key` for this lock, itself or through `settings`? (The parsed lock has
+// defaults filled in, so the file's own text decides.)
 bool sets(const Scenario& s, const model::LockSpec& l, const char* key) {
-  return l.fleet.contains(key) || s.raw.value("settings", json::object()).contains(key);
+  const json& locks = s.raw.contains("locks") ? s.raw["locks"] : json::array();
+  for (const auto& raw : locks.is_array() ? locks : json::array())
+    if (raw.is_object() && raw.value("name", "") == l.name && raw.contains(key)) return true;
+  return std::string(key) != "model" && s.raw.value("settings", json::object()).contains(key);
 }
 
 }  // namespace
@@ -290,7 +294,7 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
           skip("needs a lock named '" + l.name + "'; the HIL file has " + list);
           continue;
         }
-        if (l.fleet.contains("model") && l.pro != h->pro)
+        if (sets(s, l, "model") && l.pro != h->pro)
           skip("'" + l.name + "' must be a " + (l.pro ? "3.0 Pro" : "3.0") +
                "; the real one is a " + (h->pro ? "3.0 Pro" : "3.0"));
         if (sets(s, l, "timezone") && l.timezone != h->timezone)
