@@ -329,6 +329,16 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
         l.syncAtMinute = h->syncAtMinute;
         if (h->motorSeconds) l.motorSeconds = *h->motorSeconds;
         if (h->deliverySeconds) l.deliverySeconds = *h->deliverySeconds;
+        // The same facts for nukisim, when the scenario also runs in the embedded world.
+        l.fleet["model"] = h->pro ? "3.0 Pro" : "3.0";
+        if (h->bridgeId)
+          l.fleet["bridgeId"] = *h->bridgeId;
+        else
+          l.fleet.erase("bridgeId");
+        l.fleet["timezone"] = h->timezone;
+        l.fleet["syncAt"] = hhmm(h->syncAtMinute);
+        l.fleet["motorSeconds"] = l.motorSeconds;
+        l.fleet["deliverySeconds"] = l.deliverySeconds;
         plan.lockMap.push_back(
             l.name + " → smartlock " + std::to_string(h->smartlockId) + " (" +
             (h->pro ? "3.0 Pro" : "3.0 via bridge " + std::to_string(*h->bridgeId)) + ", " +

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <ostream>
 #include <random>
 #include <set>
@@ -156,6 +157,7 @@ class LiveRun {
   json readCheck(const Step& st);
   bool runStep(const Step& st);
   void cleanUp();
+  void calibrate();
 
   std::shared_ptr<const Scenario> original_;
   std::shared_ptr<const Scenario> scenario_;
@@ -177,6 +179,10 @@ class LiveRun {
   bool stopped_ = false;
   size_t currentStep_ = SIZE_MAX;
   int64_t anchorReal_ = 0, anchorModel_ = 0;  // the model's clock follows the wall clock
+  // --calibrate: when each step began (wall clock) and when each webhook first arrived.
+  std::map<size_t, int64_t> realStepAt_;
+  std::mutex arrivalsMu_;
+  std::map<std::string, int64_t> arrivals_;
 };
 
 bool LiveRun::checkLocks(Scenario& s) {
@@ -216,8 +222,10 @@ bool LiveRun::checkLocks(Scenario& s) {
            "harness do it with --allow-unlock");
       return false;
     }
-    if (member(current, "batteryCharge").is_number_integer())
+    if (member(current, "batteryCharge").is_number_integer()) {
       l.battery = member(current, "batteryCharge").get<int>();
+      l.fleet["batteryCharge"] = l.battery;
+    }
     const json auths = member(call(*nuki_, "GET", path + "/auth"), "body");
     size_t codes = 0;
     for (const auto& a : auths.is_array() ? auths : json::array())
@@ -520,6 +528,7 @@ bool LiveRun::runStep(const Step& st) {
     }
   catchUp(st.index == 0 ? 0 : st.index - 1);
   rec.atMs = millisOf(model_->now());
+  realStepAt_[st.index] = wallMs();
   out() << "  " << st.label() << " " << describeStep(st) << "\n" << std::flush;
   const bool check = st.kind == StepKind::kExpectAction || st.kind == StepKind::kExpectDevice ||
                      st.kind == StepKind::kExpectOutbox;
@@ -652,6 +661,69 @@ void LiveRun::cleanUp() {
   }
 }
 
+void LiveRun::calibrate() {
+  json rows = json::array(), motor = json::array(), latency = json::array();
+  std::map<size_t, int64_t> modelStepAt;
+  for (const auto& r : result_.steps)
+    modelStepAt[r.index] = r.atMs;
+  std::map<std::string, int64_t> arrived;
+  {
+    std::lock_guard lock(arrivalsMu_);
+    arrived = arrivals_;
+  }
+  for (const auto& d : result_.devices) {
+    std::map<std::string, int64_t> pendingAt;  // actionId → when its PENDING arrived
+    for (size_t k = 0; k < d.observed.size(); ++k) {
+      const ObservedWebhook& w = d.observed[k];
+      auto at = arrived.find(w.id);
+      if (at == arrived.end()) continue;
+      if (w.occurredMs) latency.push_back(at->second - w.occurredMs);
+      const std::string action = text(w.content, "actionId");
+      if (w.type == "deviceEventUpdateAction" && text(w.content, "status") == "PENDING")
+        pendingAt[action] = at->second;
+      if (w.type == "deviceEventUpdateAction" && text(w.content, "status") == "RESOLVED" &&
+          pendingAt.count(action)) {
+        // A lock action's PENDING to RESOLVED is the motor's run (a PIN's waits for a sync).
+        for (const auto& st : scenario_->steps)
+          if (st.kind == StepKind::kSetLocked && SpecModel::actionRef(st) == action)
+            motor.push_back(at->second - pendingAt[action]);
+      }
+      if (k >= d.expected.size()) continue;
+      const model::ExpectedWebhook& e = d.expected[k];
+      if (e.step == SIZE_MAX || !realStepAt_.count(e.step) || !modelStepAt.count(e.step)) continue;
+      rows.push_back({{"lock", d.lock},
+                      {"step", scenario_->steps[e.step].label()},
+                      {"webhook", w.describe()},
+                      {"realMs", at->second - realStepAt_[e.step]},
+                      {"simMs", e.atMs - modelStepAt[e.step]}});
+    }
+  }
+  json differences = json::array();
+  // The same scenario in the embedded world, on nukisim's settings: where the sequences part.
+  RunOptions ro;
+  ro.replayFailures = false;
+  const ScenarioResult sim = runScenario(scenario_, ro);
+  for (const auto& real : result_.devices)
+    for (const auto& simulated : sim.devices) {
+      if (simulated.lock != real.lock) continue;
+      const size_t n = std::max(real.observed.size(), simulated.observed.size());
+      for (size_t k = 0; k < n && differences.size() < 50; ++k) {
+        const std::string a = k < real.observed.size() ? real.observed[k].describe() : "nothing";
+        const std::string b =
+            k < simulated.observed.size() ? simulated.observed[k].describe() : "nothing";
+        if (a != b)
+          differences.push_back(real.lock + ", webhook " + std::to_string(k + 1) + ": real " + a +
+                                "; simulated " + b);
+      }
+    }
+  result_.calibration = {{"rows", rows},
+                         {"motorMs", motor},
+                         {"latencyMs", latency},
+                         {"differences", differences},
+                         {"simulatedVerdict", verdictName(sim.verdict)},
+                         {"simulatedMessage", sim.message}};
+}
+
 ScenarioResult LiveRun::go() {
   const auto started = std::chrono::steady_clock::now();
   result_.target = "nuki-web";
@@ -677,6 +749,9 @@ ScenarioResult LiveRun::go() {
   }
   out() << "\n" << original_->file << " — " << original_->name << "\n";
   if (!checkLocks(*adapted)) return result_;
+  // The model starts now: its instants are real ones (one timeline in the report), and codes'
+  // schedules and the daily sync are judged at the real local time.
+  adapted->start = timeFromMillis(wallMs());
   scenario_ = adapted;
   model_.emplace(scenario_);
   std::map<std::string, uint64_t> ids;
@@ -696,6 +771,10 @@ ScenarioResult LiveRun::go() {
       !o_.publicUrl.empty() ? o_.publicUrl : "http://127.0.0.1:" + std::to_string(adapterPort_);
   receiver_ = std::make_unique<Receiver>(secret_);
   if (o_.TEST_tamper) receiver_->recorder().setTamper(o_.TEST_tamper());
+  receiver_->recorder().setListener([this](const RecordedWebhook& w) {
+    std::lock_guard lock(arrivalsMu_);
+    arrivals_.emplace(w.id, wallMs());
+  });
   const int64_t t0 = wallMs();
   result_.startMs = millisOf(scenario_->start);
   // Whatever happens on the way, the adapter is stopped and the account cleaned up.
@@ -736,6 +815,7 @@ ScenarioResult LiveRun::go() {
   }
   result_.coverage = model_->coverage();
   result_.endMs = millisOf(model_->now());
+  if (o_.calibrate && !result_.steps.empty()) calibrate();
   std::error_code ec;
   fs::remove_all(dir_, ec);
   if (result_.verdict == Verdict::kPassed) {

@@ -47,6 +47,9 @@ struct LiveOptions {
   std::ostream* out = nullptr;  // the transcript (prompts, waits); null: none
   const std::atomic<bool>* interrupted = nullptr;  // Ctrl-C: stop, clean up
   bool verbose = false;                            // the adapter logs on stderr
+  // Record when each webhook arrived against when nukisim's settings would have it arrive, and
+  // run the same scenario in the embedded world to list where the sequences differ.
+  bool calibrate = false;
   // For the harness's own tests: a fault planted between the adapter and the recorder
   // (scenarios/planted_faults.h), made fresh for each scenario.
   std::function<WebhookRecorder::Tamper()> TEST_tamper;

@@ -721,6 +721,33 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     return el('code', {class: 'json', title: long ? text : null,
                        text: long ? text.slice(0, 400) + ' …' : text});
   }
+  // --calibrate: each webhook's delay after its step, real beside nukisim's, and where the
+  // real and the simulated sequences part.
+  function renderCalibration(c) {
+    const table = el('table', {class: 'calibration'},
+                     headRow(['Lock', 'Step', 'Webhook', 'Real (s)', 'nukisim (s)', 'Difference']));
+    const body = el('tbody');
+    for (const r of arr(c.rows)) {
+      const real = num(r.realMs), sim = num(r.simMs);
+      const diff = real != null && sim != null ? (real - sim) / 1000 : null;
+      body.appendChild(el('tr', {class: diff != null && Math.abs(diff) >= 1 ? 'notok' : null},
+          el('td', {text: str(r.lock)}), el('td', {text: str(r.step)}),
+          el('td', null, el('code', {text: str(r.webhook)})),
+          el('td', {text: real != null ? (real / 1000).toFixed(2) : '—'}),
+          el('td', {text: sim != null ? (sim / 1000).toFixed(2) : '—'}),
+          el('td', {text: diff != null ? (diff >= 0 ? '+' : '') + diff.toFixed(2) : '—'})));
+    }
+    table.appendChild(body);
+    const out = [el('h3', {text: 'Calibration: real timings beside nukisim\'s'}), table];
+    const diffs = arr(c.differences).map((x) => el('li', {text: str(x)}));
+    out.push(el('p', {class: 'muted', text: 'The same scenario in the embedded world: ' +
+                      str(c.simulatedVerdict) + (c.simulatedMessage ? ' — ' + str(c.simulatedMessage) : '')}));
+    if (diffs.length) {
+      out.push(el('h3', {text: 'Where the real and the simulated webhook sequences differ'}),
+               el('ul', {class: 'differences'}, diffs));
+    }
+    return out;
+  }
   function renderSteps(ctx) {
     const table = el('table', {class: 'steps'}, headRow(
         ['#', 'Virtual time (UTC)', 'Step', 'Answer', 'Model predicted', 'OK', 'Note']));
@@ -780,7 +807,12 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
   function fillScenario(body, it) {
     const s = it.s, ctx = makeContext(it);
     const [meta, row] = metaList();
-    row('File', str(s.file)); row('Suite', str(s.suite)); row('Seed', str(s.seed));
+    row('File', str(s.file)); row('Suite', str(s.suite));
+    if (s.target != null && s.target !== 'embedded') {
+      row('Target', str(s.target) + ' (the wall clock, real locks; not replayed)');
+    } else {
+      row('Seed', str(s.seed));
+    }
     row('Verdict', badge(it.verdict));
     row('Wall time', num(s.wallMs) != null ? Math.round(num(s.wallMs)) + ' ms' : null);
     if (validMs(s.startMs) || validMs(s.endMs)) {
@@ -799,7 +831,9 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     const devices = arr(s.devices).map((d, di) => prepareDevice(ctx, d, di));
     if (isObj(s.divergence)) body.appendChild(renderDivergence(ctx, devices));
     for (const [head, key] of [['Problems', 'problems'],
-                               ['Branches (indeterminate outcomes)', 'branches']]) {
+                               ['Branches (indeterminate outcomes)', 'branches'],
+                               ['Checks that could not be made on this target', 'skippedChecks'],
+                               ['Not cleaned up on the account', 'notCleanedUp']]) {
       const items = arr(s[key]).map((x) => el('li', {text: str(x)}));
       if (items.length) body.append(el('h3', {text: head}), el('ul', {class: key}, items));
     }
@@ -814,6 +848,7 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
       body.appendChild(el('p', {class: 'muted', text: 'No devices recorded for this scenario.'}));
     }
     if (ctx.steps.length) body.append(el('h3', {text: 'Steps'}), renderSteps(ctx));
+    if (isObj(s.calibration)) body.append(...renderCalibration(obj(s.calibration)));
     const cov = Object.entries(obj(s.coverage)).filter(([, n]) => num(n) > 0);
     if (cov.length) {
       const links = [];

@@ -179,6 +179,7 @@ json runReportJson(const std::vector<ScenarioResult>& results, const RunSummary&
     s["target"] = r.target;
     if (!r.skippedChecks.empty()) s["skippedChecks"] = r.skippedChecks;
     if (!r.notCleanedUp.empty()) s["notCleanedUp"] = r.notCleanedUp;
+    if (!r.calibration.is_null()) s["calibration"] = r.calibration;
     json steps = json::array();
     for (const auto& st : r.steps)
       steps.push_back({{"index", st.index},

@@ -71,6 +71,10 @@ struct ScenarioResult {
   std::vector<std::string> skippedChecks;
   std::vector<std::string> notCleanedUp;
   std::string target = "embedded";
+  // --calibrate: per webhook, how long after its step it arrived for real and in nukisim's
+  // world ({"rows": [{"step","webhook","realMs","simMs"}], "motorMs": [...], "latencyMs": [...],
+  // "differences": [...]}); null otherwise.
+  nlohmann::json calibration;
 };
 
 // How the embedded world's parts talk: HTTP over loopback TCP, or in memory (every message

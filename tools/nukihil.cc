@@ -124,6 +124,7 @@ struct RunArgs {
   int64_t maxWait = 900;
   int checkSeconds = 30;
   std::string plant;
+  std::string calibrate;  // where the fitted nukisim settings go
 };
 
 // Validates every file; the problems, or the scenarios.
@@ -157,6 +158,66 @@ std::vector<std::shared_ptr<const model::Scenario>> validateAll(
 // run by (build/release/tools/nukihil), so that they paste as they are; plain "nukihil" when
 // it was found on PATH.
 std::string self = "nukihil";
+
+// The middle value of `samples` (0 if none).
+int64_t median(std::vector<int64_t> samples) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+// --calibrate: the real timings beside nukisim's, on the terminal, and nukisim settings fitted to
+// them in `path`.
+bool writeCalibration(const std::string& path,
+                      const std::vector<scenarios::ScenarioResult>& results,
+                      const scenarios::LiveOptions& lo) {
+  std::vector<int64_t> motor, latency;
+  std::cerr << "\ncalibration: when each webhook arrived after its step, real vs nukisim\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "  %-22s %-50s %9s %9s\n", "step", "webhook", "real", "nukisim");
+  std::cerr << line;
+  size_t differences = 0;
+  for (const auto& r : results) {
+    const json& c = r.calibration;
+    if (!c.is_object()) continue;
+    for (const auto& row : c["rows"]) {
+      std::snprintf(line, sizeof line, "  %-22.22s %-50.50s %8.2fs %8.2fs\n",
+                    row["step"].get<std::string>().c_str(),
+                    row["webhook"].get<std::string>().c_str(),
+                    row["realMs"].get<int64_t>() / 1000.0, row["simMs"].get<int64_t>() / 1000.0);
+      std::cerr << line;
+    }
+    for (const auto& m : c["motorMs"])
+      motor.push_back(m.get<int64_t>());
+    for (const auto& m : c["latencyMs"])
+      latency.push_back(m.get<int64_t>());
+    for (const auto& d : c["differences"]) {
+      if (!differences++) std::cerr << "  where the real and the simulated sequences differ:\n";
+      std::cerr << "    " << r.file << ": " << d.get<std::string>() << "\n";
+    }
+  }
+  // Fitted: the motor's run from the median PENDING → RESOLVED of lock actions; a code's
+  // delivery cannot be seen from Nuki Web, so it stays what the HIL file says (or nukisim's).
+  int deliverySeconds = 5;
+  if (lo.hil)
+    for (const auto& h : lo.hil->locks)
+      if (h.deliverySeconds) deliverySeconds = *h.deliverySeconds;
+  const int64_t m = median(motor);
+  const int motorSeconds = motor.empty() ? 3 : std::max<int>(1, int((m + 500) / 1000));
+  json settings{
+      {"defaults", {{"motorSeconds", motorSeconds}, {"deliverySeconds", deliverySeconds}}}};
+  std::cerr << "  lock actions measured: " << motor.size() << " (median PENDING → RESOLVED "
+            << m / 1000.0 << " s); webhook latency median " << median(latency) << " ms over "
+            << latency.size() << "\n"
+            << "  fitted nukisim settings (" << path << "): motorSeconds " << motorSeconds
+            << (motor.empty() ? " (nukisim's default: no lock action was measured)" : "")
+            << ", deliverySeconds " << deliverySeconds
+            << " (not measurable: when a code reaches the lock cannot be seen from Nuki Web)\n"
+            << "  start nukisim with them: nukisim --motor-seconds " << motorSeconds
+            << " --delivery-seconds " << deliverySeconds
+            << ", or merge the file's defaults into a fleet file\n";
+  return writeFile(path, settings.dump(2) + "\n");
+}
 
 int runCommand(const RunArgs& a, const std::string& commandLine) {
   std::vector<std::string> missing;
@@ -252,6 +313,7 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
     lo.interrupted = &interrupted;
     lo.verbose = a.verbose;
     lo.adapterBinary = a.adapterBinary;
+    lo.calibrate = !a.calibrate.empty();
     if (!a.plant.empty()) {
       const std::string name = a.plant;
       lo.TEST_tamper = [name] { return scenarios::plantedFault(name); };
@@ -365,6 +427,7 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
                 << (live ? std::string() : " (seed " + std::to_string(r.seed) + ")") << ": "
                 << r.message << "\n";
   bool wrote = true;
+  if (!a.calibrate.empty()) wrote = writeCalibration(a.calibrate, results, lo) && wrote;
   if (!a.junit.empty()) {
     wrote = writeFile(a.junit, scenarios::junitXml(results, summary)) && wrote;
     std::cerr << "JUnit XML: " << a.junit << "\n";
@@ -601,6 +664,10 @@ int main(int argc, char** argv) {
   run->add_option("--adapter-port", ra.adapterPort, "nuki-web: the adapter's port (0: a free one)");
   run->add_option("--ca-file", ra.caFile, "nuki-web: extra trusted CA bundle (PEM)")
       ->check(CLI::ExistingFile);
+  run->add_option("--calibrate", ra.calibrate,
+                  "nuki-web: measure when each webhook arrives against nukisim's settings, run "
+                  "each scenario in the embedded world too, and write nukisim settings fitted to "
+                  "the measurements to this file (a fleet file's defaults)");
   run->add_option("--plant", ra.plant,
                   "nuki-web, for the harness's own tests: a small adapter bug planted between "
                   "the adapter and the recorder, which the run must catch")

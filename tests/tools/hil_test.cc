@@ -219,7 +219,7 @@ TEST_F(Hil, RefusesABadHilFileWithThePathAndMissingSettings) {
 
 TEST_F(Hil, AScriptedOperatorRunPassesTouchesOnlyItsLockAndCleansUp) {
   const std::string f = write("suite/opens.json", codeOpens());
-  Result r = nukihil(liveArgs({f}));
+  Result r = nukihil(liveArgs({f}), {"--calibrate", (dir_ / "fitted.json").string()});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("[1/1] PASS"), std::string::npos) << r.err;
   // The operator's prompt as a person would read it, and the scripted answer.
@@ -236,10 +236,56 @@ TEST_F(Hil, AScriptedOperatorRunPassesTouchesOnlyItsLockAndCleansUp) {
   ASSERT_EQ(s["devices"].size(), 1u);
   EXPECT_GE(s["devices"][0]["observed"].size(), 12u);
   EXPECT_EQ(s["devices"][0]["observed"].size(), s["devices"][0]["expected"].size());
+  // Calibrated: the lock's run took about its 1 s for real, as nukisim's settings say, and the
+  // simulated run of the same scenario gives the same sequence.
+  bool resolved = false;
+  for (const auto& row : s["calibration"]["rows"]) {
+    if (row["webhook"] != "UpdateAction RESOLVED @lock1") continue;
+    resolved = true;
+    EXPECT_EQ(row["simMs"], 1000);
+    EXPECT_GE(row["realMs"].get<int64_t>(), 900);
+    EXPECT_LT(row["realMs"].get<int64_t>(), 2500);
+  }
+  EXPECT_TRUE(resolved) << s["calibration"].dump();
+  EXPECT_EQ(s["calibration"]["simulatedVerdict"], "passed");
+  EXPECT_TRUE(s["calibration"]["differences"].empty()) << s["calibration"].dump();
   // The code it made is gone from the lock and from Nuki Web's list.
   EXPECT_TRUE(codesOnLock("Front door").empty());
   EXPECT_TRUE(codesListed("Front door").empty());
   expectNeighbourUntouched();
+}
+
+TEST_F(Hil, CalibrationMeasuresTheRealLockAndFitsNukisimsSettingsToIt) {
+  // The HIL file says the motor takes 3 s; the "real" lock (nukisim at 1 s) is faster.
+  write("hil.json", json{{"locks", json::array({json{{"name", "Front door"},
+                                                     {"smartlockId", ids_["Front door"]},
+                                                     {"timezone", "Europe/Berlin"},
+                                                     {"motorSeconds", 3},
+                                                     {"deliverySeconds", 1}}})}}
+                        .dump());
+  const std::string f = write("suite/opens.json", codeOpens());
+  const std::string fitted = (dir_ / "fitted.json").string();
+  Result r = nukihil(liveArgs({f}), {"--calibrate", fitted});
+  // The model, told 3 s, does not expect the lock to be locked after 2: the run fails ...
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("R-ACT-ONLINE (Front door, webhook 10)"), std::string::npos) << r.err;
+  // ... and the calibration says why and fits the motor to what was measured.
+  EXPECT_NE(r.err.find("lock actions measured: 1 (median PENDING → RESOLVED 1."), std::string::npos)
+      << r.err;
+  std::ifstream in(fitted);
+  const json settings = json::parse(in);
+  EXPECT_EQ(settings["defaults"]["motorSeconds"], 1) << settings.dump();
+  EXPECT_EQ(settings["defaults"]["deliverySeconds"], 1);
+  const json c = report()["scenarios"][0]["calibration"];
+  ASSERT_EQ(c["motorMs"].size(), 1u);
+  EXPECT_GE(c["motorMs"][0].get<int64_t>(), 900);
+  EXPECT_LT(c["motorMs"][0].get<int64_t>(), 2500);
+  // In the embedded world, on the HIL file's 3 s, the file's RESOLVED after 2 s is wrong.
+  EXPECT_EQ(c["simulatedVerdict"], "error");
+  EXPECT_NE(c["simulatedMessage"].get<std::string>().find(
+                "steps[2] (expectAction): the expectation contradicts SPEC"),
+            std::string::npos)
+      << c.dump();
 }
 
 TEST_F(Hil, ACheckThatCannotBeMadeMakesTheScenarioSkippedNeverPassed) {
