@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: builds nukihil (release) and runs the QA scenario suites (scenarios/suites) in
+# The main job: builds nukihil (release) and runs the QA scenario suites (scenarios/suites, and
+# scenarios/hil, the scenarios written for real locks) in
 # embedded mode — each scenario in a fresh nukisim + nuki-adapter + webhook recorder on one
 # virtual clock — and writes JUnit XML, the HTML report and the JSON run report. Installs
 # missing Debian packages first. Extra arguments go to `nukihil run` (--seed, --filter, …);
@@ -13,7 +14,7 @@ cmake --build --preset release --target nukihil
 out="${NUKIHIL_REPORTS:-build/reports}"
 mkdir -p "$out"
 set +e
-build/release/tools/nukihil run scenarios/suites --jobs 2 \
+build/release/tools/nukihil run scenarios/suites scenarios/hil --jobs 2 \
   --junit "$out/junit.xml" --html "$out/report.html" --json "$out/report.json" "$@"
 rc=$?
 set -e
