@@ -23,9 +23,9 @@ namespace fs = std::filesystem;
 
 std::vector<std::shared_ptr<const model::Scenario>> suites() {
   std::vector<std::string> files;
-  for (const auto& e :
-       fs::recursive_directory_iterator(std::string(NUKIHIL_SOURCE_DIR) + "/scenarios/suites"))
-    if (e.path().extension() == ".json") files.push_back(e.path().string());
+  for (const char* folder : {"/scenarios/suites", "/scenarios/hil"})
+    for (const auto& e : fs::recursive_directory_iterator(std::string(NUKIHIL_SOURCE_DIR) + folder))
+      if (e.path().extension() == ".json") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   std::vector<std::shared_ptr<const model::Scenario>> out;
   for (const auto& f : files) {
