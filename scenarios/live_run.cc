@@ -150,6 +150,8 @@ class LiveRun {
   void collect();
   size_t pendingInOutbox(const std::string& lock);
   void awaitWebhooks(bool atEnd);
+  // How long a check or a predicted webhook may take.
+  std::chrono::seconds patience() const;
   bool compare(bool atEnd);
   void catchUp(size_t index);
   bool realWait(int64_t ms, const std::string& what);
@@ -304,8 +306,15 @@ size_t LiveRun::pendingInOutbox(const std::string& lock) {
   return r["pending"].is_number_unsigned() ? r["pending"].get<size_t>() : 0;
 }
 
+std::chrono::seconds LiveRun::patience() const {
+  // An adapter that polls (no Nuki webhooks) learns of a change within its poll interval.
+  return std::chrono::seconds(scenario_ && !scenario_->nukiWebhooks
+                                  ? std::max(o_.checkSeconds, scenario_->pollSeconds + 5)
+                                  : o_.checkSeconds);
+}
+
 void LiveRun::awaitWebhooks(bool atEnd) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+  const auto deadline = std::chrono::steady_clock::now() + patience();
   for (;;) {
     collect();
     bool all = true;
@@ -540,6 +549,11 @@ bool LiveRun::runStep(const Step& st) {
   } else {
     answer = execute(st, executed);
     if (stopped_) return stop();
+    // A person took their time: the model is at the instant they did it.
+    if (capabilityOf(TargetKind::kNukiWeb, st.kind).how == How::kOperator) {
+      catchUp(st.index);
+      rec.atMs = millisOf(model_->now());
+    }
     p = model_->apply(st, oracle_);
     // A jump to the daily sync moves the model's clock, not the wall clock.
     if (st.kind == StepKind::kAdvanceTo) {
@@ -567,7 +581,7 @@ bool LiveRun::runStep(const Step& st) {
   }
   if (check) {
     // The system may take a moment to agree: read until it does, or the check times out.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+    const auto deadline = std::chrono::steady_clock::now() + patience();
     answer = readCheck(st);
     while (!answer.is_null() && !p.allows(answer) && !interrupted() &&
            std::chrono::steady_clock::now() < deadline) {
