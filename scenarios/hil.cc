@@ -21,6 +21,8 @@ const char* targetName(TargetKind t) {
       return "embedded";
     case TargetKind::kNukiWeb:
       return "nuki-web";
+    case TargetKind::kRemote:
+      return "remote";
   }
   return "?";
 }
@@ -171,6 +173,26 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
     if (model::isTraitAction(kind)) return {How::kPerform, "the adapter's /v1 API"};
     return {How::kPerform, "nukisim's control plane, the adapter or the recorder"};
   }
+  if (target == TargetKind::kRemote) {
+    switch (kind) {
+      case StepKind::kAdvance:
+        return {How::kPerform, "a real wait (nukisim runs on the wall clock)"};
+      case StepKind::kAdvanceTo:
+        return {How::kPerform,
+                "to the lock's daily sync: nukisim's sync now; to any other instant: skips the "
+                "scenario"};
+      case StepKind::kRestartAdapter:
+        return {How::kPerform, "the harness's nuki-adapter process; `during` skips the scenario"};
+      case StepKind::kExpectAction:
+      case StepKind::kExpectDevice:
+      case StepKind::kExpectOutbox:
+        return {How::kPerform, "the adapter's /v1 API, until it agrees or the check times out"};
+      default:
+        return {How::kPerform, model::isTraitAction(kind) ? "the adapter's /v1 API"
+                                                          : "nukisim's control plane, the "
+                                                            "adapter or the recorder"};
+    }
+  }
   switch (kind) {
     case StepKind::kSetLocked:
       return {How::kPerform, "POST /v1/devices/{id}/actions (an unlock only with --allow-unlock)"};
@@ -242,12 +264,16 @@ std::string capabilityTable() {
       StepKind::kRestartAdapter,   StepKind::kResumeOutbox, StepKind::kExpectAction,
       StepKind::kExpectDevice,     StepKind::kExpectLock,   StepKind::kExpectOutbox};
   std::ostringstream o;
-  o << "| step | embedded | nuki-web |\n|---|---|---|\n";
+  o << "| step | embedded | remote | nuki-web |\n|---|---|---|---|\n";
   for (StepKind k : kinds) {
     const Capability e = capabilityOf(TargetKind::kEmbedded, k);
+    const Capability r = capabilityOf(TargetKind::kRemote, k);
     const Capability w = capabilityOf(TargetKind::kNukiWeb, k);
-    o << "| `" << model::stepKindName(k) << "` | " << howName(e.how) << " | " << howName(w.how)
-      << ": " << w.what << " |\n";
+    o << "| `" << model::stepKindName(k) << "` | " << howName(e.how) << " | " << howName(r.how)
+      << (k == StepKind::kAdvance || k == StepKind::kAdvanceTo || k == StepKind::kRestartAdapter
+              ? ": " + r.what
+              : std::string())
+      << " | " << howName(w.how) << ": " << w.what << " |\n";
   }
   return o.str();
 }
@@ -361,6 +387,15 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
           "the adapter needs Nuki's webhooks (adapter.nukiWebhooks) and Nuki Web cannot reach "
           "it: give --public-url, or a loopback --nuki-url");
   }
+  if (target == TargetKind::kRemote) {
+    if (s.raw.contains("start"))
+      skip("it starts at " + formatRfc3339(s.start) +
+           "; nukisim on the wall clock cannot be set to an absolute instant");
+    if (s.nukiWebhooks && !options.publicUrl)
+      skip(
+          "the adapter needs Nuki's webhooks (adapter.nukiWebhooks) and nukisim cannot reach "
+          "it: give --public-url");
+  }
   for (const Step& st : s.steps) {
     StepPlan sp;
     sp.index = st.index;
@@ -372,6 +407,26 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
     const HilLock* h = hil && !st.lock.empty() ? hil->lock(st.lock) : nullptr;
     const std::string where =
         h ? " on " + st.lock + " (smartlock " + std::to_string(h->smartlockId) + ")" : "";
+    if (target == TargetKind::kRemote) {
+      if (st.kind == StepKind::kAdvance) plan.waitSeconds += st.seconds;
+      const model::LockSpec* l = st.lock.empty() ? nullptr : s.lock(st.lock);
+      if (st.kind == StepKind::kAdvanceTo && (st.time || !l || st.localMinute != l->syncAtMinute)) {
+        sp.how = How::kSkipStep;
+        sp.what = st.time ? "an absolute time cannot be reached on the wall clock"
+                          : "a local time other than the lock's daily sync would be a real wait "
+                            "of hours";
+      }
+      if (st.kind == StepKind::kRestartAdapter && !st.during.empty()) {
+        sp.how = How::kSkipStep;
+        sp.what = "a kill `during` an exchange cannot be timed against a separate nukisim";
+      }
+      if (st.kind == StepKind::kFault || st.kind == StepKind::kClearFaults) {
+        sp.how = How::kSkipStep;
+        sp.what =
+            "the spec model cannot yet follow faults on the wall clock (the adapter's "
+            "retries come a moment after the instants it checks)";
+      }
+    }
     if (target == TargetKind::kNukiWeb) {
       switch (st.kind) {
         case StepKind::kSetLocked:

@@ -17,8 +17,9 @@ namespace nukihil::scenarios {
 enum class TargetKind {
   kEmbedded,  // nukisim, the adapter and the recorder in this process, on one virtual clock
   kNukiWeb,   // nuki-adapter (started by the harness) against a Nuki Web on the wall clock
+  kRemote,    // nuki-adapter (started by the harness) against a running nukisim on the wall clock
 };
-const char* targetName(TargetKind t);  // "embedded", "nuki-web"
+const char* targetName(TargetKind t);  // "embedded", "nuki-web", "remote"
 
 // One real lock the scenarios may use, as the HIL file describes it.
 struct HilLock {
@@ -96,7 +97,8 @@ struct ScenarioPlan {
   std::shared_ptr<const model::Scenario> adapted;
 };
 
-// The plan of one scenario on a target. `hil` is required for kNukiWeb.
+// The plan of one scenario on a target. `hil` is required for kNukiWeb.  On kRemote the
+// scenario's fleet is built in the running nukisim, so only what real time cannot do is skipped.
 ScenarioPlan planScenario(std::shared_ptr<const model::Scenario> scenario, TargetKind target,
                           const HilFile* hil, const PlanOptions& options);
 // The plan as the operator reads it before the run.

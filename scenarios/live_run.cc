@@ -41,9 +41,11 @@ bool loopbackUrl(const std::string& url) {
 
 ScenarioPlan livePlan(std::shared_ptr<const Scenario> scenario, const LiveOptions& options) {
   PlanOptions po = options.plan;
+  const bool remote = options.target == TargetKind::kRemote;
   po.haveOperator = options.op != nullptr;
-  po.publicUrl = !options.publicUrl.empty() || loopbackUrl(options.nukiUrl);
-  return planScenario(std::move(scenario), TargetKind::kNukiWeb, options.hil, po);
+  po.publicUrl =
+      !options.publicUrl.empty() || loopbackUrl(remote ? options.simUrl : options.nukiUrl);
+  return planScenario(std::move(scenario), options.target, remote ? nullptr : options.hil, po);
 }
 
 namespace {
@@ -107,6 +109,27 @@ class Receiver {
   std::thread thread_;
 };
 
+// What the system did, from the running nukisim's journal (remote); on nuki-web the harness
+// sees no journal and the model makes the adapter's calls itself.
+class LiveOracle final : public model::Oracle {
+ public:
+  bool observing = false;
+  std::vector<model::ObservedCall> all;
+  std::map<std::string, std::string> actionRefs;  // actionId → the step's name of the action
+  bool observes() const override { return observing; }
+  std::vector<model::ObservedCall> calls(int64_t from, int64_t to) const override {
+    std::vector<model::ObservedCall> out;
+    for (const auto& c : all)
+      if (c.atMs >= from && c.atMs <= to) out.push_back(c);
+    return out;
+  }
+  std::optional<Restart> restart(size_t) const override { return std::nullopt; }
+  std::string actionOfRequest(const std::string& requestId) const override {
+    auto it = actionRefs.find(requestId);
+    return it == actionRefs.end() ? std::string() : it->second;
+  }
+};
+
 class LiveRun {
  public:
   LiveRun(std::shared_ptr<const Scenario> original, const LiveOptions& o)
@@ -139,12 +162,16 @@ class LiveRun {
     result_.verdict = Verdict::kSkipped;
     result_.message = "skipped: " + why;
   }
-  std::string deviceId(const std::string& lock) const {
-    return std::to_string(o_.hil->lock(lock)->smartlockId);
+  bool remote() const { return o_.target == TargetKind::kRemote; }
+  std::string deviceId(const std::string& lock) const { return std::to_string(ids_.at(lock)); }
+  std::string simLock(const std::string& lock) const {
+    return "/sim/v1/smartlocks/" + deviceId(lock);
   }
   std::string nukiLock(const std::string& lock) const { return "/smartlock/" + deviceId(lock); }
 
   bool checkLocks(Scenario& s);
+  bool buildFleet(const Scenario& s);
+  void readJournal();
   bool startAdapter();
   void stopAdapter(bool kill);
   void collect();
@@ -165,7 +192,11 @@ class LiveRun {
   std::shared_ptr<const Scenario> scenario_;
   LiveOptions o_;
   std::optional<SpecModel> model_;
-  model::NoOracle oracle_;
+  LiveOracle oracle_;
+  std::unique_ptr<http::UrlClient> sim_;  // remote: the control plane
+  std::map<std::string, uint64_t> ids_;   // lock name → smartlockId
+  uint64_t journalNext_ = 0;
+  std::set<uint64_t> harnessSeqs_;
   std::unique_ptr<http::UrlClient> nuki_;
   std::unique_ptr<http::BlockingClient> api_;
   std::unique_ptr<Receiver> receiver_;
@@ -188,6 +219,8 @@ class LiveRun {
 };
 
 bool LiveRun::checkLocks(Scenario& s) {
+  for (const auto& l : s.locks)
+    ids_[l.name] = o_.hil->lock(l.name)->smartlockId;
   for (auto& l : s.locks) {
     const std::string path = nukiLock(l.name);
     const json r = call(*nuki_, "GET", path);
@@ -240,6 +273,90 @@ bool LiveRun::checkLocks(Scenario& s) {
     lockOfDevice_[deviceId(l.name)] = l.name;
   }
   return true;
+}
+
+// remote: the scenario's fleet as the embedded runner builds it, in an account of its own
+// (its token the adapter's), loaded into the running nukisim.
+bool LiveRun::buildFleet(const Scenario& s) {
+  const std::string token = "nukihil-" + crypto::toHex(randomBytes(12));
+  json locks = json::array();
+  const json settings = s.raw.value("settings", json::object());
+  for (const auto& l : s.locks) {
+    json entry = settings;
+    for (const auto& [k, v] : l.fleet.items())
+      entry[k] = v;
+    // The model's timings, whatever defaults that nukisim was started with.
+    entry["motorSeconds"] = l.motorSeconds;
+    entry["deliverySeconds"] = l.deliverySeconds;
+    locks.push_back(entry);
+  }
+  const json fleet{{"accounts", json::array({json{{"name", "nukihil: " + s.name.substr(0, 60)},
+                                                  {"apiToken", token},
+                                                  {"smartlocks", locks}}})}};
+  const json r = call(*sim_, "POST", "/sim/v1/fleet", fleet);
+  if (r.value("status", 0) / 100 != 2) {
+    error("nukisim did not take the scenario's fleet: " + r.dump());
+    return false;
+  }
+  int64_t account = -1;
+  const json accounts = member(call(*sim_, "GET", "/sim/v1/accounts"), "body");
+  for (const auto& a : accounts.is_array() ? accounts : json::array())
+    if (text(a, "apiToken") == token) account = member(a, "accountId").get<int64_t>();
+  const json list =
+      member(call(*sim_, "GET", "/sim/v1/smartlocks?accountId=" + std::to_string(account)), "body");
+  for (const auto& l : list.is_array() ? list : json::array())
+    ids_[text(l, "name")] = member(l, "smartlockId").get<uint64_t>();
+  for (const auto& l : s.locks)
+    if (!ids_.count(l.name)) {
+      error("nukisim did not list the scenario's lock '" + l.name + "' after loading its fleet");
+      return false;
+    }
+  o_.nukiToken = token;
+  o_.nukiUrl = o_.simUrl;
+  for (const auto& [name, id] : ids_)
+    lockOfDevice_[std::to_string(id)] = name;
+  journalNext_ =
+      member(member(call(*sim_, "GET",
+                         "/sim/v1/journal?limit=1&since=" + std::to_string(UINT64_MAX / 2)),
+                    "body"),
+             "next")
+          .get<uint64_t>();
+  return true;
+}
+
+void LiveRun::readJournal() {
+  if (!remote()) return;
+  const json j = member(
+      call(*sim_, "GET", "/sim/v1/journal?limit=100000&since=" + std::to_string(journalNext_)),
+      "body");
+  const json& entries = member(j, "entries");
+  for (const auto& e : entries.is_array() ? entries : json::array()) {
+    journalNext_ = std::max(journalNext_, member(e, "seq").get<uint64_t>() + 1);
+    if (text(e, "type") != "api") continue;
+    model::ObservedCall c;
+    c.seq = member(e, "seq").get<uint64_t>();
+    c.atMs = millisOf(parseRfc3339(text(e, "at")).value_or(Time{}));
+    c.method = text(e, "method");
+    const std::string path = text(e, "path");
+    c.path = path.substr(0, path.find('?'));
+    c.status = member(e, "status").is_number_integer() ? member(e, "status").get<int>() : 0;
+    if (!member(e, "fault").is_null()) c.fault = member(e, "fault").dump();
+    c.requestId = text(e, "requestId");
+    c.fromHarness = harnessSeqs_.count(c.seq) > 0;
+    const std::string prefix = "/smartlock/";
+    if (c.path.rfind(prefix, 0) == 0) {
+      size_t end = prefix.size();
+      while (end < c.path.size() && std::isdigit(static_cast<unsigned char>(c.path[end])))
+        ++end;
+      auto it = lockOfDevice_.find(c.path.substr(prefix.size(), end - prefix.size()));
+      if (it == lockOfDevice_.end()) continue;  // another account's lock
+      c.lock = it->second;
+    } else if (c.path != "/smartlock" && c.path.rfind("/account", 0) != 0 &&
+               c.path.rfind("/api/decentralWebhook", 0) != 0) {
+      continue;
+    }
+    oracle_.all.push_back(std::move(c));
+  }
 }
 
 bool LiveRun::startAdapter() {
@@ -342,15 +459,18 @@ bool LiveRun::compare(bool atEnd) {
   for (const auto& l : scenario_->locks) {
     const auto& expected = model_->expected().at(l.name);
     size_t mustHave = model_->delivery(l.name).delivered;
-    // Fewer than predicted after the wait: one is missing. More: the real system may be ahead
-    // of the model by a moment (up to all the predicted ones).
-    bool exact = observed_[l.name].size() < mustHave;
+    std::vector<ObservedWebhook> seen = observed_[l.name];
+    // Fewer than predicted after the wait: one is missing. More: the real system is ahead of
+    // the model by a moment (its clock follows the wall clock a step behind); the rest is
+    // compared once the model has predicted it, at the latest at the end.
+    bool exact = seen.size() < mustHave;
+    if (!atEnd && seen.size() > expected.size()) seen.resize(expected.size());
     if (atEnd) {
       const size_t pending = pendingInOutbox(l.name);
       mustHave = expected.size() > pending ? expected.size() - pending : 0;
       exact = pending == 0;
     }
-    auto d = compareDevice(l.name, expected, observed_[l.name], mustHave, exact, bindings_);
+    auto d = compareDevice(l.name, expected, seen, mustHave, exact, bindings_);
     if (d) {
       fail(d->rule + " (" + l.name + ", webhook " + std::to_string(d->index + 1) +
                "): " + d->message,
@@ -369,6 +489,7 @@ void LiveRun::catchUp(size_t index) {
   adv.index = index;
   adv.seconds = lag / 1000;
   adv.raw = {{"do", "advance"}, {"seconds", adv.seconds}};
+  readJournal();
   model_->apply(adv, oracle_);
 }
 
@@ -418,6 +539,7 @@ json LiveRun::execute(const Step& st, bool& executed) {
     case StepKind::kAddCodeOnLock:
     case StepKind::kRemoveCodeOnLock:
     case StepKind::kBattery: {
+      if (remote()) return controlPlaneEvent(*sim_, st, simLock(st.lock));
       const HilLock& h = *o_.hil->lock(st.lock);
       Prompt p;
       p.step = &st;
@@ -435,8 +557,21 @@ json LiveRun::execute(const Step& st, bool& executed) {
       return json{{"status", 200}};
     }
     case StepKind::kSync:
+      if (remote()) return controlPlaneEvent(*sim_, st, simLock(st.lock));
       return status(call(*nuki_, "POST", nukiLock(st.lock) + "/sync"));
+    case StepKind::kFault: {
+      executed = false;
+      json r = call(*sim_, "POST", "/sim/v1/faults", st.fault);
+      if (r.value("status", 0) / 100 != 2)
+        error("nukisim refused the fault of " + st.label() + ": " + r.value("body", json()).dump());
+      return json();
+    }
+    case StepKind::kClearFaults:
+      executed = false;
+      call(*sim_, "DELETE", "/sim/v1/faults");
+      return json();
     case StepKind::kNukiRequest: {
+      const uint64_t before = journalNext_;
       std::string path = st.path;
       for (size_t pos; (pos = path.find("{lock}")) != std::string::npos;)
         path.replace(pos, 6, deviceId(st.lock));
@@ -459,7 +594,22 @@ json LiveRun::execute(const Step& st, bool& executed) {
         }
         path.replace(pos, end - pos + 1, authId);
       }
-      return status(call(*nuki_, st.method, path, st.body));
+      const json r = status(call(*nuki_, st.method, path, st.body));
+      if (remote()) {
+        // The harness's own requests in the journal (the auth id look-up, the request), not
+        // the adapter's.
+        const json j = member(
+            call(*sim_, "GET", "/sim/v1/journal?limit=100000&since=" + std::to_string(before)),
+            "body");
+        const json& entries = member(j, "entries");
+        for (const auto& e : entries.is_array() ? entries : json::array()) {
+          const std::string p = text(e, "path");
+          if (text(e, "type") == "api" && p.rfind(nukiLock(st.lock), 0) == 0 &&
+              (text(e, "method") == st.method || p == nukiLock(st.lock) + "/auth"))
+            harnessSeqs_.insert(member(e, "seq").get<uint64_t>());
+        }
+      }
+      return r;
     }
     case StepKind::kAdvance:
       executed = false;
@@ -471,7 +621,8 @@ json LiveRun::execute(const Step& st, bool& executed) {
     case StepKind::kAdvanceTo: {
       executed = false;
       out() << "  the daily sync of " << st.lock << " now (" << st.label() << ")\n";
-      const json r = call(*nuki_, "POST", nukiLock(st.lock) + "/sync");
+      const json r = remote() ? call(*sim_, "POST", simLock(st.lock) + "/sync")
+                              : call(*nuki_, "POST", nukiLock(st.lock) + "/sync");
       if (r.value("status", 0) / 100 != 2)
         error(st.label() + ": POST " + nukiLock(st.lock) + "/sync was answered " + r.dump());
       return json();
@@ -509,6 +660,8 @@ json LiveRun::readCheck(const Step& st) {
                            member(call(*api_, "GET", "/v1/devices/" + deviceId(st.lock)), "body"));
     case StepKind::kExpectOutbox:
       return outboxReading(st, member(call(*api_, "GET", "/v1/outbox"), "body"), deviceId(st.lock));
+    case StepKind::kExpectLock:
+      return lockReading(st, member(call(*sim_, "GET", simLock(st.lock) + "/device"), "body"));
     default:
       return json();
   }
@@ -540,20 +693,27 @@ bool LiveRun::runStep(const Step& st) {
   realStepAt_[st.index] = wallMs();
   out() << "  " << st.label() << " " << describeStep(st) << "\n" << std::flush;
   const bool check = st.kind == StepKind::kExpectAction || st.kind == StepKind::kExpectDevice ||
-                     st.kind == StepKind::kExpectOutbox;
+                     st.kind == StepKind::kExpectOutbox ||
+                     (remote() && st.kind == StepKind::kExpectLock);
   json answer;
   bool executed = false;
   model::Prediction p;
   if (check || st.kind == StepKind::kExpectLock) {
+    readJournal();
     p = model_->apply(st, oracle_);
   } else {
     answer = execute(st, executed);
     if (stopped_) return stop();
+    // The action the answer names, for the model to tell its Nuki calls from another's.
+    if (model::isTraitAction(st.kind) && answer.value("status", 0) == 202 &&
+        answer.contains("actionId") && answer["actionId"].is_string())
+      oracle_.actionRefs.emplace(answer["actionId"].get<std::string>(), SpecModel::actionRef(st));
     // A person took their time: the model is at the instant they did it.
-    if (capabilityOf(TargetKind::kNukiWeb, st.kind).how == How::kOperator) {
+    if (!remote() && capabilityOf(TargetKind::kNukiWeb, st.kind).how == How::kOperator) {
       catchUp(st.index);
       rec.atMs = millisOf(model_->now());
     }
+    readJournal();
     p = model_->apply(st, oracle_);
     // A jump to the daily sync moves the model's clock, not the wall clock.
     if (st.kind == StepKind::kAdvanceTo) {
@@ -573,7 +733,7 @@ bool LiveRun::runStep(const Step& st) {
     rec.ok = false;
     return stop();
   }
-  if (st.kind == StepKind::kExpectLock) {
+  if (st.kind == StepKind::kExpectLock && !remote()) {
     rec.note = "skipped: device truth cannot be read from a real lock";
     result_.skippedChecks.push_back(st.label() + ": device truth cannot be read from a real lock");
     result_.steps.push_back(rec);
@@ -604,7 +764,7 @@ bool LiveRun::runStep(const Step& st) {
       shown["status"] = 200;
     rec.answer = shown;
     bool ok = p.allows(shown);
-    if (st.kind == StepKind::kKeypad) {
+    if (st.kind == StepKind::kKeypad && !remote()) {
       // The operator tells whether the lock opened; why it did not cannot be read.
       ok = member(p.answer, "granted") == shown["granted"];
       for (const auto& a : p.alternatives)
@@ -740,7 +900,7 @@ void LiveRun::calibrate() {
 
 ScenarioResult LiveRun::go() {
   const auto started = std::chrono::steady_clock::now();
-  result_.target = "nuki-web";
+  result_.target = targetName(o_.target);
   result_.file = original_->file;
   result_.name = original_->name;
   result_.intended = original_->rules;
@@ -753,25 +913,34 @@ ScenarioResult LiveRun::go() {
     return result_;
   }
   auto adapted = std::make_shared<Scenario>(*plan.adapted);
+  http::ClientOptions co;
+  co.caFile = o_.caFile;
+  out() << "\n" << original_->file << " — " << original_->name << "\n";
+  if (remote()) {
+    try {
+      sim_ = std::make_unique<http::UrlClient>(o_.simUrl, o_.simAdminToken, co);
+    } catch (const std::exception& e) {
+      error(std::string("nukisim: ") + e.what());
+      return result_;
+    }
+    if (!buildFleet(*adapted)) return result_;
+    // The journal is not handed to the model: the adapter's calls come a moment after the step
+    // that causes them, on the wall clock, where the model asks for them at that instant.
+    oracle_.observing = false;
+  }
   try {
-    http::ClientOptions co;
-    co.caFile = o_.caFile;
     nuki_ = std::make_unique<http::UrlClient>(o_.nukiUrl, o_.nukiToken, co);
   } catch (const std::exception& e) {
     error(std::string("Nuki Web: ") + e.what());
     return result_;
   }
-  out() << "\n" << original_->file << " — " << original_->name << "\n";
-  if (!checkLocks(*adapted)) return result_;
+  if (!remote() && !checkLocks(*adapted)) return result_;
   // The model starts now: its instants are real ones (one timeline in the report), and codes'
   // schedules and the daily sync are judged at the real local time.
   adapted->start = timeFromMillis(wallMs());
   scenario_ = adapted;
   model_.emplace(scenario_);
-  std::map<std::string, uint64_t> ids;
-  for (const auto& l : scenario_->locks)
-    ids[l.name] = o_.hil->lock(l.name)->smartlockId;
-  model_->setLockIds(ids);
+  model_->setLockIds(ids_);
   char tmpl[] = "/tmp/nukihil-live-XXXXXX";
   if (!::mkdtemp(tmpl)) {
     error("cannot make a folder for the adapter's database");
@@ -796,6 +965,7 @@ ScenarioResult LiveRun::go() {
     if (startAdapter()) {
       anchorReal_ = t0;
       anchorModel_ = millisOf(model_->now());
+      readJournal();
       model_->start(oracle_);
       awaitWebhooks(false);
       if (compare(false)) {
@@ -812,7 +982,7 @@ ScenarioResult LiveRun::go() {
   }
   stopAdapter(false);
   try {
-    cleanUp();
+    if (!remote()) cleanUp();  // remote: the scenario's account is its own
   } catch (const std::exception& e) {
     result_.notCleanedUp.push_back(std::string("the clean-up stopped: ") + e.what());
   }

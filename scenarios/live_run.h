@@ -32,7 +32,13 @@
 namespace nukihil::scenarios {
 
 struct LiveOptions {
-  const HilFile* hil = nullptr;  // required
+  // kNukiWeb: real locks named by `hil`, physical steps by `op`. kRemote: a running nukisim
+  // (`simUrl`, its control plane with `simAdminToken`) in which each scenario's fleet is built
+  // in an account of its own; physical steps, faults and device truth through its control
+  // plane; its journal tells the model what the adapter did.
+  TargetKind target = TargetKind::kNukiWeb;
+  std::string simUrl, simAdminToken;
+  const HilFile* hil = nullptr;  // required for kNukiWeb
   std::string nukiUrl = "https://api.nuki.io";
   std::string nukiToken;
   std::string caFile;         // extra trusted CA bundle for https

@@ -540,24 +540,8 @@ json Run::execute(const Step& st, bool& executed) {
     case StepKind::kExpectDevice:
       return deviceReading(
           st, member(adapterCall("GET", "/v1/devices/" + deviceId(st.lock), json()), "body"));
-    case StepKind::kExpectLock: {
-      const json b = member(simCall("GET", lockPath(st.lock) + "/device"), "body");
-      json out = json::object();
-      for (const auto& [k, v] : st.fields.items()) {
-        if (k == "state") out[k] = member(b, "state");
-        if (k == "online") out[k] = member(b, "online");
-        if (k == "codes") {
-          std::vector<int64_t> codes;
-          const json& list = member(b, "codes");
-          for (const auto& c : list.is_array() ? list : json::array())
-            if (member(c, "code").is_number_integer())
-              codes.push_back(member(c, "code").get<int64_t>());
-          std::sort(codes.begin(), codes.end());
-          out[k] = codes;
-        }
-      }
-      return out;
-    }
+    case StepKind::kExpectLock:
+      return lockReading(st, member(simCall("GET", lockPath(st.lock) + "/device"), "body"));
     case StepKind::kExpectOutbox:
       return outboxReading(st, member(adapterCall("GET", "/v1/outbox", json()), "body"),
                            deviceId(st.lock));

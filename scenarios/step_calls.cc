@@ -123,6 +123,24 @@ json deviceReading(const Step& st, const json& device) {
   return out;
 }
 
+json lockReading(const Step& st, const json& b) {
+  json out = json::object();
+  for (const auto& [k, v] : st.fields.items()) {
+    if (k == "state") out[k] = member(b, "state");
+    if (k == "online") out[k] = member(b, "online");
+    if (k == "codes") {
+      std::vector<int64_t> codes;
+      const json& list = member(b, "codes");
+      for (const auto& c : list.is_array() ? list : json::array())
+        if (member(c, "code").is_number_integer())
+          codes.push_back(member(c, "code").get<int64_t>());
+      std::sort(codes.begin(), codes.end());
+      out[k] = codes;
+    }
+  }
+  return out;
+}
+
 json outboxReading(const Step& st, const json& outbox, const std::string& deviceId) {
   json pending = 0, parked = false;
   const json& streams = member(outbox, "streams");

@@ -46,6 +46,8 @@ nlohmann::json controlPlaneEvent(http::Requester& sim, const model::Step& st,
 
 // What expectDevice reads from GET /v1/devices/{id}'s body: the fields the step names.
 nlohmann::json deviceReading(const model::Step& st, const nlohmann::json& device);
+// What expectLock reads from the control plane's GET /sim/v1/smartlocks/{id}/device body.
+nlohmann::json lockReading(const model::Step& st, const nlohmann::json& device);
 // What expectOutbox reads from GET /v1/outbox's body for `deviceId`.
 nlohmann::json outboxReading(const model::Step& st, const nlohmann::json& outbox,
                              const std::string& deviceId);

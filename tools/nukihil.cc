@@ -23,6 +23,7 @@
 #include "runtime/clock.h"
 #include "runtime/log.h"
 #include "runtime/transport.h"
+#include "runtime/url_client.h"
 #include "scenarios/explore.h"
 #include "scenarios/hil.h"
 #include "scenarios/live_run.h"
@@ -124,7 +125,8 @@ struct RunArgs {
   int64_t maxWait = 900;
   int checkSeconds = 30;
   std::string plant;
-  std::string calibrate;  // where the fitted nukisim settings go
+  std::string calibrate;              // where the fitted nukisim settings go
+  std::string simUrl, simAdminToken;  // remote
 };
 
 // Validates every file; the problems, or the scenarios.
@@ -257,11 +259,48 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
       return 2;
     }
   }
-  const bool live = a.target == "nuki-web";
+  const bool live = a.target == "nuki-web" || a.target == "remote";
+  const bool remote = a.target == "remote";
   std::optional<scenarios::HilFile> hil;
   std::unique_ptr<scenarios::Operator> op;
   scenarios::LiveOptions lo;
-  if (live) {
+  if (remote) {
+    lo.target = scenarios::TargetKind::kRemote;
+    lo.simUrl = a.simUrl;
+    lo.simAdminToken = a.simAdminToken;
+    if (lo.simAdminToken.empty())
+      if (const char* t = std::getenv("NUKISIM_ADMIN_TOKEN")) lo.simAdminToken = t;
+    if (lo.simUrl.empty() || lo.simAdminToken.empty()) {
+      std::cerr << "nukihil: --target remote needs --sim URL and --sim-admin-token T (or "
+                   "NUKISIM_ADMIN_TOKEN): the running nukisim and its control plane's token\n";
+      return 2;
+    }
+    if (!a.plan) {
+      // The adapter the harness starts runs on the wall clock: so must nukisim.
+      std::unique_ptr<http::Requester> sim;
+      try {
+        sim = std::make_unique<http::UrlClient>(lo.simUrl, lo.simAdminToken);
+      } catch (const std::exception& e) {
+        std::cerr << "nukihil: --sim " << lo.simUrl << ": " << e.what() << "\n";
+        return 2;
+      }
+      auto r = sim->request("GET", "/sim/v1/clock");
+      json clock = json::parse(r.body, nullptr, false);
+      if (r.status != 200 || !clock.is_object()) {
+        std::cerr << "nukihil: nukisim at " << lo.simUrl << " answered "
+                  << (r.status ? std::to_string(r.status) : r.error)
+                  << " to GET /sim/v1/clock (is it running, is the admin token right?)\n";
+        return 1;
+      }
+      if (clock.value("virtual", true)) {
+        std::cerr << "nukihil: nukisim at " << lo.simUrl
+                  << " runs on virtual time; the adapter the harness starts runs on the wall "
+                     "clock, so start nukisim with --clock real (docs/hil.md)\n";
+        return 2;
+      }
+    }
+  }
+  if (live && !remote) {
     if (a.hil.empty()) {
       std::cerr << "nukihil: --target nuki-web needs --hil FILE (which real lock each scenario "
                    "lock name stands for; docs/hil.md)\n";
@@ -303,6 +342,8 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
       op = std::make_unique<scenarios::TerminalOperator>(0, std::cerr, &interrupted);
     }
     lo.op = op.get();
+  }
+  if (live) {
     lo.caFile = a.caFile;
     lo.publicUrl = a.publicUrl;
     lo.adapterPort = a.adapterPort;
@@ -629,11 +670,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   run->add_option("--target", ra.target,
-                  "embedded: the world in this process on virtual time; nuki-web: real locks "
-                  "behind Nuki Web (or nukisim standing in for it) on the wall clock, with an "
-                  "operator for the physical steps (docs/hil.md)")
-      ->check(CLI::IsMember({"embedded", "nuki-web"}))
+                  "embedded: the world in this process on virtual time; remote: a running "
+                  "nukisim on the wall clock (each scenario's fleet built in it); nuki-web: real "
+                  "locks behind Nuki Web (or nukisim standing in for it) on the wall clock, with "
+                  "an operator for the physical steps (docs/hil.md)")
+      ->check(CLI::IsMember({"embedded", "remote", "nuki-web"}))
       ->capture_default_str();
+  run->add_option("--sim", ra.simUrl,
+                  "remote: the running nukisim (started with --clock real), e.g. "
+                  "http://127.0.0.1:8080");
+  run->add_option("--sim-admin-token", ra.simAdminToken,
+                  "remote: its control plane's admin token (or NUKISIM_ADMIN_TOKEN)");
   run->add_flag("--plan", ra.plan,
                 "print what each step would do on the target and every change to the account, "
                 "then stop: nothing is sent");
