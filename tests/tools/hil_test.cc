@@ -181,8 +181,10 @@ TEST_F(Hil, PlanPrintsEveryStepAndChangeAndSendsNothing) {
   Result r = nukihil(liveArgs({ok, battery}), {"--plan"});
   EXPECT_EQ(r.code, 0) << r.err;
   // The capability table, then each scenario with every step and every change to the account.
-  EXPECT_NE(r.out.find("| `keypad` | performs | asks the operator"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("| `expectLock` | performs | skips the check"), std::string::npos);
+  EXPECT_NE(r.out.find("| `keypad` | performs | performs | asks the operator"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("| `expectLock` | performs | performs | skips the check"),
+            std::string::npos);
   EXPECT_NE(r.out.find("lock: Front door → smartlock " + std::to_string(ids_["Front door"])),
             std::string::npos)
       << r.out;
@@ -266,9 +268,13 @@ TEST_F(Hil, CalibrationMeasuresTheRealLockAndFitsNukisimsSettingsToIt) {
   const std::string f = write("suite/opens.json", codeOpens());
   const std::string fitted = (dir_ / "fitted.json").string();
   Result r = nukihil(liveArgs({f}), {"--calibrate", fitted});
-  // The model, told 3 s, does not expect the lock to be locked after 2: the run fails ...
+  // Told 3 s, the model cannot have the lock locked after 2: the file cannot be judged ...
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find("R-ACT-ONLINE (Front door, webhook 10)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[1/1] ERROR"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("steps[2] (expectAction): the expectation contradicts SPEC: the file "
+                       "expects {\"status\":\"RESOLVED\"}, SPEC gives {\"status\":\"PENDING\"}"),
+            std::string::npos)
+      << r.err;
   // ... and the calibration says why and fits the motor to what was measured.
   EXPECT_NE(r.err.find("lock actions measured: 1 (median PENDING → RESOLVED 1."), std::string::npos)
       << r.err;
