@@ -47,7 +47,7 @@ void ChildProcess::spawn(const std::vector<std::string>& argv, Stderr stderrMode
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
     if (err[1] >= 0) ::dup2(err[1], STDERR_FILENO);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());  // a bare name is looked up on PATH
     std::perror(args[0]);
     ::_exit(127);
   }

@@ -450,18 +450,31 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
         case StepKind::kDeletePin:
           sp.accountChange = "deletes a keypad code the scenario made" + where;
           break;
-        case StepKind::kNukiRequest:
-          if (st.path.rfind("/smartlock/{lock}", 0) != 0) {
+        case StepKind::kNukiRequest: {
+          // On a real account the harness only reads the lock and changes keypad codes the
+          // scenario makes: nothing that unlocks, renames or removes anything.
+          const std::string& p = st.path;
+          const bool named = p.size() > 22 && p.rfind("/smartlock/{lock}/auth/{@", 0) == 0 &&
+                             p.back() == '}' && p.find('}', 25) == p.size() - 1;
+          const bool allowed =
+              p.find("..") == std::string::npos && p.find('?') == std::string::npos &&
+              ((st.method == "GET" &&
+                (p == "/smartlock/{lock}" || p.rfind("/smartlock/{lock}/", 0) == 0)) ||
+               (st.method == "PUT" && p == "/smartlock/{lock}/auth") ||
+               ((st.method == "POST" || st.method == "DELETE") && named) ||
+               (st.method == "POST" && p == "/smartlock/{lock}/sync"));
+          if (!allowed) {
             sp.how = How::kSkipStep;
-            sp.what = "only requests on a lock of the HIL file (/smartlock/{lock}…) are sent";
+            sp.what = st.method + " " + p +
+                      " is not sent to a real account: only reads of the lock, PUT "
+                      "/smartlock/{lock}/auth (a new code, removed at the end), POST or DELETE "
+                      "/smartlock/{lock}/auth/{@name} (a code the scenario made) and POST "
+                      "/smartlock/{lock}/sync";
           } else if (st.method != "GET") {
-            sp.accountChange = st.method + " " + st.path + where;
-            if (st.method == "DELETE" && st.path.find("{@") == std::string::npos) {
-              sp.how = How::kSkipStep;
-              sp.what = "deletes only codes the scenario made ({@name})";
-            }
+            sp.accountChange = st.method + " " + p + where;
           }
           break;
+        }
         case StepKind::kSync:
           sp.accountChange = "sync" + where;
           break;

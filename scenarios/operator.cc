@@ -171,6 +171,16 @@ std::unique_ptr<ScriptedOperator> ScriptedOperator::load(const std::string& path
   op->impl_ = std::make_unique<Impl>();
   op->impl_->sim =
       std::make_unique<http::BlockingClient>(url->host, url->port, text(cp, "adminToken"));
+  // A scripted operator that cannot reach its control plane would skip every step: say so now.
+  const auto probe = op->impl_->sim->request("GET", "/sim/v1/clock");
+  if (probe.status != 200) {
+    error = path + ": controlPlane: nukisim at " + text(cp, "url") + " answered " +
+            (probe.status ? std::to_string(probe.status) +
+                                (probe.status == 401 ? " (is adminToken right?)" : "")
+                          : "nothing (" + probe.error + ")") +
+            " to GET /sim/v1/clock";
+    return nullptr;
+  }
   const json& answers = member(*j, "answers");
   if (!answers.is_null() && !answers.is_object()) {
     error = path + ": answers: must be an object {\"steps[N]\": \"skip\"|\"perform\"}";
@@ -178,6 +188,13 @@ std::unique_ptr<ScriptedOperator> ScriptedOperator::load(const std::string& path
   }
   if (answers.is_object())
     for (const auto& [k, v] : answers.items()) {
+      bool label = k.size() > 7 && k.rfind("steps[", 0) == 0 && k.back() == ']';
+      for (size_t i = 6; label && i + 1 < k.size(); ++i)
+        label = std::isdigit(static_cast<unsigned char>(k[i])) != 0;
+      if (!label) {
+        error = path + ": answers." + k + ": a key is a step, \"steps[N]\"";
+        return nullptr;
+      }
       if (v != "skip" && v != "perform") {
         error = path + ": answers." + k + ": must be \"skip\" or \"perform\", not " + v.dump();
         return nullptr;

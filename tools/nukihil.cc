@@ -45,7 +45,16 @@ namespace {
 // with the rest marked skipped. A second Ctrl-C ends the process at once.
 std::atomic<bool> interrupted{false};
 extern "C" void onInterrupt(int) {
-  if (interrupted.exchange(true)) std::_Exit(130);
+  if (interrupted.exchange(true)) {
+    static const char kAgain[] =
+        "\nnukihil: interrupted again: leaving at once; nothing more is cleaned up\n";
+    (void)!::write(2, kAgain, sizeof kAgain - 1);
+    std::_Exit(130);
+  }
+  static const char kOnce[] =
+      "\nnukihil: interrupted: the running scenario stops and cleans up (again: leave at once, "
+      "nothing cleaned up)\n";
+  (void)!::write(2, kOnce, sizeof kOnce - 1);
 }
 
 bool colour() {
@@ -401,6 +410,10 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
             << (scenarios.size() == 1 ? "" : "s")
             << (a.jobs > 1 ? " on " + std::to_string(a.jobs) + " jobs" : "") << "\n";
   std::signal(SIGINT, onInterrupt);
+  // Stopped by a service manager or a closed terminal: the same as Ctrl-C (a live run cleans
+  // up what it made on the account).
+  std::signal(SIGTERM, onInterrupt);
+  std::signal(SIGHUP, onInterrupt);
   auto worker = [&] {
     for (;;) {
       const size_t i = next++;
@@ -642,9 +655,17 @@ int main(int argc, char** argv) {
       "nukihil"};
   app.require_subcommand(1);
   if (argc > 0 && std::string_view(argv[0]).find('/') != std::string_view::npos) self = argv[0];
+  // The command line as the reports show it: secrets given as flags are not written down.
   std::string commandLine;
-  for (int i = 0; i < argc; ++i)
-    commandLine += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    std::string word = argv[i];
+    for (const char* secret : {"--nuki-token", "--sim-admin-token"}) {
+      const std::string flag = secret;
+      if (word.rfind(flag + "=", 0) == 0) word = flag + "=***";
+      if (i > 0 && argv[i - 1] == flag) word = "***";
+    }
+    commandLine += (i ? " " : "") + word;
+  }
 
   RunArgs ra;
   auto* run = app.add_subcommand("run", "run scenario files or folders of them");

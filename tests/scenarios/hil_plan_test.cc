@@ -62,6 +62,34 @@ TEST(HilPlan, TheModelTakesTheRealLocksFacts) {
   EXPECT_EQ(p.steps[0].accountChange, "sync on Gate (smartlock 42)");
 }
 
+TEST(HilPlan, SendsARealAccountOnlyReadsAndChangesOfItsOwnCodes) {
+  const HilFile h = hil(R"({"locks": [{"name": "A", "smartlockId": 1}]})");
+  PlanOptions po;
+  po.publicUrl = true;
+  auto plan = [&](const std::string& method, const std::string& path) {
+    return planScenario(scenario(R"({"name": "n", "locks": [{"name": "A", "codes": []}],
+        "steps": [{"do": "createPin", "lock": "A", "as": "g",
+                   "parameters": {"name": "G", "pinCode": "234567"}},
+                  {"do": "nukiRequest", "lock": "A", "method": ")" +
+                                 method + R"(", "path": ")" + path + R"("}]})"),
+                        TargetKind::kNukiWeb, &h, po)
+        .runnable;
+  };
+  EXPECT_TRUE(plan("GET", "/smartlock/{lock}/auth"));
+  EXPECT_TRUE(plan("PUT", "/smartlock/{lock}/auth"));
+  EXPECT_TRUE(plan("POST", "/smartlock/{lock}/auth/{@g}"));
+  EXPECT_TRUE(plan("DELETE", "/smartlock/{lock}/auth/{@g}"));
+  EXPECT_TRUE(plan("POST", "/smartlock/{lock}/sync"));
+  // An unlock, a rename, the lock's removal, another lock: never.
+  EXPECT_FALSE(plan("POST", "/smartlock/{lock}/action"));
+  EXPECT_FALSE(plan("POST", "/smartlock/{lock}/action/unlock"));
+  EXPECT_FALSE(plan("POST", "/smartlock/{lock}"));
+  EXPECT_FALSE(plan("DELETE", "/smartlock/{lock}?auth={@g}"));
+  EXPECT_FALSE(plan("DELETE", "/smartlock/{lock}/auth/{@g}/../.."));
+  EXPECT_FALSE(plan("DELETE", "/smartlock/{lock}/auth/123"));
+  EXPECT_FALSE(plan("GET", "/smartlock/{lock}/../7"));
+}
+
 TEST(HilPlan, SaysEveryReasonAScenarioCannotRunOnRealLocks) {
   const HilFile h = hil(R"({"locks": [{"name": "A", "smartlockId": 1, "motorSeconds": 2},
       {"name": "B", "smartlockId": 2}]})");
@@ -92,8 +120,9 @@ TEST(HilPlan, SaysEveryReasonAScenarioCannotRunOnRealLocks) {
       "service",
       "steps[3] (keypad): needs an operator: type the code on the keypad and say whether the lock "
       "opened (the refusal reason cannot be read) on A (smartlock 1)",
-      "steps[4] (nukiRequest): only requests on a lock of the HIL file (/smartlock/{lock}…) are "
-      "sent",
+      "steps[4] (nukiRequest): GET /account is not sent to a real account: only reads of the "
+      "lock, PUT /smartlock/{lock}/auth (a new code, removed at the end), POST or DELETE "
+      "/smartlock/{lock}/auth/{@name} (a code the scenario made) and POST /smartlock/{lock}/sync",
       "its advances wait 100 s in all, more than --max-wait 60 s"};
   EXPECT_EQ(p.skipReasons, want);
   // The embedded target performs every step.

@@ -294,6 +294,30 @@ TEST_F(Hil, CalibrationMeasuresTheRealLockAndFitsNukisimsSettingsToIt) {
       << c.dump();
 }
 
+TEST_F(Hil, ALockLeftOfflineIsReportedWithWhatWaitsInItsQueue) {
+  const std::string f = write("suite/offline.json", R"({"name": "a code for an offline lock",
+    "locks": [{"name": "Front door"}],
+    "steps": [{"do": "offline", "lock": "Front door"},
+              {"do": "createPin", "lock": "Front door", "as": "g",
+               "parameters": {"name": "Guest", "pinCode": "234567"}},
+              {"do": "advance", "seconds": 1},
+              {"do": "expectAction", "ref": "g", "status": "PENDING"}]})");
+  // The token as a flag this time: it must not reach the reports.
+  Result r = nukihil(liveArgs({f}), {"--nuki-token", kToken});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("NOT CLEANED UP: 'Front door' is offline at the end: what the scenario "
+                       "sent it waits in its queue and reaches it when it is back online "
+                       "(codes 234567: remove them then)"),
+            std::string::npos)
+      << r.err;
+  const json report = this->report();
+  EXPECT_EQ(report["scenarios"][0]["notCleanedUp"].size(), 1u);
+  EXPECT_EQ(report["command"].get<std::string>().find(kToken), std::string::npos);
+  EXPECT_NE(report["command"].get<std::string>().find("--nuki-token ***"), std::string::npos);
+  // The adapter's registration with Nuki Web is gone with it.
+  EXPECT_EQ(json::parse(nuki_->request("GET", "/api/decentralWebhook").body).size(), 0u);
+}
+
 TEST_F(Hil, ACheckThatCannotBeMadeMakesTheScenarioSkippedNeverPassed) {
   const std::string f =
       write("suite/opens.json",
