@@ -383,5 +383,53 @@ TEST_F(Hil, CtrlCStopsTheRunAndRemovesWhatItMade) {
   EXPECT_TRUE(codesOnLock("Front door").empty());
 }
 
+// --target remote: the same harness against the running nukisim itself, each scenario's fleet
+// built in it, its control plane doing the physical steps.
+TEST_F(Hil, RemoteRunsTheScenariosInARunningNukisimAndCatchesAPlantedBug) {
+  const std::string source = NUKIHIL_SOURCE_DIR;
+  std::vector<std::string> argv = {NUKIHIL_BINARY,
+                                   "run",
+                                   source + "/scenarios/hil/knob_moves_the_lock.json",
+                                   source + "/scenarios/hil/offline_lock_queues_the_action.json",
+                                   "--target",
+                                   "remote",
+                                   "--sim",
+                                   url_,
+                                   "--sim-admin-token",
+                                   admin_,
+                                   "--check-seconds",
+                                   "5",
+                                   "--json",
+                                   (dir_ / "report.json").string()};
+  Result r = nukihil(argv);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[1/2] PASS"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[2/2] PASS"), std::string::npos) << r.err;
+  EXPECT_EQ(report()["scenarios"][1]["target"], "remote");
+  // Each scenario got an account and a lock of its own; the bench's locks were not touched.
+  expectNeighbourUntouched();
+  size_t accounts = 0;
+  for (const auto& a : json::parse(control_->request("GET", "/sim/v1/accounts").body))
+    accounts += a["name"].get<std::string>().rfind("nukihil: ", 0) == 0;
+  EXPECT_EQ(accounts, 2u);
+  argv.push_back("--plant");
+  argv.push_back("swap-setstate");
+  r = nukihil(argv);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("FAIL"), std::string::npos) << r.err;
+}
+
+TEST_F(Hil, RemoteRefusesANukisimOnVirtualTime) {
+  scenarios::ChildProcess virtualSim;
+  const json banner = json::parse(virtualSim.start({NUKISIM_BINARY, "--port", "0", "--seed", "6"}));
+  Result r = nukihil({NUKIHIL_BINARY, "run", write("suite/opens.json", codeOpens()), "--target",
+                      "remote", "--sim", banner["url"], "--sim-admin-token", banner["adminToken"]});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("runs on virtual time; the adapter the harness starts runs on the wall "
+                       "clock, so start nukisim with --clock real"),
+            std::string::npos)
+      << r.err;
+}
+
 }  // namespace
 }  // namespace nukihil::test
