@@ -215,6 +215,7 @@ class LiveRun {
   int64_t anchorReal_ = 0, anchorModel_ = 0;  // the model's clock follows the wall clock
   // --calibrate: when each step began (wall clock) and when each webhook first arrived.
   std::map<size_t, int64_t> realStepAt_;
+  std::map<size_t, int64_t> jumpedTo_;  // advanceTo: the model's instant after the jump
   std::mutex arrivalsMu_;
   std::map<std::string, int64_t> arrivals_;
 };
@@ -744,6 +745,7 @@ bool LiveRun::runStep(const Step& st) {
     if (st.kind == StepKind::kAdvanceTo) {
       anchorReal_ = wallMs();
       anchorModel_ = millisOf(model_->now());
+      jumpedTo_[st.index] = anchorModel_;
     }
   }
   rec.predicted = p.answer;
@@ -921,7 +923,8 @@ void LiveRun::calibrate() {
                       {"step", scenario_->steps[e.step].label()},
                       {"webhook", w.describe()},
                       {"realMs", at->second - realStepAt_[e.step]},
-                      {"simMs", e.atMs - modelStepAt[e.step]}});
+                      {"simMs", e.atMs - (jumpedTo_.count(e.step) ? jumpedTo_[e.step]
+                                                                  : modelStepAt[e.step])}});
     }
   }
   json differences = json::array();

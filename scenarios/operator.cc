@@ -67,6 +67,12 @@ TerminalOperator::TerminalOperator(int in, std::ostream& out, const std::atomic<
 
 OperatorAnswer TerminalOperator::ask(const Prompt& p) {
   const bool keypad = p.step->kind == StepKind::kKeypad;
+  // What was typed before the question is no answer to it (a key pressed twice, say).
+  pending_.clear();
+  for (pollfd pfd{in_, POLLIN, 0}; ::poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);) {
+    char buf[256];
+    if (::read(in_, buf, sizeof buf) <= 0) break;
+  }
   header(out_, p, "you");
   out_ << "  answer: " << (keypad ? "g = it opened, r = it did not open" : "d = done")
        << ", s = skip the scenario   (" << p.timeoutSeconds << " s)\n  > " << std::flush;

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "scenarios/hil.h"
 #include "scenarios/operator.h"
@@ -146,6 +149,22 @@ struct Pipe {
   }
 };
 
+// The operator answers once the question is asked: the text is typed again and again until the
+// answer is taken (what comes before the question is dropped, as a key pressed too early).
+OperatorAnswer answer(TerminalOperator& op, const Prompt& p, Pipe& in, const std::string& text) {
+  std::atomic<bool> done{false};
+  std::thread typist([&] {
+    while (!done) {
+      in.write(text);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  OperatorAnswer a = op.ask(p);
+  done = true;
+  typist.join();
+  return a;
+}
+
 TEST(TerminalOperator, AsksTellsWhatToDoAndReadsTheAnswer) {
   model::Step keypad;
   keypad.index = 3;
@@ -158,8 +177,7 @@ TEST(TerminalOperator, AsksTellsWhatToDoAndReadsTheAnswer) {
   Pipe in;
   std::ostringstream out;
   TerminalOperator op(in.fd[0], out, nullptr);
-  in.write("yes\n  R \n");
-  OperatorAnswer a = op.ask(p);
+  OperatorAnswer a = answer(op, p, in, "yes\n  R \n");
   EXPECT_TRUE(a.done);
   EXPECT_EQ(a.granted, false);
   EXPECT_NE(out.str().find("OPERATOR (you) steps[3] (keypad): type 234567 on the keypad of "
@@ -174,17 +192,30 @@ TEST(TerminalOperator, AsksTellsWhatToDoAndReadsTheAnswer) {
   p.step = &offline;
   p.pro = false;
   p.bridgeId = 9;
-  in.write("s\n");
-  a = op.ask(p);
+  a = answer(op, p, in, "s\n");
   EXPECT_FALSE(a.done);
   EXPECT_EQ(a.note, "skipped by the operator");
   EXPECT_NE(out.str().find("unplug bridge 9 of Front door (smartlock 17)"), std::string::npos);
-  in.write("d\n");
-  EXPECT_TRUE(op.ask(p).done);
+  EXPECT_TRUE(answer(op, p, in, "d\n").done);
   in.close();
   a = op.ask(p);
   EXPECT_FALSE(a.done);
   EXPECT_EQ(a.note, "no operator (end of input)");
+}
+
+TEST(TerminalOperator, WhatWasTypedBeforeTheQuestionIsNoAnswer) {
+  model::Step knob;
+  knob.kind = model::StepKind::kKnob;
+  Prompt p;
+  p.step = &knob;
+  p.timeoutSeconds = 0;
+  Pipe in;
+  std::ostringstream out;
+  TerminalOperator op(in.fd[0], out, nullptr);
+  in.write("d\n");
+  OperatorAnswer a = op.ask(p);
+  EXPECT_FALSE(a.done);
+  EXPECT_EQ(a.note, "no answer in 0 s");
 }
 
 TEST(TerminalOperator, NoAnswerInTimeIsASkip) {
