@@ -1,5 +1,7 @@
 #include "scenarios/child_process.h"
 
+#include <sys/prctl.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,6 +47,9 @@ void ChildProcess::spawn(const std::vector<std::string>& argv, Stderr stderrMode
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork() failed");
   if (pid_ == 0) {
+    // The child does not outlive us (a harness killed or interrupted twice leaves no adapter
+    // running on a real account's token).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     ::dup2(out[1], STDOUT_FILENO);
     if (err[1] >= 0) ::dup2(err[1], STDERR_FILENO);
     ::execvp(args[0], args.data());  // a bare name is looked up on PATH

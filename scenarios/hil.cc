@@ -187,6 +187,9 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
       case StepKind::kExpectDevice:
       case StepKind::kExpectOutbox:
         return {How::kPerform, "the adapter's /v1 API, until it agrees or the check times out"};
+      case StepKind::kFault:
+      case StepKind::kClearFaults:
+        return {How::kSkipStep, "the spec model cannot yet follow faults on the wall clock"};
       default:
         return {How::kPerform, model::isTraitAction(kind) ? "the adapter's /v1 API"
                                                           : "nukisim's control plane, the "
@@ -270,7 +273,8 @@ std::string capabilityTable() {
     const Capability r = capabilityOf(TargetKind::kRemote, k);
     const Capability w = capabilityOf(TargetKind::kNukiWeb, k);
     o << "| `" << model::stepKindName(k) << "` | " << howName(e.how) << " | " << howName(r.how)
-      << (k == StepKind::kAdvance || k == StepKind::kAdvanceTo || k == StepKind::kRestartAdapter
+      << (k == StepKind::kAdvance || k == StepKind::kAdvanceTo || k == StepKind::kRestartAdapter ||
+                  r.how != How::kPerform
               ? ": " + r.what
               : std::string())
       << " | " << howName(w.how) << ": " << w.what << " |\n";
@@ -460,14 +464,17 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
               p.find("..") == std::string::npos && p.find('?') == std::string::npos &&
               ((st.method == "GET" &&
                 (p == "/smartlock/{lock}" || p.rfind("/smartlock/{lock}/", 0) == 0)) ||
-               (st.method == "PUT" && p == "/smartlock/{lock}/auth") ||
+               (st.method == "PUT" && p == "/smartlock/{lock}/auth" && st.body.is_object() &&
+                st.body.value("type", -1) == 13 && st.body.contains("code") &&
+                st.body["code"].is_number_integer()) ||
                ((st.method == "POST" || st.method == "DELETE") && named) ||
                (st.method == "POST" && p == "/smartlock/{lock}/sync"));
           if (!allowed) {
             sp.how = How::kSkipStep;
             sp.what = st.method + " " + p +
                       " is not sent to a real account: only reads of the lock, PUT "
-                      "/smartlock/{lock}/auth (a new code, removed at the end), POST or DELETE "
+                      "/smartlock/{lock}/auth of a keypad code (type 13, a numeric code; "
+                      "removed at the end), POST or DELETE "
                       "/smartlock/{lock}/auth/{@name} (a code the scenario made) and POST "
                       "/smartlock/{lock}/sync";
           } else if (st.method != "GET") {

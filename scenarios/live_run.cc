@@ -205,7 +205,8 @@ class LiveRun {
   std::string dir_, apiKey_, secret_, publicUrl_;
   uint16_t adapterPort_ = 0;
   std::map<std::string, std::string> lockOfDevice_;
-  std::map<std::string, std::set<int64_t>> madeCodes_;  // lock → codes the scenario put on it
+  std::map<std::string, std::set<int64_t>> madeCodes_;   // lock → codes the scenario put on it
+  std::map<std::string, std::set<int64_t>> maybeCodes_;  // … or tried to (refused at once)
   Bindings bindings_;
   std::map<std::string, std::vector<ObservedWebhook>> observed_;
   std::vector<std::string> webhookProblems_;
@@ -274,9 +275,17 @@ bool LiveRun::checkLocks(Scenario& s) {
       l.battery = member(current, "batteryCharge").get<int>();
       l.fleet["batteryCharge"] = l.battery;
     }
-    const json auths = member(call(*nuki_, "GET", path + "/auth"), "body");
+    const json authRead = call(*nuki_, "GET", path + "/auth");
+    const json& auths = member(authRead, "body");
+    if (authRead.value("status", 0) != 200 || !auths.is_array()) {
+      // Without the list the harness cannot know that no code of the owner's has the digits
+      // of one it makes (the clean-up deletes by code).
+      skip("Nuki Web answered " + authRead.dump() + " to GET " + path +
+           "/auth; the lock's codes must be known before a scenario");
+      return false;
+    }
     size_t codes = 0;
-    for (const auto& a : auths.is_array() ? auths : json::array())
+    for (const auto& a : auths)
       codes += member(a, "type") == 13;
     if (codes) {
       skip("'" + l.name + "' has " + std::to_string(codes) + " keypad code" +
@@ -413,7 +422,14 @@ bool LiveRun::startAdapter() {
 
 void LiveRun::stopAdapter(bool kill) {
   api_.reset();
-  if (adapter_ && adapter_->running()) adapter_->stop(kill ? SIGKILL : SIGTERM);
+  if (adapter_ && adapter_->running()) {
+    if (kill) {
+      adapter_->stop(SIGKILL);
+    } else {
+      ::kill(adapter_->pid(), SIGTERM);
+      if (!adapter_->wait(std::chrono::milliseconds(10000))) adapter_->stop(SIGKILL);
+    }
+  }
   adapter_.reset();
 }
 
@@ -535,12 +551,19 @@ json LiveRun::execute(const Step& st, bool& executed) {
     case StepKind::kCreatePin:
     case StepKind::kUpdatePin:
     case StepKind::kDeletePin: {
+      // Recorded before it is sent: whatever the adapter answers, the code may reach the lock
+      // (the clean-up deletes only codes it finds).
+      int64_t code = 0;
+      if (st.parameters.contains("pinCode") && st.parameters["pinCode"].is_string()) {
+        code = std::strtoll(st.parameters["pinCode"].get<std::string>().c_str(), nullptr, 10);
+        madeCodes_[st.lock].insert(code);
+      }
       json r = traitAction(*api_, st, deviceId(st.lock),
                            resolvePinIds(st.parameters, *model_, bindings_));
-      if (r.value("status", 0) == 202 && st.parameters.contains("pinCode")) {
-        const json& c = st.parameters["pinCode"];
-        if (c.is_string())
-          madeCodes_[st.lock].insert(std::strtoll(c.get<std::string>().c_str(), nullptr, 10));
+      // Refused at once: deleted if it shows up all the same, but not waited for.
+      if (code && r.value("status", 0) / 100 == 4) {
+        madeCodes_[st.lock].erase(code);
+        maybeCodes_[st.lock].insert(code);
       }
       return r;
     }
@@ -608,11 +631,10 @@ json LiveRun::execute(const Step& st, bool& executed) {
         }
         path.replace(pos, end - pos + 1, authId);
       }
-      const json r = status(call(*nuki_, st.method, path, st.body));
       // A code another client makes is the scenario's too: removed at the end.
-      if (st.method != "GET" && r.value("status", 0) / 100 == 2 &&
-          member(st.body, "code").is_number_integer())
+      if (st.method != "GET" && member(st.body, "code").is_number_integer())
         madeCodes_[st.lock].insert(member(st.body, "code").get<int64_t>());
+      const json r = status(call(*nuki_, st.method, path, st.body));
       if (remote()) {
         // The harness's own requests in the journal (the auth id look-up, the request), not
         // the adapter's.
@@ -769,6 +791,7 @@ bool LiveRun::runStep(const Step& st) {
   }
   if (check) {
     // The system may take a moment to agree: read until it does, or the check times out.
+    // (Interrupted: the scenario is skipped, not judged on a half-made check.)
     const auto deadline = std::chrono::steady_clock::now() + patience();
     answer = readCheck(st);
     while (!answer.is_null() && !p.allows(answer) && !interrupted() &&
@@ -777,6 +800,10 @@ bool LiveRun::runStep(const Step& st) {
       answer = readCheck(st);
     }
     executed = !answer.is_null();
+    if (interrupted()) {
+      skip("interrupted (Ctrl-C) at " + st.label());
+      return stop();
+    }
   }
   if (auto why = bindAnswer(st, answer, *model_, bindings_); !why.empty()) {
     fail(why);
@@ -821,71 +848,107 @@ bool LiveRun::runStep(const Step& st) {
     return false;
   }
   awaitWebhooks(false);
+  if (interrupted()) {
+    skip("interrupted (Ctrl-C) at " + st.label());
+    return false;
+  }
   return compare(false);
 }
 
 void LiveRun::cleanUp() {
-  // The adapter's registration with Nuki Web goes with it.
+  // The adapter's registration with Nuki Web goes with it: exactly its own URL.
+  std::string own = publicUrl_;
+  while (!own.empty() && own.back() == '/')
+    own.pop_back();
+  own += "/nuki/webhook";
   const json hooks = member(call(*nuki_, "GET", "/api/decentralWebhook"), "body");
   for (const auto& h : hooks.is_array() ? hooks : json::array())
-    if (text(h, "webhookUrl").rfind(publicUrl_, 0) == 0 && member(h, "id").is_number_integer()) {
+    if (text(h, "webhookUrl") == own && member(h, "id").is_number_integer()) {
       const json r =
           call(*nuki_, "DELETE",
                "/api/decentralWebhook/" + std::to_string(member(h, "id").get<int64_t>()));
       if (r.value("status", 0) / 100 != 2)
-        result_.notCleanedUp.push_back("the adapter's Nuki webhook registration " +
-                                       text(h, "webhookUrl") + ": DELETE answered " + r.dump());
+        result_.notCleanedUp.push_back("the adapter's Nuki webhook registration " + own +
+                                       ": DELETE answered " + r.dump());
     }
   if (remote()) return;  // the scenario's account is its own
-  // A lock left offline keeps what was sent to it in its queue: it arrives when the lock is
-  // back, after the harness is gone.
-  for (const auto& l : scenario_->locks) {
-    const json b = member(call(*nuki_, "GET", nukiLock(l.name)), "body");
-    if (member(b, "serverState") == 0) continue;
-    std::string codes;
-    for (int64_t c : madeCodes_[l.name])
-      codes += (codes.empty() ? "" : ", ") + std::to_string(c);
-    result_.notCleanedUp.push_back(
-        "'" + l.name + "' is offline at the end: what the scenario sent it waits in its queue " +
-        "and reaches it when it is back online" +
-        (codes.empty() ? "" : " (codes " + codes + ": remove them then)"));
-    madeCodes_[l.name].clear();
-  }
-  for (const auto& [lock, codes] : madeCodes_) {
+  for (auto& [lock, codes] : madeCodes_) {
     if (codes.empty()) continue;
+    std::set<int64_t> ours = codes;  // what may be deleted: also the codes refused at once
+    ours.insert(maybeCodes_[lock].begin(), maybeCodes_[lock].end());
     const std::string path = nukiLock(lock);
-    out() << "  cleaning up " << lock << ": the code(s) the scenario made\n";
-    // Ours, as the web view lists them after a sync: (code, auth id).
-    auto listed = [&] {
+    const std::string list = [&] {
+      std::string l;
+      for (int64_t c : codes)
+        l += (l.empty() ? "" : ", ") + std::to_string(c);
+      return l;
+    }();
+    // A lock left offline keeps what was sent to it in its queue: it arrives when the lock is
+    // back, after the harness is gone.
+    const json lockRead = call(*nuki_, "GET", path);
+    if (lockRead.value("status", 0) != 200) {
+      result_.notCleanedUp.push_back("codes " + list + " on " + lock + ": Nuki Web answered " +
+                                     lockRead.dump() + " to GET " + path +
+                                     "; check the lock's codes yourself");
+      continue;
+    }
+    if (member(member(lockRead, "body"), "serverState") != 0) {
+      result_.notCleanedUp.push_back("'" + lock + "' is offline at the end: what the scenario " +
+                                     "sent it waits in its queue and reaches it when it is back " +
+                                     "online (codes " + list + ": remove them then)");
+      continue;
+    }
+    out() << "  cleaning up " << lock << ": the code(s) the scenario made (" << list << ")\n";
+    // Ours, as the web view lists them after a sync: (code, auth id); nullopt if unreadable.
+    auto listed = [&]() -> std::optional<std::vector<std::pair<int64_t, std::string>>> {
       call(*nuki_, "POST", path + "/sync");
+      const json r = call(*nuki_, "GET", path + "/auth");
+      const json& auths = member(r, "body");
+      if (r.value("status", 0) != 200 || !auths.is_array()) return std::nullopt;
       std::vector<std::pair<int64_t, std::string>> found;
-      const json list = member(call(*nuki_, "GET", path + "/auth"), "body");
-      for (const auto& a : list.is_array() ? list : json::array())
+      for (const auto& a : auths)
         if (member(a, "type") == 13 && member(a, "code").is_number_integer() &&
-            codes.count(member(a, "code").get<int64_t>()))  // never a code it did not make
+            ours.count(member(a, "code").get<int64_t>()))  // never a code it did not make
           found.push_back({member(a, "code").get<int64_t>(), text(a, "id")});
       return found;
     };
-    auto found = listed();
-    if (found.empty()) continue;  // not on the lock (deleted by the scenario, or dropped)
-    for (const auto& [code, id] : found) {
-      const json r = call(*nuki_, "DELETE", path + "/auth/" + id);
-      if (r.value("status", 0) / 100 != 2)
-        result_.notCleanedUp.push_back("code " + std::to_string(code) + " on " + lock +
-                                       ": DELETE answered " + r.dump());
-    }
-    // The deletion reaches the lock, then a sync shows it: until then the code is listed.
+    // A code may show only after the sync the listing asks for: list until every code has been
+    // seen and deleted, and no longer shows, or the time is up.
     const HilLock& h = *o_.hil->lock(lock);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
-    while (!found.empty() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::max(250, 1000 * h.deliverySeconds.value_or(5) + 250)));
+    const auto pause =
+        std::chrono::milliseconds(std::max(250, 1000 * h.deliverySeconds.value_or(5) + 250));
+    const auto deadline = std::chrono::steady_clock::now() + patience();
+    std::set<int64_t> deleted;
+    std::optional<std::vector<std::pair<int64_t, std::string>>> found;
+    for (;;) {
       found = listed();
+      if (found) {
+        for (const auto& [code, id] : *found) {
+          const json r = call(*nuki_, "DELETE", path + "/auth/" + id);
+          if (r.value("status", 0) / 100 == 2 && codes.count(code)) deleted.insert(code);
+        }
+        // Done when nothing of ours is listed and every code was seen (deleted) at least once.
+        if (found->empty() && deleted.size() == codes.size()) break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(pause);
     }
-    for (const auto& [code, id] : found)
-      result_.notCleanedUp.push_back(
-          "code " + std::to_string(code) + " on " + lock + " is still listed by Nuki Web " +
-          std::to_string(o_.checkSeconds) + " s after its deletion (auth " + id + ")");
+    if (!found) {
+      result_.notCleanedUp.push_back("codes " + list + " on " + lock +
+                                     ": Nuki Web's list of codes could not be read; check them "
+                                     "yourself");
+      continue;
+    }
+    for (const auto& [code, id] : *found)
+      result_.notCleanedUp.push_back("code " + std::to_string(code) + " on " + lock +
+                                     " is still listed by Nuki Web after its deletion (auth " + id +
+                                     ")");
+    std::string unseen;
+    for (int64_t c : codes)
+      if (!deleted.count(c)) unseen += (unseen.empty() ? "" : ", ") + std::to_string(c);
+    if (!unseen.empty())
+      out() << "  (not listed after a sync, so not on " << lock << ": " << unseen
+            << " — deleted by the scenario or dropped by the lock)\n";
   }
 }
 
@@ -1079,7 +1142,7 @@ ScenarioResult runLive(std::shared_ptr<const Scenario> scenario, const LiveOptio
     return LiveRun(scenario, options).go();
   } catch (const std::exception& e) {
     ScenarioResult r;
-    r.target = "nuki-web";
+    r.target = targetName(options.target);
     r.file = scenario->file;
     r.name = scenario->name;
     r.verdict = Verdict::kError;

@@ -301,7 +301,7 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
                   << " to GET /sim/v1/clock (is it running, is the admin token right?)\n";
         return 1;
       }
-      if (clock.value("virtual", true)) {
+      if (clock.contains("virtual") ? clock["virtual"] != false : true) {
         std::cerr << "nukihil: nukisim at " << lo.simUrl
                   << " runs on virtual time; the adapter the harness starts runs on the wall "
                      "clock, so start nukisim with --clock real (docs/hil.md)\n";
@@ -342,7 +342,12 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
     }
     if (!a.operatorFile.empty()) {
       std::string why;
-      op = scenarios::ScriptedOperator::load(a.operatorFile, std::cerr, why);
+      try {
+        op = scenarios::ScriptedOperator::load(a.operatorFile, std::cerr, why);
+      } catch (const std::exception& e) {
+        why = a.operatorFile + ": controlPlane.url: " + e.what() +
+              " (give nukisim's address as an IP, http://127.0.0.1:PORT)";
+      }
       if (!op) {
         std::cerr << "nukihil: " << why << "\n";
         return 2;
@@ -351,6 +356,18 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
       op = std::make_unique<scenarios::TerminalOperator>(0, std::cerr, &interrupted);
     }
     lo.op = op.get();
+  }
+  if (!live &&
+      (!a.hil.empty() || !a.operatorFile.empty() || a.allowUnlock || !a.calibrate.empty() ||
+       !a.plant.empty() || !a.publicUrl.empty() || !a.simUrl.empty())) {
+    std::cerr << "nukihil: --hil, --operator, --allow-unlock, --calibrate, --plant, --public-url "
+                 "and --sim are for --target nuki-web or remote (docs/hil.md)\n";
+    return 2;
+  }
+  if (live && !a.publicUrl.empty() && a.adapterPort == 0) {
+    std::cerr << "nukihil: --public-url needs --adapter-port: the port your tunnel forwards to "
+                 "(the adapter listens there in every scenario)\n";
+    return 2;
   }
   if (live) {
     lo.caFile = a.caFile;
@@ -414,6 +431,8 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
   // up what it made on the account).
   std::signal(SIGTERM, onInterrupt);
   std::signal(SIGHUP, onInterrupt);
+  // A reader of our output gone (`| tee` stopped by the same Ctrl-C) must not stop a clean-up.
+  std::signal(SIGPIPE, SIG_IGN);
   auto worker = [&] {
     for (;;) {
       const size_t i = next++;
@@ -475,6 +494,13 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
        << wall << " s (" << (wall > 0 ? double(results.size()) / wall : 0.0) << " scenarios/s)";
   std::cerr << "\n"
             << (failed + errors ? paint("31;1", line.str()) : paint("32;1", line.str())) << "\n";
+  size_t leftovers = 0;
+  for (const auto& r : results)
+    for (const auto& c : r.notCleanedUp) {
+      if (!leftovers++)
+        std::cerr << paint("31;1", "  NOT CLEANED UP on the account (see to it by hand):") << "\n";
+      std::cerr << "    " << r.file << ": " << c << "\n";
+    }
   for (const auto& r : results)
     if (r.verdict == scenarios::Verdict::kFailed || r.verdict == scenarios::Verdict::kError)
       std::cerr << "  " << badge(r.verdict) << " " << r.file
@@ -505,7 +531,8 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
     std::cerr << "nukihil: interrupted; " << skipped << " scenario(s) were not run\n";
     return 130;
   }
-  return failed + errors ? 1 : 0;
+  // Something left on a real account is not a clean run, whatever the verdicts.
+  return failed + errors || leftovers ? 1 : 0;
 }
 
 int validateCommand(const std::vector<std::string>& paths) {

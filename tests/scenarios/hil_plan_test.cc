@@ -69,17 +69,23 @@ TEST(HilPlan, SendsARealAccountOnlyReadsAndChangesOfItsOwnCodes) {
   const HilFile h = hil(R"({"locks": [{"name": "A", "smartlockId": 1}]})");
   PlanOptions po;
   po.publicUrl = true;
-  auto plan = [&](const std::string& method, const std::string& path) {
-    return planScenario(scenario(R"({"name": "n", "locks": [{"name": "A", "codes": []}],
+  auto plan = [&](const std::string& method, const std::string& path,
+                  const std::string& body = "null") {
+    return planScenario(
+               scenario(R"({"name": "n", "locks": [{"name": "A", "codes": []}],
         "steps": [{"do": "createPin", "lock": "A", "as": "g",
                    "parameters": {"name": "G", "pinCode": "234567"}},
                   {"do": "nukiRequest", "lock": "A", "method": ")" +
-                                 method + R"(", "path": ")" + path + R"("}]})"),
-                        TargetKind::kNukiWeb, &h, po)
+                        method + R"(", "path": ")" + path + R"(", "body": )" + body + "}]}"),
+               TargetKind::kNukiWeb, &h, po)
         .runnable;
   };
+  const std::string keypadCode = R"({"type": 13, "name": "O", "code": 345678})";
   EXPECT_TRUE(plan("GET", "/smartlock/{lock}/auth"));
-  EXPECT_TRUE(plan("PUT", "/smartlock/{lock}/auth"));
+  EXPECT_TRUE(plan("PUT", "/smartlock/{lock}/auth", keypadCode));
+  // An app authorisation (type 0) or a fob would give someone access: never.
+  EXPECT_FALSE(plan("PUT", "/smartlock/{lock}/auth", R"({"type": 0, "name": "O"})"));
+  EXPECT_FALSE(plan("PUT", "/smartlock/{lock}/auth", R"({"type": 13, "code": "345678"})"));
   EXPECT_TRUE(plan("POST", "/smartlock/{lock}/auth/{@g}"));
   EXPECT_TRUE(plan("DELETE", "/smartlock/{lock}/auth/{@g}"));
   EXPECT_TRUE(plan("POST", "/smartlock/{lock}/sync"));
@@ -124,7 +130,8 @@ TEST(HilPlan, SaysEveryReasonAScenarioCannotRunOnRealLocks) {
       "steps[3] (keypad): needs an operator: type the code on the keypad and say whether the lock "
       "opened (the refusal reason cannot be read) on A (smartlock 1)",
       "steps[4] (nukiRequest): GET /account is not sent to a real account: only reads of the "
-      "lock, PUT /smartlock/{lock}/auth (a new code, removed at the end), POST or DELETE "
+      "lock, PUT /smartlock/{lock}/auth of a keypad code (type 13, a numeric code; removed at the "
+      "end), POST or DELETE "
       "/smartlock/{lock}/auth/{@name} (a code the scenario made) and POST /smartlock/{lock}/sync",
       "its advances wait 100 s in all, more than --max-wait 60 s"};
   EXPECT_EQ(p.skipReasons, want);
