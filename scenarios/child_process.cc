@@ -48,7 +48,9 @@ void ChildProcess::spawn(const std::vector<std::string>& argv, Stderr stderrMode
   if (pid_ < 0) throw std::runtime_error("fork() failed");
   if (pid_ == 0) {
     // The child does not outlive us (a harness killed or interrupted twice leaves no adapter
-    // running on a real account's token).
+    // running on a real account's token). The signal comes when the thread that spawned it
+    // ends: spawn from a thread that outlives the child (the live runner stops its adapter
+    // before its worker thread ends).
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     ::dup2(out[1], STDOUT_FILENO);
     if (err[1] >= 0) ::dup2(err[1], STDERR_FILENO);
