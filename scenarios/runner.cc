@@ -621,22 +621,12 @@ bool Run::runStep(const Step& st) {
     return false;
   }
   if (executed) {
-    json shown = answer;
-    shown.erase("actionId");
-    shown.erase("pinId");
-    // SPEC fixes no success status for the control plane's world events: any 2xx is "done".
-    if (worldEvent(st.kind) && shown.contains("status") && shown["status"].is_number_integer() &&
-        shown["status"].get<int>() / 100 == 2)
-      shown["status"] = 200;
+    const json shown = shownAnswer(st, answer);
     rec.answer = shown;
     if (!p.allows(shown)) {
       rec.ok = false;
       result_.steps.push_back(rec);
-      Divergence d;
-      d.lock = "";
-      d.rule = ruleOfAnswer(st, p, shown, model_);
-      d.message = st.label() + " " + describeStep(st) + ": answered " + shown.dump() +
-                  ", SPEC gives " + p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")");
+      const Divergence d = answerDivergence(st, p, shown, model_);
       result_.divergenceSteps = stepsLeadingTo(st.index, st.lock);
       fail((d.rule.empty() ? std::string() : d.rule + ": ") + d.message, d);
       return false;

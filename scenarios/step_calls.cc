@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "scenarios/runner.h"
+
 namespace nukihil::scenarios {
 
 using model::SpecModel;
@@ -270,6 +272,25 @@ std::string ruleOfAnswer(const Step& st, const model::Prediction& p, const json&
     default:
       return "";  // device truth and the control plane are the simulator's (SPEC §3–4)
   }
+}
+
+json shownAnswer(const Step& st, const json& answer) {
+  json shown = answer;
+  shown.erase("actionId");
+  shown.erase("pinId");
+  if (worldEvent(st.kind) && shown.contains("status") && shown["status"].is_number_integer() &&
+      shown["status"].get<int>() / 100 == 2)
+    shown["status"] = 200;
+  return shown;
+}
+
+Divergence answerDivergence(const Step& st, const model::Prediction& p, const json& shown,
+                            const SpecModel& model) {
+  Divergence d;
+  d.rule = ruleOfAnswer(st, p, shown, model);
+  d.message = st.label() + " " + describeStep(st) + ": answered " + shown.dump() + ", SPEC gives " +
+              p.answer.dump() + (p.note.empty() ? "" : " (" + p.note + ")");
+  return d;
 }
 
 json resolvePinIds(const json& params, const SpecModel& model, const Bindings& bindings) {

@@ -62,6 +62,13 @@ std::string expectationProblem(const model::Step& st, const model::Prediction& p
 // The rule an answer (`shown`) that departs from the model's prediction breaks.
 std::string ruleOfAnswer(const model::Step& st, const model::Prediction& p,
                          const nlohmann::json& shown, const model::SpecModel& model);
+// An answer as it is compared with the model: without the ids the system made up, and a world
+// event's 2xx as 200 (SPEC fixes no success status for the control plane's world events).
+nlohmann::json shownAnswer(const model::Step& st, const nlohmann::json& answer);
+// The divergence of an answer (`shown`) the model does not allow: its rule and message.
+Divergence answerDivergence(const model::Step& st, const model::Prediction& p,
+                            const nlohmann::json& shown, const model::SpecModel& model);
+
 // "@name" in a PIN action's `id`: the adapter's id of that PIN ("unbound-<name>" if none).
 nlohmann::json resolvePinIds(const nlohmann::json& params, const model::SpecModel& model,
                              const Bindings& bindings);
