@@ -189,7 +189,9 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
         return {How::kPerform, "the adapter's /v1 API, until it agrees or the check times out"};
       case StepKind::kFault:
       case StepKind::kClearFaults:
-        return {How::kSkipStep, "the spec model cannot yet follow faults on the wall clock"};
+        return {How::kPerform,
+                "nukisim's faults, on the wall clock; a window with an absolute `from` or "
+                "`until` skips the scenario"};
       default:
         return {How::kPerform, model::isTraitAction(kind) ? "the adapter's /v1 API"
                                                           : "nukisim's control plane, the "
@@ -235,7 +237,9 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
               "to an absolute time: skips the scenario"};
     case StepKind::kFault:
     case StepKind::kClearFaults:
-      return {How::kSkipStep, "faults on the Nuki API need the fault proxy (not built yet)"};
+      return {How::kPerform,
+              "the harness's fault proxy between the adapter and Nuki Web (nothing is sent to "
+              "Nuki Web); a window with an absolute `from` or `until` skips the scenario"};
     case StepKind::kReceiverDown:
     case StepKind::kReceiverUp:
       return {How::kPerform, "the harness's own webhook recorder"};
@@ -424,12 +428,14 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
         sp.how = How::kSkipStep;
         sp.what = "a kill `during` an exchange cannot be timed against a separate nukisim";
       }
-      if (st.kind == StepKind::kFault || st.kind == StepKind::kClearFaults) {
-        sp.how = How::kSkipStep;
-        sp.what =
-            "the spec model cannot yet follow faults on the wall clock (the adapter's "
-            "retries come a moment after the instants it checks)";
-      }
+    }
+    // A fault's window in scenario time names instants the wall clock is not at.
+    if (target != TargetKind::kEmbedded && st.kind == StepKind::kFault &&
+        (st.fault.contains("from") || st.fault.contains("until"))) {
+      sp.how = How::kSkipStep;
+      sp.what =
+          "a fault window with an absolute `from` or `until` cannot be honoured on the "
+          "wall clock (use forSeconds or count)";
     }
     if (target == TargetKind::kNukiWeb) {
       switch (st.kind) {

@@ -23,6 +23,7 @@
 #include "runtime/time_zone.h"
 #include "runtime/url_client.h"
 #include "scenarios/child_process.h"
+#include "scenarios/fault_proxy.h"
 #include "scenarios/step_calls.h"
 #include "scenarios/webhook_recorder.h"
 
@@ -50,6 +51,10 @@ ScenarioPlan livePlan(std::shared_ptr<const Scenario> scenario, const LiveOption
 }
 
 namespace {
+
+// On the wall clock the adapter's call reaches Nuki Web (or the fault proxy) a moment after the
+// model's instant for it: a child process's HTTP exchange, on a loaded machine.
+constexpr int64_t kCallLatencyMs = 2000;
 
 int64_t wallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -112,9 +117,11 @@ class Receiver {
 
 // What the system did, from the running nukisim's journal (remote); on nuki-web the harness
 // sees no journal and the model makes the adapter's calls itself.
+// What the adapter sent to Nuki Web, seen in nukisim's journal (remote) or the fault proxy's
+// (nuki-web), with each call's instant put on the model's timeline.
 class LiveOracle final : public model::Oracle {
  public:
-  bool observing = false;
+  bool observing = true;
   std::vector<model::ObservedCall> all;
   std::map<std::string, std::string> actionRefs;  // actionId → the step's name of the action
   bool observes() const override { return observing; }
@@ -146,6 +153,7 @@ class LiveRun {
   void fail(std::string message, std::optional<Divergence> d = std::nullopt) {
     if (stopped_) return;
     stopped_ = true;
+    failedAt_ = currentStep_;
     result_.verdict = Verdict::kFailed;
     result_.message = std::move(message);
     result_.divergence = std::move(d);
@@ -182,6 +190,8 @@ class LiveRun {
   std::chrono::seconds patience() const;
   bool compare(bool atEnd);
   void catchUp(size_t index);
+  // Waits (up to kCallLatencyMs) until the journal shows a call tagged with this X-Request-ID.
+  bool awaitCall(const std::string& requestId);
   bool realWait(int64_t ms, const std::string& what);
   json execute(const Step& st, bool& executed);
   json readCheck(const Step& st);
@@ -197,8 +207,16 @@ class LiveRun {
   std::unique_ptr<http::UrlClient> sim_;  // remote: the control plane
   std::map<std::string, uint64_t> ids_;   // lock name → smartlockId
   uint64_t journalNext_ = 0;
-  std::set<uint64_t> harnessSeqs_;
+  // The harness's own Nuki calls carry X-Request-ID "nukihil-harness-N"; the model takes them
+  // at the instant of their step.
+  std::map<std::string, int64_t> harnessCalls_;  // request id → the step's model instant
+  json harnessRequest(const std::string& method, const std::string& path, const json& body = {});
   std::unique_ptr<http::UrlClient> nuki_;
+  // nuki-web: the fault proxy the adapter reaches Nuki Web through, and a client of it for the
+  // scenario's own requests (nukiRequest), which faults hit as in nukisim.
+  std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<http::UrlClient> viaProxy_;
+  std::string adapterNukiUrl_;
   std::unique_ptr<http::BlockingClient> api_;
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<ChildProcess> adapter_;
@@ -213,7 +231,25 @@ class LiveRun {
   ScenarioResult result_;
   bool stopped_ = false;
   size_t currentStep_ = SIZE_MAX;
-  int64_t anchorReal_ = 0, anchorModel_ = 0;  // the model's clock follows the wall clock
+  size_t failedAt_ = SIZE_MAX;  // the step at which the run failed (SIZE_MAX: start or end)
+  void judgeFindings();
+  // The model's clock follows the wall clock: from anchorReal_ on, model time is real time
+  // plus (anchorModel_ - anchorReal_). An advanceTo moves the model on and starts a new
+  // stretch; every stretch is kept, to put the calls of each on the model's timeline.
+  int64_t anchorReal_ = 0, anchorModel_ = 0;
+  std::vector<std::pair<int64_t, int64_t>> stretches_;  // (real start, model - real)
+  void anchor(int64_t real, int64_t model) {
+    anchorReal_ = real;
+    anchorModel_ = model;
+    stretches_.emplace_back(real, model - real);
+  }
+  int64_t modelOf(int64_t real) const {
+    int64_t offset = stretches_.empty() ? 0 : stretches_.front().second;
+    for (const auto& [from, off] : stretches_)
+      if (from <= real) offset = off;
+    return real + offset;
+  }
+  void addCall(model::ObservedCall c, int64_t realMs);
   // --calibrate: when each step began (wall clock) and when each webhook first arrived.
   std::map<size_t, int64_t> realStepAt_;
   std::map<size_t, int64_t> jumpedTo_;  // advanceTo: the model's instant after the jump
@@ -347,7 +383,44 @@ bool LiveRun::buildFleet(const Scenario& s) {
   return true;
 }
 
+// One call the adapter (or the scenario) made: on the model's timeline, with the scenario's
+// name of the lock it is about; calls about another account's lock are not the scenario's.
+void LiveRun::addCall(model::ObservedCall c, int64_t realMs) {
+  auto harness = harnessCalls_.find(c.requestId);
+  c.fromHarness = harness != harnessCalls_.end();
+  // The scenario's own request belongs to its step's instant (as in nukisim, where it is).
+  c.atMs = c.fromHarness ? harness->second : modelOf(realMs);
+  const std::string prefix = "/smartlock/";
+  if (c.path.rfind(prefix, 0) == 0) {
+    size_t end = prefix.size();
+    while (end < c.path.size() && std::isdigit(static_cast<unsigned char>(c.path[end])))
+      ++end;
+    auto it = lockOfDevice_.find(c.path.substr(prefix.size(), end - prefix.size()));
+    if (it == lockOfDevice_.end()) return;  // another lock
+    c.lock = it->second;
+  } else if (c.path != "/smartlock" && c.path.rfind("/account", 0) != 0 &&
+             c.path.rfind("/api/decentralWebhook", 0) != 0) {
+    return;
+  }
+  oracle_.all.push_back(std::move(c));
+}
+
 void LiveRun::readJournal() {
+  if (proxy_) {
+    for (auto& p : proxy_->journal(journalNext_)) {
+      journalNext_ = p.seq + 1;
+      model::ObservedCall c;
+      c.seq = p.seq;
+      c.method = p.method;
+      c.path = p.target.substr(0, p.target.find('?'));
+      c.status = p.status;
+      c.fault = p.fault;
+      c.requestId = p.requestId;
+      c.body = std::move(p.body);
+      addCall(std::move(c), p.atMs);
+    }
+    return;
+  }
   if (!remote()) return;
   const json j = member(
       call(*sim_, "GET", "/sim/v1/journal?limit=100000&since=" + std::to_string(journalNext_)),
@@ -358,28 +431,22 @@ void LiveRun::readJournal() {
     if (text(e, "type") != "api") continue;
     model::ObservedCall c;
     c.seq = member(e, "seq").get<uint64_t>();
-    c.atMs = millisOf(parseRfc3339(text(e, "at")).value_or(Time{}));
     c.method = text(e, "method");
     const std::string path = text(e, "path");
     c.path = path.substr(0, path.find('?'));
     c.status = member(e, "status").is_number_integer() ? member(e, "status").get<int>() : 0;
     if (!member(e, "fault").is_null()) c.fault = member(e, "fault").dump();
     c.requestId = text(e, "requestId");
-    c.fromHarness = harnessSeqs_.count(c.seq) > 0;
-    const std::string prefix = "/smartlock/";
-    if (c.path.rfind(prefix, 0) == 0) {
-      size_t end = prefix.size();
-      while (end < c.path.size() && std::isdigit(static_cast<unsigned char>(c.path[end])))
-        ++end;
-      auto it = lockOfDevice_.find(c.path.substr(prefix.size(), end - prefix.size()));
-      if (it == lockOfDevice_.end()) continue;  // another account's lock
-      c.lock = it->second;
-    } else if (c.path != "/smartlock" && c.path.rfind("/account", 0) != 0 &&
-               c.path.rfind("/api/decentralWebhook", 0) != 0) {
-      continue;
-    }
-    oracle_.all.push_back(std::move(c));
+    addCall(std::move(c), millisOf(parseRfc3339(text(e, "at")).value_or(Time{})));
   }
+}
+
+// A Nuki Web request of the scenario's own (nukiRequest and its auth-id look-up), tagged so
+// that the model takes it as the step's, through the fault proxy on nuki-web.
+json LiveRun::harnessRequest(const std::string& method, const std::string& path, const json& body) {
+  const std::string id = "nukihil-harness-" + std::to_string(harnessCalls_.size() + 1);
+  harnessCalls_[id] = millisOf(model_->now());
+  return call(viaProxy_ ? *viaProxy_ : *nuki_, method, path, body, {{"X-Request-ID", id}});
 }
 
 bool LiveRun::startAdapter() {
@@ -389,7 +456,7 @@ bool LiveRun::startAdapter() {
   ::setenv("NUKIHIL_WEBHOOK_SECRET", secret_.c_str(), 1);
   std::vector<std::string> argv = {o_.adapterBinary,
                                    "--nuki-url",
-                                   o_.nukiUrl,
+                                   adapterNukiUrl_,
                                    "--listen",
                                    std::to_string(adapterPort_),
                                    "--webhook-url",
@@ -511,16 +578,27 @@ bool LiveRun::compare(bool atEnd) {
   return true;
 }
 
+bool LiveRun::awaitCall(const std::string& requestId) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kCallLatencyMs);
+  for (;;) {
+    readJournal();
+    for (const auto& c : oracle_.all)
+      if (c.requestId == requestId) return true;
+    if (std::chrono::steady_clock::now() >= deadline || interrupted()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void LiveRun::catchUp(size_t index) {
-  const int64_t lag = (wallMs() - anchorReal_) - (millisOf(model_->now()) - anchorModel_);
-  if (lag < 1000) return;
-  Step adv;
-  adv.kind = StepKind::kAdvance;
-  adv.index = index;
-  adv.seconds = lag / 1000;
-  adv.raw = {{"do", "advance"}, {"seconds", adv.seconds}};
+  int64_t real = wallMs();
+  // Not past a call still waiting for Nuki Web: it enters the journal when answered.
+  if (proxy_)
+    if (auto oldest = proxy_->oldestInFlightMs()) real = std::min(real, *oldest - 1);
+  const int64_t target = modelOf(real);
+  if (target <= millisOf(model_->now())) return;
   readJournal();
-  model_->apply(adv, oracle_);
+  model_->runTo(index, timeFromMillis(target), oracle_);
 }
 
 bool LiveRun::realWait(int64_t ms, const std::string& what) {
@@ -598,17 +676,30 @@ json LiveRun::execute(const Step& st, bool& executed) {
       return status(call(*nuki_, "POST", nukiLock(st.lock) + "/sync"));
     case StepKind::kFault: {
       executed = false;
-      json r = call(*sim_, "POST", "/sim/v1/faults", st.fault);
+      // A window that starts now starts at the model's instant, which is where the model
+      // starts it: both judge a call by one timeline.
+      json fault = st.fault;
+      if (fault.contains("forSeconds") && !fault.contains("from"))
+        fault["from"] =
+            formatRfc3339(timeFromMillis(millisOf(model_->now()) - anchorModel_ + anchorReal_));
+      if (proxy_) {
+        if (const std::string why = proxy_->addFault(fault); !why.empty())
+          error("the fault proxy refused the fault of " + st.label() + ": " + why);
+        return json();
+      }
+      json r = call(*sim_, "POST", "/sim/v1/faults", fault);
       if (r.value("status", 0) / 100 != 2)
         error("nukisim refused the fault of " + st.label() + ": " + r.value("body", json()).dump());
       return json();
     }
     case StepKind::kClearFaults:
       executed = false;
-      call(*sim_, "DELETE", "/sim/v1/faults");
+      if (proxy_)
+        proxy_->clearFaults();
+      else
+        call(*sim_, "DELETE", "/sim/v1/faults");
       return json();
     case StepKind::kNukiRequest: {
-      const uint64_t before = journalNext_;
       std::string path = st.path;
       for (size_t pos; (pos = path.find("{lock}")) != std::string::npos;)
         path.replace(pos, 6, deviceId(st.lock));
@@ -617,7 +708,7 @@ json LiveRun::execute(const Step& st, bool& executed) {
         const std::string name = path.substr(pos + 2, end - pos - 2);
         std::string authId;
         if (auto code = model_->pinCodeOf(name)) {
-          const json list = member(call(*nuki_, "GET", nukiLock(st.lock) + "/auth"), "body");
+          const json list = member(harnessRequest("GET", nukiLock(st.lock) + "/auth"), "body");
           for (const auto& a : list.is_array() ? list : json::array())
             if (member(a, "code").is_number_integer() &&
                 std::to_string(member(a, "code").get<int64_t>()) == *code)
@@ -634,22 +725,7 @@ json LiveRun::execute(const Step& st, bool& executed) {
       // A code another client makes is the scenario's too: removed at the end.
       if (st.method != "GET" && member(st.body, "code").is_number_integer())
         madeCodes_[st.lock].insert(member(st.body, "code").get<int64_t>());
-      const json r = status(call(*nuki_, st.method, path, st.body));
-      if (remote()) {
-        // The harness's own requests in the journal (the auth id look-up, the request), not
-        // the adapter's.
-        const json j = member(
-            call(*sim_, "GET", "/sim/v1/journal?limit=100000&since=" + std::to_string(before)),
-            "body");
-        const json& entries = member(j, "entries");
-        for (const auto& e : entries.is_array() ? entries : json::array()) {
-          const std::string p = text(e, "path");
-          if (text(e, "type") == "api" && p.rfind(nukiLock(st.lock), 0) == 0 &&
-              (text(e, "method") == st.method || p == nukiLock(st.lock) + "/auth"))
-            harnessSeqs_.insert(member(e, "seq").get<uint64_t>());
-        }
-      }
-      return r;
+      return status(harnessRequest(st.method, path, st.body));
     }
     case StepKind::kAdvance:
       executed = false;
@@ -665,8 +741,11 @@ json LiveRun::execute(const Step& st, bool& executed) {
         return TimeZone::find(scenario_->lock(lock)->timezone);
       };
       const Time target = model::nextLocalTime(*zoneOf(st.lock), model_->now(), st.localMinute);
+      // From now on the model is at that instant: what the syncs cause comes after it.
+      const Time from = model_->now();
+      anchor(wallMs(), millisOf(target));
       for (const auto& l : scenario_->locks) {
-        if (model::nextLocalTime(*zoneOf(l.name), model_->now(), l.syncAtMinute) > target) continue;
+        if (model::nextLocalTime(*zoneOf(l.name), from, l.syncAtMinute) > target) continue;
         out() << "  the daily sync of " << l.name << " now (" << st.label() << ")\n";
         const json r = remote() ? call(*sim_, "POST", simLock(l.name) + "/sync")
                                 : call(*nuki_, "POST", nukiLock(l.name) + "/sync");
@@ -753,9 +832,12 @@ bool LiveRun::runStep(const Step& st) {
     answer = execute(st, executed);
     if (stopped_) return stop();
     // The action the answer names, for the model to tell its Nuki calls from another's.
+    std::string newAction;
     if (model::isTraitAction(st.kind) && answer.value("status", 0) == 202 &&
-        answer.contains("actionId") && answer["actionId"].is_string())
-      oracle_.actionRefs.emplace(answer["actionId"].get<std::string>(), SpecModel::actionRef(st));
+        answer.contains("actionId") && answer["actionId"].is_string() &&
+        oracle_.actionRefs.emplace(answer["actionId"].get<std::string>(), SpecModel::actionRef(st))
+            .second)
+      newAction = answer["actionId"].get<std::string>();
     // A person took their time: the model is at the instant they did it.
     if (!remote() && capabilityOf(TargetKind::kNukiWeb, st.kind).how == How::kOperator) {
       catchUp(st.index);
@@ -763,12 +845,11 @@ bool LiveRun::runStep(const Step& st) {
     }
     readJournal();
     p = model_->apply(st, oracle_);
+    // A new action's first Nuki call comes a moment later: the model takes it in this step,
+    // as on virtual time, where it comes at the step's instant.
+    if (!newAction.empty() && awaitCall(newAction)) catchUp(st.index);
     // A jump to the daily sync moves the model's clock, not the wall clock.
-    if (st.kind == StepKind::kAdvanceTo) {
-      anchorReal_ = wallMs();
-      anchorModel_ = millisOf(model_->now());
-      jumpedTo_[st.index] = anchorModel_;
-    }
+    if (st.kind == StepKind::kAdvanceTo) jumpedTo_[st.index] = anchorModel_;
   }
   rec.predicted = p.answer;
   rec.note = p.note;
@@ -1008,6 +1089,27 @@ void LiveRun::calibrate() {
                          {"simulatedMessage", sim.message}};
 }
 
+// The service's departures from SPEC are findings of their own. The model went on with SPEC's
+// answer, so an adapter that diverged after one cannot be judged: that is no failure of the
+// adapter but an error of the run, which names the finding first.
+void LiveRun::judgeFindings() {
+  const auto& findings = model_->serviceFindings();
+  const std::string service = remote() ? "nukisim" : "Nuki Web";
+  for (const auto& f : findings) {
+    const std::string at = f.step < scenario_->steps.size()
+                               ? scenario_->steps[f.step].label() + ": "
+                               : std::string("before the first step: ");
+    result_.serviceFindings.push_back(at + f.message);
+  }
+  if (findings.empty() || result_.verdict != Verdict::kFailed) return;
+  const size_t first = findings.front().step;
+  if (failedAt_ != SIZE_MAX && first != SIZE_MAX && first > failedAt_) return;
+  result_.verdict = Verdict::kError;
+  result_.message = "cannot be judged: " + service + " departed from SPEC first (" +
+                    result_.serviceFindings.front() + "); after it: " + result_.message;
+  result_.problems.insert(result_.problems.begin(), result_.message);
+}
+
 ScenarioResult LiveRun::go() {
   const auto started = std::chrono::steady_clock::now();
   result_.target = targetName(o_.target);
@@ -1034,12 +1136,17 @@ ScenarioResult LiveRun::go() {
       return result_;
     }
     if (!buildFleet(*adapted)) return result_;
-    // The journal is not handed to the model: the adapter's calls come a moment after the step
-    // that causes them, on the wall clock, where the model asks for them at that instant.
-    oracle_.observing = false;
   }
   try {
     nuki_ = std::make_unique<http::UrlClient>(o_.nukiUrl, o_.nukiToken, co);
+    adapterNukiUrl_ = o_.nukiUrl;
+    if (!remote()) {
+      // The adapter reaches Nuki Web through the fault proxy, which tells the model what it
+      // sent and injects the scenario's faults.
+      proxy_ = std::make_unique<FaultProxy>(o_.nukiUrl, co);
+      viaProxy_ = std::make_unique<http::UrlClient>(proxy_->url(), o_.nukiToken);
+      adapterNukiUrl_ = proxy_->url();
+    }
   } catch (const std::exception& e) {
     error(std::string("Nuki Web: ") + e.what());
     return result_;
@@ -1051,6 +1158,7 @@ ScenarioResult LiveRun::go() {
   scenario_ = adapted;
   model_.emplace(scenario_);
   model_->setLockIds(ids_);
+  model_->setCallLatency(kCallLatencyMs);
   char tmpl[] = "/tmp/nukihil-live-XXXXXX";
   if (!::mkdtemp(tmpl)) {
     error("cannot make a folder for the adapter's database");
@@ -1073,8 +1181,7 @@ ScenarioResult LiveRun::go() {
   // Whatever happens on the way, the adapter is stopped and the account cleaned up.
   try {
     if (startAdapter()) {
-      anchorReal_ = t0;
-      anchorModel_ = millisOf(model_->now());
+      anchor(t0, millisOf(model_->now()));
       readJournal();
       model_->start(oracle_);
       awaitWebhooks(false);
@@ -1083,6 +1190,8 @@ ScenarioResult LiveRun::go() {
           if (!runStep(st)) break;
       }
       if (!stopped_) {
+        // What the last step caused on the wall clock since.
+        catchUp(scenario_->steps.empty() ? 0 : scenario_->steps.back().index);
         awaitWebhooks(true);
         compare(true);
       }
@@ -1107,6 +1216,7 @@ ScenarioResult LiveRun::go() {
       d.divergenceIndex = result_.divergence->index;
     result_.devices.push_back(std::move(d));
   }
+  judgeFindings();
   result_.coverage = model_->coverage();
   result_.endMs = millisOf(model_->now());
   if (o_.calibrate && !result_.steps.empty()) calibrate();

@@ -833,7 +833,9 @@ constexpr std::string_view kPageScript = R"nukihil(</script>
     for (const [head, key] of [['Problems', 'problems'],
                                ['Branches (indeterminate outcomes)', 'branches'],
                                ['Checks that could not be made on this target', 'skippedChecks'],
-                               ['Not cleaned up on the account', 'notCleanedUp']]) {
+                               ['Not cleaned up on the account', 'notCleanedUp'],
+                               ['Nuki Web departs from SPEC (findings about the service, not ' +
+                                'the adapter)', 'serviceFindings']]) {
       const items = arr(s[key]).map((x) => el('li', {text: str(x)}));
       if (items.length) body.append(el('h3', {text: head}), el('ul', {class: key}, items));
     }

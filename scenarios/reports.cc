@@ -91,6 +91,8 @@ std::string failureText(const ScenarioResult& r) {
     s << "  branch: " << b << "\n";
   for (const auto& c : r.skippedChecks)
     s << "  skipped check: " << c << "\n";
+  for (const auto& f : r.serviceFindings)
+    s << "  the service departs from SPEC: " << f << "\n";
   if (r.target != "embedded") {
     s << "  a live run on " << r.target << " (the wall clock, real locks): not replayed\n";
     return s.str();
@@ -179,6 +181,7 @@ json runReportJson(const std::vector<ScenarioResult>& results, const RunSummary&
     s["target"] = r.target;
     if (!r.skippedChecks.empty()) s["skippedChecks"] = r.skippedChecks;
     if (!r.notCleanedUp.empty()) s["notCleanedUp"] = r.notCleanedUp;
+    if (!r.serviceFindings.empty()) s["serviceFindings"] = r.serviceFindings;
     if (!r.calibration.is_null()) s["calibration"] = r.calibration;
     json steps = json::array();
     for (const auto& st : r.steps)

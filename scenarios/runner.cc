@@ -633,6 +633,15 @@ bool Run::runStep(const Step& st) {
     }
   }
   result_.steps.push_back(rec);
+  // nukisim answered otherwise than SPEC: the simulator (or the model) is wrong, not the
+  // adapter, and the adapter cannot be judged from here on.
+  if (!model_.serviceFindings().empty()) {
+    error(
+        "nukisim departs from SPEC (a bug of the simulator or of the spec model, not of the "
+        "adapter): " +
+        model_.serviceFindings().front().message);
+    return false;
+  }
   // What the system did against SPEC, seen through the oracle.
   if (!model_.violations().empty()) {
     const auto& v = model_.violations().front();

@@ -70,6 +70,11 @@ struct ScenarioResult {
   // but could not remove at the end.
   std::vector<std::string> skippedChecks;
   std::vector<std::string> notCleanedUp;
+  // Where the service the adapter talks to (the real Nuki Web, or nukisim) was seen departing
+  // from SPEC ("steps[4] (keypad): Nuki Web listed the codes of Front door … otherwise than
+  // SPEC's web view; it showed 234567, which SPEC shows only after a sync"): findings about the
+  // service, apart from the adapter's divergences.
+  std::vector<std::string> serviceFindings;
   std::string target = "embedded";
   // --calibrate: per webhook, how long after its step it arrived for real and in nukisim's
   // world ({"rows": [{"step","webhook","realMs","simMs"}], "motorMs": [...], "latencyMs": [...],

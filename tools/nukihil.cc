@@ -465,6 +465,9 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
       }
       for (const auto& c : r.notCleanedUp)
         std::cerr << "      " << paint("31;1", "NOT CLEANED UP: ") << c << "\n";
+      if (r.verdict != scenarios::Verdict::kFailed && r.verdict != scenarios::Verdict::kError)
+        for (const auto& f : r.serviceFindings)
+          std::cerr << "      " << paint("33;1", "THE SERVICE DEPARTS FROM SPEC: ") << f << "\n";
     }
   };
   std::vector<std::thread> pool;
@@ -500,6 +503,14 @@ int runCommand(const RunArgs& a, const std::string& commandLine) {
       if (!leftovers++)
         std::cerr << paint("31;1", "  NOT CLEANED UP on the account (see to it by hand):") << "\n";
       std::cerr << "    " << r.file << ": " << c << "\n";
+    }
+  size_t findings = 0;
+  for (const auto& r : results)
+    for (const auto& f : r.serviceFindings) {
+      if (!findings++)
+        std::cerr << paint("33;1", "  Where the service departs from SPEC (not the adapter):")
+                  << "\n";
+      std::cerr << "    " << r.file << ": " << f << "\n";
     }
   for (const auto& r : results)
     if (r.verdict == scenarios::Verdict::kFailed || r.verdict == scenarios::Verdict::kError)

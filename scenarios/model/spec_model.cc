@@ -316,6 +316,12 @@ void SpecModel::runUntil(int64_t targetMs, const Oracle& oracle) {
   checkStalledTries();
 }
 
+void SpecModel::runTo(size_t step, Time t, const Oracle& oracle) {
+  currentStep_ = step;
+  observes_ = oracle.observes();
+  if (millisOf(t) > nowMs_) runUntil(millisOf(t), oracle);
+}
+
 void SpecModel::dispatch(const Event& e) {
   switch (e.kind) {
     case Event::kQueueReady:
@@ -1504,9 +1510,10 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
       if (namedAction && &a != namedAction) continue;
       if (!a.awaitingTry || a.lock != lock || a.status != "QUEUED") continue;
       if (actionMethod(a) != c.method || !globMatch(actionTail(a), route.tail)) continue;
-      const int rank = a.tries == 0 && a.notBeforeMs == c.atMs ? 0
-                       : a.notBeforeMs <= c.atMs               ? 1
-                                                               : 2;
+      const int rank =
+          a.tries == 0 && c.atMs >= a.notBeforeMs && c.atMs - a.notBeforeMs <= callLatencyMs_ ? 0
+          : a.notBeforeMs <= c.atMs                                                           ? 1
+                                                                                              : 2;
       if (!candidate[rank]) candidate[rank] = &a;
     }
     for (Action* a : candidate) {
@@ -1527,6 +1534,8 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
                                       "the adapter sent " + c.method + " " + c.path +
                                           ", which no action of the scenario explains",
                                       currentStep_});
+    // A code list Nuki Web gave (where the oracle kept it) is SPEC's web view, or a finding.
+    if (c.method == "GET" && route.tail == "/auth" && c.status == 200 && !f) checkWebView(lock, c);
     // The adapter reading a lock's codes after a sync whose read could fail.
     if (!taken && c.method == "GET" && route.tail == "/auth" && devices_[lock].syncUnread && !f &&
         c.status == 200) {
@@ -1548,6 +1557,33 @@ void SpecModel::onCall(const ObservedCall& c, const Oracle& oracle) {
   }
 }
 
+// SPEC §2: until a sync the web view does not list a new code, still lists a deleted one and
+// shows the old values of an updated one. The codes of a list Nuki Web answered are compared
+// with the model's web view at that instant (keypad codes only: a real account has app users).
+void SpecModel::checkWebView(size_t lock, const ObservedCall& c) {
+  if (!c.body.is_array()) return;
+  std::set<int64_t> listed, held;
+  for (const auto& a : c.body)
+    if (a.is_object() && a.value("type", -1) == 13 && a.contains("code") &&
+        a["code"].is_number_integer())
+      listed.insert(a["code"].get<int64_t>());
+  for (const Auth& a : locks_[lock].web)
+    held.insert(a.code);
+  if (listed == held) return;
+  auto codes = [](const std::set<int64_t>& from, const std::set<int64_t>& without) {
+    std::string out;
+    for (int64_t code : from)
+      if (!without.count(code)) out += (out.empty() ? "" : ", ") + std::to_string(code);
+    return out;
+  };
+  const std::string early = codes(listed, held), missing = codes(held, listed);
+  std::string message = "Nuki Web listed the codes of " + spec(locks_[lock]).name + " at " +
+                        formatRfc3339(timeFromMillis(c.atMs)) + " otherwise than SPEC's web view";
+  if (!early.empty()) message += "; it showed " + early + ", which SPEC shows only after a sync";
+  if (!missing.empty()) message += "; it did not show " + missing + ", which SPEC shows";
+  findings_.push_back(Violation{"SPEC §2 daily sync", message, currentStep_, c.atMs});
+}
+
 // One try of an action's Nuki call: the answer SPEC gives it, then what the adapter must do
 // (R-ACT-FAILED, retry budget).
 void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool cut) {
@@ -1562,7 +1598,7 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
                                   ", before the Retry-After Nuki Web gave");
   // The first call goes out as the action is accepted, not later. After a restart it goes out
   // once the new adapter has read the locks (which faults on those reads may delay).
-  if (a.tries == 1 && c.atMs > a.notBeforeMs && a.resentAtMs < 0)
+  if (a.tries == 1 && c.atMs > a.notBeforeMs + callLatencyMs_ && a.resentAtMs < 0)
     violation("R-ACT-FAILED", "its first call to Nuki Web came only at " +
                                   formatRfc3339(timeFromMillis(c.atMs)) +
                                   ", after the action was accepted");
@@ -1637,11 +1673,11 @@ void SpecModel::tryAction(Action& a, const ObservedCall& c, const Fault* f, bool
       return;
     }
   } else if (c.status != 0 && c.status != status && observes_) {
-    violations_.push_back(Violation{"R-ACT-FAILED",
-                                    "nukisim answered " + c.method + " " + c.path + " with " +
-                                        std::to_string(c.status) + "; SPEC gives " +
-                                        std::to_string(status),
-                                    currentStep_});
+    findings_.push_back(Violation{"SPEC §2",
+                                  "Nuki Web answered " + c.method + " " + c.path + " with " +
+                                      std::to_string(c.status) + "; SPEC gives " +
+                                      std::to_string(status),
+                                  currentStep_, c.atMs});
   }
   const bool retryable = !answered || status == 429 || status >= 500;
   const bool ownEarlierTry = answered && a.retried &&
@@ -1747,7 +1783,7 @@ void SpecModel::checkStalledTries() {
     // After a restart, the start-up reads come first and may be retried through faults for
     // up to the retry budget.
     const int64_t grace = a.resentAtMs >= 0 ? kRetryBudgetMs + 60 * 1000 : 0;
-    if (a.tries == 0 && nowMs_ > a.notBeforeMs + grace) {
+    if (a.tries == 0 && nowMs_ > a.notBeforeMs + grace + callLatencyMs_) {
       a.stallReported = true;
       violations_.push_back(
           Violation{"R-ACT-FAILED", "action " + ref + ": the adapter never called Nuki Web for it",

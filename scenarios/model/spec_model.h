@@ -59,6 +59,9 @@ struct ObservedCall {
   bool fromHarness = false;  // made by the scenario (nukiRequest), not by the adapter
   std::string lock;          // the scenario's name of the lock in the path, if any
   std::string requestId;     // the X-Request-ID the caller sent ("": none)
+  // The answer's body, where the oracle kept it (the fault proxy of a run against the real
+  // Nuki Web keeps those of code lists); null: not kept.
+  nlohmann::json body;
 };
 
 // What the system did where SPEC leaves it open. The runner answers from what it observed.
@@ -103,6 +106,7 @@ struct Violation {
   std::string rule;
   std::string message;
   size_t step = SIZE_MAX;
+  int64_t atMs = 0;
 };
 
 // What the model says about one step.
@@ -129,6 +133,14 @@ class SpecModel {
   // The lock ids the system gave the fleet's locks (name → smartlockId), for fault routes that
   // name a lock. Without them the model uses made-up ids, which only `*` routes match.
   void setLockIds(std::map<std::string, uint64_t> ids) { lockIds_ = std::move(ids); }
+  // On the wall clock a call reaches Nuki Web a moment after the instant the model gives it
+  // (an accepted action's first call, a start-up read): up to `ms` later counts as on time.
+  // 0, the default, for virtual time, where it falls on that very instant.
+  void setCallLatency(int64_t ms) { callLatencyMs_ = ms; }
+  // Moves the model on to `t` (never back) as an `advance` would, on behalf of step `step`:
+  // every event due and every call the oracle reports until then. For a driver on the wall
+  // clock, whose instants are not whole seconds apart.
+  void runTo(size_t step, Time t, const Oracle& oracle);
 
   // Applies one step, then runs the world to quiescence (advance/advanceTo: through the
   // target instant). Call it after the system has carried out the step and come to rest, with
@@ -171,6 +183,11 @@ class SpecModel {
   static std::string actionRef(const Step& step);
   // What the system was seen doing against SPEC (through the oracle), in order.
   const std::vector<Violation>& violations() const { return violations_; }
+  // Where the service the adapter talks to (Nuki Web, or nukisim standing in for it), not the
+  // adapter, was seen departing from SPEC: a call answered otherwise than SPEC gives, a code
+  // list other than SPEC's web view. Findings about the service: the model goes on with SPEC's
+  // answer, so what the adapter does after one cannot be judged against it.
+  const std::vector<Violation>& serviceFindings() const { return findings_; }
   // The PIN code a name (createPin `as`, a fleet code's `as`) stands for now, if any.
   std::optional<std::string> pinCodeOf(const std::string& name) const;
   // The PIN ref a name (createPin `as`, a fleet code's `as`) stands for.
@@ -401,6 +418,7 @@ class SpecModel {
   // Applies a `during` restart once the journal has passed it.
   void restartIfDue(const Oracle& oracle, const ObservedCall* next);
   void checkStalledTries();
+  void checkWebView(size_t lock, const ObservedCall& c);
   void poll();
   // `midExchange`: the kill landed while an exchange was in flight (`during`).
   void restartAdapter(bool midExchange = false);
@@ -409,6 +427,7 @@ class SpecModel {
 
   std::shared_ptr<const Scenario> scenario_;
   int64_t nowMs_ = 0;
+  int64_t callLatencyMs_ = 0;
   uint64_t nextSeq_ = 1;
   std::map<std::pair<int64_t, uint64_t>, Event> events_;
   std::vector<LockState> locks_;
@@ -442,6 +461,7 @@ class SpecModel {
   std::map<std::string, int> coverage_;
   std::vector<std::string> branches_;
   std::vector<Violation> violations_;
+  std::vector<Violation> findings_;
 };
 
 }  // namespace nukihil::model

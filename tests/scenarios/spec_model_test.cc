@@ -162,5 +162,117 @@ TEST(SpecModel, TheOutboxHoldsWebhooksWhileTheReceiverIsDown) {
   EXPECT_EQ(r.answers[4].answer, (json{{"parked", true}}));
 }
 
+// An oracle that reports a fixed list of calls, as a live run's journal would.
+class ListOracle final : public Oracle {
+ public:
+  std::vector<ObservedCall> list;
+  std::vector<ObservedCall> calls(int64_t from, int64_t to) const override {
+    std::vector<ObservedCall> out;
+    for (const auto& c : list)
+      if (c.atMs >= from && c.atMs <= to) out.push_back(c);
+    return out;
+  }
+  std::optional<Restart> restart(size_t) const override { return std::nullopt; }
+  void add(int64_t atMs, std::string method, std::string path, int status, json body = {}) {
+    ObservedCall c;
+    c.seq = list.size() + 1;
+    c.atMs = atMs;
+    c.method = std::move(method);
+    c.path = std::move(path);
+    c.status = status;
+    c.lock = "L";
+    c.body = std::move(body);
+    list.push_back(std::move(c));
+  }
+};
+
+struct ObservedRun {
+  std::shared_ptr<Scenario> scenario;
+  SpecModel model;
+  ListOracle oracle;
+  int64_t t0;
+  explicit ObservedRun(const std::string& text)
+      : scenario(std::make_shared<Scenario>(std::move(*parseScenario(text, "t.json").scenario))),
+        model(scenario),
+        t0(millisOf(scenario->start)) {
+    model.setLockIds({{"L", 5}});
+  }
+};
+
+// On the wall clock the adapter's first call comes a moment after the action was accepted:
+// with a call latency that is on time, without one it is a violation.
+TEST(SpecModel, ACallLatencyTakesAFirstCallThatComesAMomentLate) {
+  for (const int64_t latency : {int64_t(0), int64_t(2000)}) {
+    ObservedRun r(one(R"({"do":"setLocked","lock":"L","as":"a","parameters":{"lock":true}})"));
+    r.model.setCallLatency(latency);
+    r.model.start(r.oracle);
+    r.oracle.add(r.t0 + 300, "POST", "/smartlock/5/action/lock", 204);
+    r.model.apply(r.scenario->steps[0], r.oracle);
+    r.model.runTo(0, timeFromMillis(r.t0 + 5000), r.oracle);
+    std::vector<std::string> hooks;
+    for (const auto& w : r.model.expected().at("L"))
+      if (w.step != SIZE_MAX) hooks.push_back(w.describe());
+    EXPECT_EQ(hooks, (Seq{"QueueAction setLocked @a", "UpdateAction PENDING @a",
+                          "SetState LOCK.isLocked=true @a", "UpdateAction RESOLVED @a"}));
+    if (latency == 0) {
+      ASSERT_EQ(r.model.violations().size(), 1u);
+      EXPECT_NE(r.model.violations()[0].message.find("its first call to Nuki Web came only at"),
+                std::string::npos);
+    } else {
+      EXPECT_TRUE(r.model.violations().empty()) << r.model.violations()[0].message;
+    }
+  }
+}
+
+// A code list Nuki Web answered that is not SPEC's web view (a new code shown before any sync),
+// and an answer SPEC does not give, are findings about the service, not the adapter's
+// violations.
+TEST(SpecModel, TheServiceDepartingFromSpecIsAFindingAboutTheService) {
+  const std::string create =
+      R"({"do":"createPin","lock":"L","as":"g","parameters":{"pinCode":"234567","name":"G"}})";
+  {
+    ObservedRun r(one(create));
+    r.model.setCallLatency(2000);
+    r.model.start(r.oracle);
+    r.oracle.add(r.t0 + 100, "PUT", "/smartlock/5/auth", 204);
+    r.oracle.add(r.t0 + 8000, "GET", "/smartlock/5/auth", 200,
+                 json::array({{{"type", 0}, {"name", "Phone"}},
+                              {{"type", 13}, {"code", 234567}, {"name", "G"}}}));
+    r.model.apply(r.scenario->steps[0], r.oracle);
+    r.model.runTo(0, timeFromMillis(r.t0 + 10000), r.oracle);
+    EXPECT_TRUE(r.model.violations().empty());
+    ASSERT_EQ(r.model.serviceFindings().size(), 1u);
+    EXPECT_NE(r.model.serviceFindings()[0].message.find(
+                  "it showed 234567, which SPEC shows only after a sync"),
+              std::string::npos)
+        << r.model.serviceFindings()[0].message;
+  }
+  {
+    // The same list without the new code is SPEC's web view; an app user is no code.
+    ObservedRun r(one(create));
+    r.model.setCallLatency(2000);
+    r.model.start(r.oracle);
+    r.oracle.add(r.t0 + 100, "PUT", "/smartlock/5/auth", 204);
+    r.oracle.add(r.t0 + 8000, "GET", "/smartlock/5/auth", 200,
+                 json::array({{{"type", 0}, {"name", "Phone"}}}));
+    r.model.apply(r.scenario->steps[0], r.oracle);
+    r.model.runTo(0, timeFromMillis(r.t0 + 10000), r.oracle);
+    EXPECT_TRUE(r.model.serviceFindings().empty()) << r.model.serviceFindings()[0].message;
+  }
+  {
+    // A 409 where SPEC gives 204.
+    ObservedRun r(one(create));
+    r.model.setCallLatency(2000);
+    r.model.start(r.oracle);
+    r.oracle.add(r.t0 + 100, "PUT", "/smartlock/5/auth", 409);
+    r.model.apply(r.scenario->steps[0], r.oracle);
+    r.model.runTo(0, timeFromMillis(r.t0 + 1000), r.oracle);
+    EXPECT_TRUE(r.model.violations().empty()) << r.model.violations()[0].message;
+    ASSERT_EQ(r.model.serviceFindings().size(), 1u);
+    EXPECT_EQ(r.model.serviceFindings()[0].message,
+              "Nuki Web answered PUT /smartlock/5/auth with 409; SPEC gives 204");
+  }
+}
+
 }  // namespace
 }  // namespace nukihil::model

@@ -351,6 +351,86 @@ TEST_F(Hil, APlantedAdapterBugFailsTheRun) {
   EXPECT_NE(r.err.find("not replayed"), std::string::npos);
 }
 
+// `fault` steps on nuki-web: the harness's fault proxy answers the adapter in Nuki Web's stead,
+// and the model follows the adapter's calls through the proxy's journal.
+TEST_F(Hil, FaultsOnTheNukiApiComeFromTheFaultProxy) {
+  const std::string f = write("suite/faults.json", R"({"name": "lock through 429s, then a 403",
+    "rules": ["R-ACT-ONLINE", "R-ACT-FAILED"],
+    "locks": [{"name": "Front door"}],
+    "steps": [
+      {"do": "fault", "fault": {"route": "/smartlock/*/action/*", "methods": ["POST"],
+                                "status": 429, "retryAfter": 1, "count": 2}},
+      {"do": "setLocked", "lock": "Front door", "parameters": {"lock": true}, "as": "lock1"},
+      {"do": "expectAction", "ref": "lock1", "status": "QUEUED"},
+      {"do": "advance", "seconds": 6},
+      {"do": "expectAction", "ref": "lock1", "status": "RESOLVED"},
+      {"do": "fault", "fault": {"route": "/smartlock/*/action/*", "status": 403, "count": 1}},
+      {"do": "setLocked", "lock": "Front door", "parameters": {"lock": true}, "as": "lock2"},
+      {"do": "expectAction", "ref": "lock2", "status": "FAILED", "reason": "403"},
+      {"do": "clearFaults"}]})");
+  Result r = nukihil(liveArgs({f}), {"--plan"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("the harness's fault proxy between the adapter and Nuki Web"),
+            std::string::npos)
+      << r.out;
+  r = nukihil(liveArgs({f}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[1/1] PASS"), std::string::npos) << r.err;
+  // The two 429s and the 403 never reached Nuki Web: it saw the one lock call that went
+  // through.
+  size_t locks = 0;
+  for (const auto& e : journal())
+    locks += e["type"] == "api" && e["method"] == "POST" &&
+             e["path"] == "/smartlock/" + std::to_string(ids_["Front door"]) + "/action/lock";
+  EXPECT_EQ(locks, 1u);
+  expectNeighbourUntouched();
+}
+
+// Nuki Web showing a new code before any sync (here another client syncs the lock behind the
+// scenario's back) is a finding about the service; the adapter, which then follows Nuki Web,
+// cannot be judged against SPEC from there: an error, not the adapter's failure.
+TEST_F(Hil, TheServiceDepartingFromSpecIsReportedApartFromTheAdapter) {
+  const std::string f = write("suite/early.json", R"({"name": "a new code waits for the sync",
+    "rules": ["R-PIN-ACCEPTED"],
+    "locks": [{"name": "Front door"}],
+    "steps": [
+      {"do": "createPin", "lock": "Front door", "as": "guest",
+       "parameters": {"name": "Guest", "pinCode": "456789"}},
+      {"do": "advance", "seconds": 8},
+      {"do": "expectAction", "ref": "guest", "status": "PENDING"}]})");
+  scenarios::ChildProcess p;
+  ::setenv("NUKI_TOKEN", kToken, 1);
+  p.spawn(liveArgs({f}), scenarios::ChildProcess::Stderr::kCapture);
+  for (int i = 0; i < 300 && p.err().find("waiting 8 s") == std::string::npos; ++i)
+    ASSERT_FALSE(p.wait(milliseconds(100))) << p.err();
+  ASSERT_NE(p.err().find("waiting 8 s"), std::string::npos) << p.err();
+  // Past the 1 s delivery, the code is on the lock; the sync copies it into the web view.
+  while (codesOnLock("Front door").empty())
+    ASSERT_FALSE(p.wait(milliseconds(50))) << p.err();
+  EXPECT_EQ(
+      nuki_->request("POST", "/smartlock/" + std::to_string(ids_["Front door"]) + "/sync").status,
+      204);
+  auto exit = p.wait(milliseconds(120000));
+  ASSERT_TRUE(exit && exit->exited) << p.err();
+  EXPECT_EQ(exit->code, 1) << p.err();
+  EXPECT_NE(p.err().find("[1/1] ERROR"), std::string::npos) << p.err();
+  EXPECT_NE(p.err().find("Where the service departs from SPEC (not the adapter):"),
+            std::string::npos)
+      << p.err();
+  const json s = report()["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "error");
+  ASSERT_FALSE(s["serviceFindings"].empty()) << s.dump();
+  EXPECT_NE(s["serviceFindings"][0].get<std::string>().find(
+                "it showed 456789, which SPEC shows only after a sync"),
+            std::string::npos)
+      << s["serviceFindings"].dump();
+  EXPECT_NE(s["message"].get<std::string>().find("cannot be judged: Nuki Web departed from SPEC"),
+            std::string::npos)
+      << s["message"];
+  // Cleaned up all the same.
+  EXPECT_TRUE(codesListed("Front door").empty());
+}
+
 TEST_F(Hil, AStepTheOperatorSkipsSkipsTheScenarioAndStillCleansUp) {
   writeOperator({{"steps[5]", "skip"}});
   const std::string f = write("suite/opens.json", codeOpens());
