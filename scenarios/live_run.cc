@@ -390,12 +390,8 @@ void LiveRun::addCall(model::ObservedCall c, int64_t realMs) {
   c.fromHarness = harness != harnessCalls_.end();
   // The scenario's own request belongs to its step's instant (as in nukisim, where it is).
   c.atMs = c.fromHarness ? harness->second : modelOf(realMs);
-  const std::string prefix = "/smartlock/";
-  if (c.path.rfind(prefix, 0) == 0) {
-    size_t end = prefix.size();
-    while (end < c.path.size() && std::isdigit(static_cast<unsigned char>(c.path[end])))
-      ++end;
-    auto it = lockOfDevice_.find(c.path.substr(prefix.size(), end - prefix.size()));
+  if (c.path.rfind("/smartlock/", 0) == 0) {
+    auto it = lockOfDevice_.find(smartlockIdOf(c.path));
     if (it == lockOfDevice_.end()) return;  // another lock
     c.lock = it->second;
   } else if (c.path != "/smartlock" && c.path.rfind("/account", 0) != 0 &&

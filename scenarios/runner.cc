@@ -306,14 +306,8 @@ void Run::readJournal() {
     c.fault = e.fault;
     c.requestId = e.requestId;
     c.fromHarness = harnessSeqs_.count(e.seq) > 0;
-    const std::string prefix = "/smartlock/";
-    if (c.path.rfind(prefix, 0) == 0) {
-      size_t end = prefix.size();
-      while (end < c.path.size() && std::isdigit(static_cast<unsigned char>(c.path[end])))
-        ++end;
-      auto it = lockOfDevice_.find(c.path.substr(prefix.size(), end - prefix.size()));
-      if (it != lockOfDevice_.end()) c.lock = it->second;
-    }
+    if (auto it = lockOfDevice_.find(smartlockIdOf(c.path)); it != lockOfDevice_.end())
+      c.lock = it->second;
     oracle_.all.push_back(std::move(c));
   }
 }

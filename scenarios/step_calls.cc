@@ -1,6 +1,7 @@
 #include "scenarios/step_calls.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "scenarios/runner.h"
 
@@ -36,6 +37,15 @@ ObservedWebhook observedOf(const RecordedWebhook& w) {
     if (auto t = parseRfc3339(o.occurredAt)) o.occurredMs = millisOf(*t);
   }
   return o;
+}
+
+std::string smartlockIdOf(const std::string& path) {
+  const std::string prefix = "/smartlock/";
+  if (path.rfind(prefix, 0) != 0) return "";
+  size_t end = prefix.size();
+  while (end < path.size() && std::isdigit(static_cast<unsigned char>(path[end])))
+    ++end;
+  return path.substr(prefix.size(), end - prefix.size());
 }
 
 json call(http::Requester& to, const std::string& method, const std::string& target,
