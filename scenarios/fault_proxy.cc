@@ -17,6 +17,7 @@
 #include "runtime/http_server.h"
 #include "runtime/random.h"
 #include "runtime/time.h"
+#include "scenarios/step_calls.h"
 #include "simulator/faults.h"
 #include "simulator/nuki_json.h"
 
@@ -60,12 +61,8 @@ bool hopByHop(const std::string& name) {
 
 // GET /smartlock/{digits}/auth: a code list, kept for the oracle.
 bool isCodeList(const std::string& method, const std::string& path) {
-  const std::string prefix = "/smartlock/";
-  if (method != "GET" || path.rfind(prefix, 0) != 0) return false;
-  size_t i = prefix.size();
-  while (i < path.size() && std::isdigit(static_cast<unsigned char>(path[i])))
-    ++i;
-  return i > prefix.size() && path.substr(i) == "/auth";
+  const std::string id = smartlockIdOf(path);
+  return method == "GET" && !id.empty() && path == "/smartlock/" + id + "/auth";
 }
 
 }  // namespace

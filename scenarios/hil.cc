@@ -188,10 +188,11 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
       case StepKind::kExpectOutbox:
         return {How::kPerform, "the adapter's /v1 API, until it agrees or the check times out"};
       case StepKind::kFault:
-      case StepKind::kClearFaults:
         return {How::kPerform,
                 "nukisim's faults, on the wall clock; a window with an absolute `from` or "
                 "`until` skips the scenario"};
+      case StepKind::kClearFaults:
+        return {How::kPerform, "nukisim's faults"};
       default:
         return {How::kPerform, model::isTraitAction(kind) ? "the adapter's /v1 API"
                                                           : "nukisim's control plane, the "
@@ -236,10 +237,11 @@ Capability capabilityOf(TargetKind target, StepKind kind) {
               "to the lock's daily sync: POST /smartlock/{id}/sync; to any other local time or "
               "to an absolute time: skips the scenario"};
     case StepKind::kFault:
-    case StepKind::kClearFaults:
       return {How::kPerform,
               "the harness's fault proxy between the adapter and Nuki Web (nothing is sent to "
               "Nuki Web); a window with an absolute `from` or `until` skips the scenario"};
+    case StepKind::kClearFaults:
+      return {How::kPerform, "the harness's fault proxy: every fault it holds is dropped"};
     case StepKind::kReceiverDown:
     case StepKind::kReceiverUp:
       return {How::kPerform, "the harness's own webhook recorder"};
@@ -278,7 +280,7 @@ std::string capabilityTable() {
     const Capability w = capabilityOf(TargetKind::kNukiWeb, k);
     o << "| `" << model::stepKindName(k) << "` | " << howName(e.how) << " | " << howName(r.how)
       << (k == StepKind::kAdvance || k == StepKind::kAdvanceTo || k == StepKind::kRestartAdapter ||
-                  r.how != How::kPerform
+                  k == StepKind::kFault || r.how != How::kPerform
               ? ": " + r.what
               : std::string())
       << " | " << howName(w.how) << ": " << w.what << " |\n";
@@ -394,6 +396,13 @@ ScenarioPlan planScenario(std::shared_ptr<const Scenario> scenario, TargetKind t
       skip(
           "the adapter needs Nuki's webhooks (adapter.nukiWebhooks) and Nuki Web cannot reach "
           "it: give --public-url, or a loopback --nuki-url");
+    if (options.allowUnlock)
+      plan.before.push_back(
+          "a lock of the scenario that is locked is unlocked first (--allow-unlock)");
+    if (s.nukiWebhooks)
+      plan.before.push_back(
+          "the adapter registers its Nuki webhook (PUT /api/decentralWebhook; removed at the "
+          "end)");
   }
   if (target == TargetKind::kRemote) {
     if (s.raw.contains("start"))
@@ -545,6 +554,8 @@ std::string planText(const ScenarioPlan& plan) {
   }
   for (const auto& m : plan.lockMap)
     o << "  lock: " << m << "\n";
+  for (const auto& b : plan.before)
+    o << "  before: " << b << "\n";
   for (const auto& sp : plan.steps) {
     o << "  " << sp.label << " " << sp.text << "\n      " << howName(sp.how) << ": " << sp.what
       << "\n";

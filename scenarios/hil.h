@@ -90,6 +90,7 @@ struct ScenarioPlan {
   bool runnable = true;
   std::vector<std::string> skipReasons;  // why it is skipped (runnable == false)
   std::vector<std::string> lockMap;      // "Front door → smartlock 18705743981 (3.0 Pro, …)"
+  std::vector<std::string> before;       // changes to the account before the first step
   std::vector<StepPlan> steps;
   int64_t waitSeconds = 0;  // real time the advances take
   // The scenario with the lock facts of the HIL file (model, bridge, zone, sync time), for

@@ -28,10 +28,10 @@ std::string text(const nlohmann::json& j, const char* key);              // "" u
 // A received webhook as the checker compares it (content without deviceId).
 ObservedWebhook observedOf(const RecordedWebhook& w);
 
-// A request and its answer as {"status", "body"?, "transport"?}.
 // The smartlock id in a Nuki API path ("/smartlock/123/auth" → "123"); "" if it names none.
 std::string smartlockIdOf(const std::string& path);
 
+// A request and its answer as {"status", "body"?, "transport"?}.
 nlohmann::json call(http::Requester& to, const std::string& method, const std::string& target,
                     const nlohmann::json& body = nlohmann::json(),
                     const std::vector<std::pair<std::string, std::string>>& headers = {});
