@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -25,6 +26,18 @@ HilFile hil(const std::string& text) {
   auto r = parseHilFile(text, "hil.json");
   EXPECT_TRUE(r.problems.empty()) << (r.problems.empty() ? "" : r.problems[0].text());
   return r.hil.value_or(HilFile{});
+}
+
+// docs/hil.md shows the table `--plan` prints: a change to what a target does with a step is a
+// change to the documentation too.
+TEST(HilPlan, TheDocumentedCapabilityTableIsTheOneThePlanPrints) {
+  std::ifstream in(std::string(NUKIHIL_SOURCE_DIR) + "/docs/hil.md");
+  ASSERT_TRUE(in) << "docs/hil.md not found";
+  std::stringstream doc;
+  doc << in.rdbuf();
+  EXPECT_NE(doc.str().find(capabilityTable()), std::string::npos)
+      << "docs/hil.md's table is out of date; `nukihil run … --plan` prints:\n"
+      << capabilityTable();
 }
 
 TEST(HilFile, EveryProblemHasItsPath) {
