@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
 
 namespace nukihil::crypto {
 
@@ -66,6 +69,13 @@ std::optional<std::string> base64Decode(std::string_view text) {
   if (!text.empty() && text.back() == '=') --len;
   if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
   out.resize(len);
+  return out;
+}
+
+std::string randomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), int(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
   return out;
 }
 

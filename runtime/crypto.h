@@ -17,6 +17,10 @@ std::string base64Encode(std::string_view bytes);
 // Standard alphabet with padding; nullopt for anything else.
 std::optional<std::string> base64Decode(std::string_view text);
 
+// `n` bytes from the operating system's generator (OpenSSL RAND_bytes): for secrets such as
+// session ids, never for anything that must replay from a seed.
+std::string randomBytes(size_t n);
+
 // Compares in time independent of where the inputs differ.
 bool constantTimeEqual(std::string_view a, std::string_view b);
 

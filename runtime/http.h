@@ -75,6 +75,7 @@ struct RequestHead {
   std::string_view method;
   std::string_view target;  // origin-form (an absolute-form target is reduced to its path)
   std::string_view authorization;
+  std::string_view cookie;  // the Cookie header field, "" if none
 };
 
 // What the application decides from the head alone: how large a body it takes, or an answer

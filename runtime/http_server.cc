@@ -478,8 +478,10 @@ std::optional<Response> HttpServer::Impl::judgeHead(RequestParser& parser,
   if (options.admit) {
     const auto method = req.method_string();
     const auto auth = req[bhttp::field::authorization];
+    const auto cookie = req[bhttp::field::cookie];
     admission = options.admit(RequestHead{std::string_view(method.data(), method.size()), target,
-                                          std::string_view(auth.data(), auth.size())});
+                                          std::string_view(auth.data(), auth.size()),
+                                          std::string_view(cookie.data(), cookie.size())});
   }
   if (admission.reject) {
     Response r = std::move(*admission.reject);

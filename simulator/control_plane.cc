@@ -159,6 +159,14 @@ json clockJson(Clock& clock) {
   return j;
 }
 
+// The lock's wall clock now, "YYYY-MM-DDTHH:MM".
+std::string localTimeOf(const World& w, const Lock& l) {
+  const TimeZone& zone = l.settings.timeZone ? *l.settings.timeZone : TimeZone::utc();
+  const LocalTime t = zone.toLocal(w.now());
+  // The local calendar day and time of day, written as if they were a UTC instant.
+  return formatRfc3339(timeFromMillis(t.day * 86400000 + t.millisOfDay)).substr(0, 16);
+}
+
 json lockSummary(const World& w, const Lock& l) {
   json j;
   j["smartlockId"] = l.smartlockId;
@@ -175,6 +183,11 @@ json lockSummary(const World& w, const Lock& l) {
   j["deliverySeconds"] = l.settings.deliverySeconds;
   j["unlatchDuration"] = l.settings.unlatchDuration;
   j["lngTimeout"] = l.settings.lngTimeout;
+  // What a glance at the lock tells (the dashboard's cards); the device view says more.
+  j["state"] = l.state;
+  j["batteryCharge"] = l.battery;
+  j["jammed"] = l.jammed;
+  j["localTime"] = localTimeOf(w, l);
   return j;
 }
 
@@ -437,6 +450,30 @@ Response postSmartlock(Simulator& sim, const Request& req) {
   return controlJson(201, j);
 }
 
+std::string lowerCase(std::string s) {
+  for (char& c : s)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A search matches the name (any case, anywhere in it), or the smartlockId, nukiId (hex),
+// account id or bridge id (from their start).
+bool matches(const World& w, const Lock& l, const std::string& q) {
+  const std::string& name = l.name;
+  auto it = std::search(name.begin(), name.end(), q.begin(), q.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  if (it != name.end()) return true;
+  auto startsWith = [&q](const std::string& s) { return s.rfind(q, 0) == 0; };
+  if (startsWith(std::to_string(l.smartlockId))) return true;
+  if (startsWith(std::to_string(w.account(l.account).accountId))) return true;
+  if (l.model == Model::k30 && startsWith(std::to_string(w.bridges()[l.bridge].bridgeId)))
+    return true;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%x", l.nukiId);
+  return startsWith(hex);
+}
+
 Response getSmartlocks(Simulator& sim, const Request& req) {
   const World& w = sim.world();
   json out = json::array();
@@ -446,12 +483,32 @@ Response getSmartlocks(Simulator& sim, const Request& req) {
     if (!id) return controlError(400, "BAD_REQUEST", "accountId must be an integer");
     accountFilter = int64_t(*id);
   }
+  // Paged and searched (the dashboard's fleet of 100,000): the page in `out`, the number of
+  // matches in X-Total-Count.
+  uint64_t offset = 0, limit = UINT64_MAX;
+  if (auto o = req.queryParam("offset")) {
+    auto v = parseId(*o);
+    if (!v) return controlError(400, "BAD_REQUEST", "offset must be a non-negative integer");
+    offset = *v;
+  }
+  if (auto n = req.queryParam("limit")) {
+    auto v = parseId(*n);
+    if (!v || *v == 0 || *v > 1000)
+      return controlError(400, "BAD_REQUEST", "limit must be an integer from 1 to 1000");
+    limit = *v;
+  }
+  const std::string q = lowerCase(req.queryParam("q").value_or(""));
+  uint64_t total = 0;
   for (const auto& l : w.locks()) {
     if (l.removed) continue;
     if (accountFilter && w.account(l.account).accountId != *accountFilter) continue;
+    if (!q.empty() && !matches(w, l, q)) continue;
+    if (total++ < offset || out.size() >= limit) continue;
     out.push_back(lockSummary(w, l));
   }
-  return controlJson(200, out);
+  Response r = controlJson(200, out);
+  r.headers.emplace_back("X-Total-Count", std::to_string(total));
+  return r;
 }
 
 Response getSmartlock(Simulator& sim, const Request& req) {
@@ -498,9 +555,61 @@ Response getDevice(Simulator& sim, const Request& req) {
     c["name"] = a->name;
     c["enabled"] = a->enabled;
     c["lockCount"] = a->lockCount;
+    c["createdMs"] = a->creationMs;
+    c["updatedMs"] = a->updateMs;
     codes.push_back(std::move(c));
   }
   j["codes"] = std::move(codes);
+  // Beside the device truth, what Nuki Web shows (the codes at the last sync) and the changes
+  // it accepted and has not synced yet (queued for the lock, or delivered and waiting for the
+  // daily sync).
+  json web = json::array();
+  for (const auto& a : l.webView) {
+    if (a->type != kAuthKeypadCode) continue;
+    json c = scheduleJson(a->schedule);
+    c["id"] = a->id.hex();
+    c["code"] = a->code;
+    c["name"] = a->name;
+    c["enabled"] = a->enabled;
+    c["updatedMs"] = a->updateMs;
+    web.push_back(std::move(c));
+  }
+  j["webCodes"] = std::move(web);
+  json pending = json::array();
+  for (const auto& p : l.pending) {
+    json c;
+    c["kind"] = p.kind == Command::kAuthCreate   ? "authCreate"
+                : p.kind == Command::kAuthUpdate ? "authUpdate"
+                                                 : "authDelete";
+    c["authId"] = p.target.hex();
+    c["operationId"] = p.operation.hex();
+    c["delivered"] = p.delivered;
+    if (p.auth) {
+      json a = scheduleJson(p.auth->schedule);
+      a["code"] = p.auth->code;
+      a["name"] = p.auth->name;
+      a["enabled"] = p.auth->enabled;
+      c["auth"] = std::move(a);
+    }
+    pending.push_back(std::move(c));
+  }
+  j["pendingChanges"] = std::move(pending);
+  json tries = json::array();
+  for (const auto& t : l.keypadTries)
+    tries.push_back({{"at", formatRfc3339(timeFromMillis(t.atMs))},
+                     {"code", t.code},
+                     {"granted", t.granted},
+                     {"reason", t.granted ? json(nullptr) : json(t.reason)}});
+  j["keypadTries"] = std::move(tries);
+  // The newest log entries first, as Nuki's SmartlockLog, and whether Nuki Web has them yet.
+  json logs = json::array();
+  const size_t shownLogs = 30;
+  for (size_t i = l.logs.size(); i > 0 && logs.size() < shownLogs; --i) {
+    json e = json::parse(wire::log(l, l.logs[i - 1]).dump());
+    e["reported"] = i - 1 < l.reportedLogs;
+    logs.push_back(std::move(e));
+  }
+  j["logs"] = std::move(logs);
   j["unreportedLogs"] = l.logs.size() - l.reportedLogs;
   return controlJson(200, j);
 }
@@ -698,11 +807,41 @@ Response getJournal(Simulator& sim, const Request& req) {
     if (!v || *v == 0) return controlError(400, "BAD_REQUEST", "limit must be a positive integer");
     limit = size_t(std::min<uint64_t>(*v, 100000));
   }
+  // `smartlockId`: only what concerns that lock (its webhooks, the API calls on its path);
+  // `last=N`: the newest N of what matches, still in order.
+  std::optional<uint64_t> lockFilter;
+  if (auto s = req.queryParam("smartlockId")) {
+    lockFilter = parseId(*s);
+    if (!lockFilter) return controlError(400, "BAD_REQUEST", "smartlockId must be an integer");
+  }
+  size_t last = 0;
+  if (auto s = req.queryParam("last")) {
+    auto v = parseId(*s);
+    if (!v || *v == 0) return controlError(400, "BAD_REQUEST", "last must be a positive integer");
+    last = size_t(std::min<uint64_t>(*v, 100000));
+  }
+  auto concerns = [&](const JournalEntry& e) {
+    if (!lockFilter) return true;
+    if (e.kind == JournalEntry::kWebhook) return e.smartlockId == *lockFilter;
+    const std::string prefix = "/smartlock/" + std::to_string(*lockFilter);
+    return e.path.rfind(prefix, 0) == 0 &&
+           (e.path.size() == prefix.size() || e.path[prefix.size()] == '/' ||
+            e.path[prefix.size()] == '?');
+  };
   json entries = json::array();
-  for (const auto& e : sim.journal().entries()) {
-    if (e.seq < since) continue;
-    if (entries.size() >= limit) break;
-    entries.push_back(journalEntryJson(e));
+  const auto& held = sim.journal().entries();
+  if (last > 0) {
+    std::vector<const JournalEntry*> newest;
+    for (auto it = held.rbegin(); it != held.rend() && newest.size() < last; ++it)
+      if (it->seq >= since && concerns(*it)) newest.push_back(&*it);
+    for (auto it = newest.rbegin(); it != newest.rend(); ++it)
+      entries.push_back(journalEntryJson(**it));
+  } else {
+    for (const auto& e : held) {
+      if (e.seq < since || !concerns(e)) continue;
+      if (entries.size() >= limit) break;
+      entries.push_back(journalEntryJson(e));
+    }
   }
   const uint64_t next =
       entries.empty() ? sim.journal().nextSeq() : entries.back()["seq"].get<uint64_t>() + 1;
@@ -710,6 +849,30 @@ Response getJournal(Simulator& sim, const Request& req) {
   out["entries"] = std::move(entries);
   out["next"] = next;
   return controlJson(200, out);
+}
+
+// What changed since the client's last look (the dashboard polls this): the locks changed,
+// whether the fleet itself changed, the clock and the journal's next sequence number.
+Response getChanges(Simulator& sim, const Request& req) {
+  uint64_t since = 0;
+  if (auto s = req.queryParam("since")) {
+    auto v = parseId(*s);
+    if (!v) return controlError(400, "BAD_REQUEST", "since must be a sequence number");
+    since = *v;
+  }
+  const World& w = sim.world();
+  const World::Changes c = w.changesSince(since);
+  json j = clockJson(sim.clock());
+  j["virtual"] = sim.clock().isVirtual();
+  j["seq"] = c.seq;
+  j["complete"] = c.complete;
+  j["fleet"] = c.fleet;
+  json ids = json::array();
+  for (uint32_t i : c.locks)
+    if (!w.lock(i).removed) ids.push_back(w.lock(i).smartlockId);
+  j["smartlockIds"] = std::move(ids);
+  j["journalNext"] = sim.journal().nextSeq();
+  return controlJson(200, j);
 }
 
 // A handler bound to its simulator, as the router takes it.
@@ -751,6 +914,7 @@ void addControlRoutes(Simulator& sim, http::Router& r) {
   r.add("PUT", "/sim/v1/snapshot", on(sim, putSnapshot));
   r.add("POST", "/sim/v1/fleet", on(sim, postFleet));
   r.add("GET", "/sim/v1/journal", on(sim, getJournal));
+  r.add("GET", "/sim/v1/changes", on(sim, getChanges));
 }
 
 }  // namespace nukihil::sim

@@ -164,6 +164,15 @@ struct Command {
   std::string by;       // motor: the name logged (the account)
 };
 
+// A code typed on the keypad and what the lock made of it (kept for the dashboard).
+struct KeypadTry {
+  int64_t atMs = 0;
+  uint32_t code = 0;
+  bool granted = false;
+  std::string reason;  // KeypadOutcome's; "" when granted
+};
+inline constexpr size_t kKeypadTriesKept = 20;
+
 // A change Nuki Web has accepted and not yet synced: counted by K4/K5.
 struct PendingChange {
   Command::Kind kind = Command::kAuthCreate;
@@ -229,6 +238,7 @@ struct Lock {
   std::deque<LogEntry> logs;         // oldest first; logs[0 .. reportedLogs) Nuki Web has seen
   size_t reportedLogs = 0;
   std::string jobBy;
+  std::vector<KeypadTry> keypadTries;  // the last kKeypadTriesKept, oldest first
 
   // What Nuki Web knows.
   bool webOnline = true;

@@ -1,6 +1,7 @@
 // Internal to the simulator: the two route tables and what their handlers share.
 #pragma once
 
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
@@ -13,10 +14,17 @@ namespace nukihil::sim {
 struct Simulator::Impl {
   http::Router nuki;
   http::Router control;
+  http::Router ui;
+  std::deque<std::string> uiSessions;  // the dashboard's sign-ins, oldest first
 };
 
 void addNukiRoutes(Simulator& sim, http::Router& router);
 void addControlRoutes(Simulator& sim, http::Router& router);
+// The dashboard (simulator/ui.cc): /sim/ui, its files, sign-in and sign-out.
+void addUiRoutes(Simulator& sim, http::Router& router);
+bool isUiPath(std::string_view target);
+// The session id in a Cookie header field, "" if none.
+std::string_view uiSessionOf(std::string_view cookieHeader);
 
 // Nuki-shaped responses (SPEC §2).
 http::Response nukiError(const Error& e);

@@ -84,6 +84,7 @@ Simulator::Simulator(Clock& clock, http::Transport* client, SimulatorOptions opt
   world_.setObserver(&webhooks_);
   addNukiRoutes(*this, impl_->nuki);
   addControlRoutes(*this, impl_->control);
+  addUiRoutes(*this, impl_->ui);
 }
 
 Simulator::~Simulator() = default;
@@ -101,11 +102,38 @@ bool Simulator::isAdmin(std::string_view authorization) const {
   return crypto::constantTimeEqual(http::bearerTokenOf(authorization), adminToken_);
 }
 
+std::string Simulator::startUiSession() {
+  auto& sessions = impl_->uiSessions;
+  if (sessions.size() >= 64) sessions.pop_front();
+  sessions.push_back(crypto::toHex(crypto::randomBytes(24)));
+  return sessions.back();
+}
+
+void Simulator::endUiSession(std::string_view cookieHeader) {
+  const std::string_view id = uiSessionOf(cookieHeader);
+  std::erase_if(impl_->uiSessions,
+                [id](const std::string& s) { return crypto::constantTimeEqual(s, id); });
+}
+
+bool Simulator::uiSignedIn(std::string_view cookieHeader) const {
+  if (!options_.ui) return false;
+  const std::string_view id = uiSessionOf(cookieHeader);
+  if (id.empty()) return false;
+  bool found = false;
+  for (const auto& s : impl_->uiSessions)
+    found |= crypto::constantTimeEqual(s, id);
+  return found;
+}
+
 http::Admission Simulator::admit(const http::RequestHead& head) const {
   http::Admission a;
   a.bodyLimit = options_.apiBodyLimit;
   if (!isControlPath(head.target)) return a;
-  if (!isAdmin(head.authorization)) {
+  if (isUiPath(head.target)) {
+    a.bodyLimit = 4096;  // a sign-in
+    return a;
+  }
+  if (!isAdmin(head.authorization) && !uiSignedIn(head.cookie)) {
     a.reject = controlError(401, "UNAUTHORIZED", "the control plane needs the admin token");
     return a;
   }
@@ -141,6 +169,19 @@ void Simulator::handle(http::Request& req, http::Respond respond) {
 }
 
 void Simulator::dispatch(http::Request& req, http::Respond respond) {
+  if (isUiPath(req.target)) {
+    if (!options_.ui)
+      return respond(
+          controlError(404, "NOT_FOUND", "the dashboard is off: start nukisim with --ui"));
+    auto m = impl_->ui.match(req);
+    if (!m.pathKnown) return respond(controlError(404, "NOT_FOUND", "no such dashboard path"));
+    if (!m.handler) {
+      auto r = controlError(405, "METHOD_NOT_ALLOWED", "allowed: " + m.allow);
+      r.headers.emplace_back("Allow", m.allow);
+      return respond(std::move(r));
+    }
+    return (*m.handler)(req, std::move(respond));
+  }
   if (isControlPath(req.target)) {
     auto m = impl_->control.match(req);
     if (!m.pathKnown) return respond(controlError(404, "NOT_FOUND", "no such control-plane path"));
@@ -151,7 +192,9 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
     }
     // In constant time (isAdmin): how long a refusal takes must not tell how much of a guess
     // was right.
-    if (!isAdmin(req.authorization))
+    // The dashboard's cookie stands for the token only on the page's own calls.
+    const bool page = req.header("X-Nukisim-UI") && uiSignedIn(req.header("Cookie").value_or(""));
+    if (!isAdmin(req.authorization) && !page)
       return respond(controlError(401, "UNAUTHORIZED", "the control plane needs the admin token"));
     return (*m.handler)(req, std::move(respond));
   }

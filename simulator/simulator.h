@@ -37,6 +37,8 @@ struct SimulatorOptions {
   // One line per request on stderr, with its real-time duration: written by the HTTP server
   // (sim::Server passes it on as http::ServerOptions::logRequests), which owns the wall clock.
   bool logRequests = false;
+  // Serves the dashboard at /sim/ui (nukisim --ui; simulator/ui.cc).
+  bool ui = false;
 };
 
 class Simulator {
@@ -56,6 +58,13 @@ class Simulator {
   // once, so that no client without the token can make the simulator buffer a large body.
   http::Admission admit(const http::RequestHead& head) const;
   bool isAdmin(std::string_view authorization) const;
+  // The dashboard's sessions: signing in with the admin token gives an id for an HttpOnly
+  // cookie, which then stands for the token on /sim/v1 (with the header X-Nukisim-UI). At most
+  // 64 are held; the oldest is signed out first. Ids come from the system's generator, never
+  // from the seed.
+  std::string startUiSession();
+  void endUiSession(std::string_view cookieHeader);
+  bool uiSignedIn(std::string_view cookieHeader) const;
 
   Clock& clock() { return clock_; }
   World& world() { return world_; }

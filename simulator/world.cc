@@ -156,6 +156,7 @@ void World::wipe(uint32_t idCounter) {
   bridges_.clear();
   idCounter_ = idCounter;
   reindex();
+  noteFleetChange();
 }
 
 World::Checkpoint World::checkpoint() const {
@@ -174,10 +175,44 @@ void World::rollbackTo(const Checkpoint& c) {
   idCounter_ = c.idCounter;
   defaults = c.defaults;
   reindex();
+  noteFleetChange();
 }
 
 void World::touch(Lock& l) {
   l.cachedJson.clear();
+}
+
+void World::noteChange(uint32_t lock) {
+  ++changeSeq_;
+  // A lock changing several times in a row is one entry (motor runs, a sync's many auths).
+  if (!changes_.empty() && changes_.back().second == lock) {
+    changes_.back().first = changeSeq_;
+    return;
+  }
+  changes_.emplace_back(changeSeq_, lock);
+  if (changes_.size() > kChangesKept) {
+    changesDropped_ = changes_.front().first;
+    changes_.pop_front();
+  }
+}
+
+World::Changes World::changesSince(uint64_t since) const {
+  Changes c;
+  c.seq = changeSeq_;
+  // A client ahead of this process has seen another one (nukisim restarted): start over.
+  c.complete = since >= changesDropped_ && since <= changeSeq_;
+  if (!c.complete) return c;
+  std::vector<uint32_t> seen;
+  for (auto it = changes_.rbegin(); it != changes_.rend() && it->first > since; ++it) {
+    if (it->second == kWholeFleet) {
+      c.fleet = true;
+      continue;
+    }
+    if (std::find(seen.begin(), seen.end(), it->second) == seen.end()) seen.push_back(it->second);
+  }
+  std::sort(seen.begin(), seen.end());
+  c.locks = std::move(seen);
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,10 +306,12 @@ std::pair<uint32_t, Error> World::addLock(const LockSpec& spec) {
     added.webOnline = false;
   }
   scheduleSync(index);
+  noteFleetChange();
   return {index, Error::none()};
 }
 
 Error World::addDeviceCode(uint32_t index, const AuthInput& in, bool synced) {
+  noteChange(index);
   Lock& l = locks_[index];
   if (!in.code) return Error::badParam("code", "null");
   const int64_t code = *in.code;
@@ -300,6 +337,7 @@ Error World::addDeviceCode(uint32_t index, const AuthInput& in, bool synced) {
 }
 
 Error World::removeDeviceCode(uint32_t index, int64_t code) {
+  noteChange(index);
   Lock& l = locks_[index];
   for (auto it = l.deviceAuths.begin(); it != l.deviceAuths.end(); ++it) {
     if ((*it)->type == kAuthKeypadCode && (*it)->code == uint64_t(code)) {
@@ -328,6 +366,7 @@ Error World::setOnline(uint32_t index, bool wantOnline) {
     affected.push_back(index);
   }
   for (uint32_t i : affected) {
+    noteChange(i);
     if (wantOnline)
       goOnline(i);
     else
@@ -357,6 +396,7 @@ void World::goOnline(uint32_t index) {
 
 Error World::setBattery(uint32_t index, int64_t charge) {
   if (charge < 0 || charge > 100) return Error::make(400, "BAD_REQUEST", "charge must be 0..100");
+  noteChange(index);
   Lock& l = locks_[index];
   l.battery = uint8_t(charge);
   report(l);
@@ -364,6 +404,7 @@ Error World::setBattery(uint32_t index, int64_t charge) {
 }
 
 Error World::setJammed(uint32_t index, bool jammed) {
+  noteChange(index);
   Lock& l = locks_[index];
   l.jammed = jammed;
   if (!jammed && l.state == kMotorBlocked && !l.motorBusy) {
@@ -390,6 +431,7 @@ bool World::insideSchedule(const Lock& l, const Schedule& s, Time t) const {
 }
 
 KeypadOutcome World::keypad(uint32_t index, int64_t code) {
+  noteChange(index);
   Lock& l = locks_[index];
   LogEntry e;
   e.id = newObjectId(l.nukiId);
@@ -425,6 +467,8 @@ KeypadOutcome World::keypad(uint32_t index, int64_t code) {
     e.state = out.reason == "JAMMED" ? 1 : 224;
   }
   appendLog(l, std::move(e));
+  if (l.keypadTries.size() >= kKeypadTriesKept) l.keypadTries.erase(l.keypadTries.begin());
+  l.keypadTries.push_back(KeypadTry{nowMs(), uint32_t(code), out.granted, out.reason});
   if (out.granted || out.reason == "JAMMED") {
     Command c;
     c.kind = Command::kMotor;
@@ -438,6 +482,7 @@ KeypadOutcome World::keypad(uint32_t index, int64_t code) {
 }
 
 Error World::manual(uint32_t index, bool lockIt) {
+  noteChange(index);
   Lock& l = locks_[index];
   if (l.jammed || l.state == kMotorBlocked)
     return Error::make(409, "JAMMED", "the motor is blocked; the knob does not turn");
@@ -647,6 +692,7 @@ void World::scheduleSync(uint32_t index) {
 }
 
 void World::syncNow(uint32_t index) {
+  noteChange(index);
   sync(index);
 }
 
@@ -704,6 +750,7 @@ Error World::authorize(uint32_t account, uint64_t smartlockId, uint32_t& lockOut
 }
 
 Error World::submitMotorAction(uint32_t index, int64_t action, const std::string& by) {
+  noteChange(index);
   if (action < kActionUnlock || action > kActionLockNGoUnlatch)
     return Error::badParam("action", std::to_string(action));
   Lock& l = locks_[index];
@@ -849,6 +896,7 @@ void World::enqueueChange(uint32_t index, Command::Kind kind, const ObjectId& ta
 }
 
 Error World::createKeypadCode(uint32_t index, const AuthInput& in) {
+  noteChange(index);
   Lock& l = locks_[index];
   if (!in.remoteAllowed) return Error::badParam("remoteAllowed", "null");
   const int64_t type = in.type.value_or(kAuthApp);
@@ -878,6 +926,7 @@ Error World::createKeypadCode(uint32_t index, const AuthInput& in) {
 }
 
 Error World::updateAuth(uint32_t index, const ObjectId& id, const AuthInput& in) {
+  noteChange(index);
   Lock& l = locks_[index];
   bool locked = false;
   auto current = serverAuth(l, id, locked);
@@ -909,6 +958,7 @@ Error World::updateAuth(uint32_t index, const ObjectId& id, const AuthInput& in)
 }
 
 Error World::deleteAuth(uint32_t index, const ObjectId& id) {
+  noteChange(index);
   Lock& l = locks_[index];
   bool locked = false;
   auto current = serverAuth(l, id, locked);
@@ -920,6 +970,7 @@ Error World::deleteAuth(uint32_t index, const ObjectId& id) {
 
 Error World::renameLock(uint32_t index, std::optional<std::string> name,
                         std::optional<bool> favorite) {
+  noteChange(index);
   Lock& l = locks_[index];
   if (name) {
     if (name->empty() || !validUtf8(*name) || codePoints(*name) > 64)
@@ -933,6 +984,7 @@ Error World::renameLock(uint32_t index, std::optional<std::string> name,
 }
 
 void World::removeLock(uint32_t index) {
+  noteFleetChange();
   Lock& l = locks_[index];
   l.removed = true;
   l.queue.clear();
@@ -953,6 +1005,7 @@ void World::rollback(const std::vector<Mark>& marks) {
   // Undo in reverse so that a lock marked twice ends at its first mark.
   for (auto it = marks.rbegin(); it != marks.rend(); ++it) {
     Lock& l = locks_[it->lock];
+    noteChange(it->lock);
     l.queue.resize(std::min(l.queue.size(), it->queue));
     l.pending.resize(std::min(l.pending.size(), it->pending));
   }
@@ -962,9 +1015,10 @@ void World::rollback(const std::vector<Mark>& marks) {
 // Events
 
 void World::dispatch(const Event& e) {
-  if (e.target >= locks_.size()) return;
+  if (e.target >= locks_.size() || e.kind == EventKind::kWebhookSend) return;
   Lock& l = locks_[e.target];
   if (l.removed) return;
+  noteChange(e.target);
   switch (e.kind) {
     case EventKind::kQueueReady:
       pump(e.target);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -143,6 +144,23 @@ class World {
   Mark mark(uint32_t lock) const;
   void rollback(const std::vector<Mark>& marks);
 
+  // ---- What changed, for clients that poll (the dashboard): every change to a lock, made by
+  // a call or by an event, bumps a sequence number. The last kChangesKept are held; a client
+  // further behind is told to read everything again. Not part of a snapshot: sequence numbers
+  // only mean something to the process that gave them.
+  static constexpr size_t kChangesKept = 4096;
+  struct Changes {
+    uint64_t seq = 0;             // the latest change
+    bool complete = true;         // false: some changes after `since` are no longer held
+    bool fleet = false;           // locks were added or removed, or the world replaced
+    std::vector<uint32_t> locks;  // the locks changed after `since`, each once
+  };
+  Changes changesSince(uint64_t since) const;
+  uint64_t changeSeq() const { return changeSeq_; }
+  // Called by the world itself; public for the callers that replace it whole (snapshot, reset).
+  void noteChange(uint32_t lock);
+  void noteFleetChange() { noteChange(kWholeFleet); }
+
   // ---- Events
   void dispatch(const Event& e);
   // Takes out every account, bridge and lock; new ObjectIds count on from `idCounter`.
@@ -223,6 +241,10 @@ class World {
   std::unordered_map<uint32_t, uint32_t> nukiIds_;
   std::unordered_map<uint64_t, uint32_t> bridgeIds_;
   uint32_t idCounter_ = 0;
+  static constexpr uint32_t kWholeFleet = UINT32_MAX;
+  std::deque<std::pair<uint64_t, uint32_t>> changes_;  // (seq, lock or kWholeFleet), oldest first
+  uint64_t changeSeq_ = 0;
+  uint64_t changesDropped_ = 0;  // the seq of the newest change no longer held
 };
 
 }  // namespace nukihil::sim

@@ -110,6 +110,10 @@ json lockJson(const Lock& l) {
     logs.push_back(logJson(e));
   j["logs"] = std::move(logs);
   j["reportedLogs"] = l.reportedLogs;
+  json tries = json::array();
+  for (const auto& t : l.keypadTries)
+    tries.push_back({t.atMs, t.code, t.granted, t.reason});
+  j["keypadTries"] = std::move(tries);
   return j;
 }
 
@@ -290,6 +294,16 @@ Lock lockFromJson(const In& j, size_t maxLogs) {
   for (size_t i = 0, n = logs.array(maxLogs); i < n; ++i)
     l.logs.push_back(logFrom(logs[i]));
   l.reportedLogs = size_t(j["reportedLogs"].integer(0, int64_t(l.logs.size())));
+  if (j.has("keypadTries")) {  // snapshots taken before the dashboard have none
+    const In tries = j["keypadTries"];
+    for (size_t i = 0, n = tries.array(kKeypadTriesKept); i < n; ++i) {
+      const In t = tries[i];
+      if (t.array() != 4) t.fail("must be a keypad try [atMs, code, granted, reason]");
+      l.keypadTries.push_back(KeypadTry{t[0].instant(kEarliestMs, kLatestScheduledMs),
+                                        uint32_t(t[1].integer(0, 999999999)), t[2].boolean(),
+                                        t[3].string(32)});
+    }
+  }
   return l;
 }
 
@@ -404,6 +418,7 @@ void World::adopt(Decoded decoded) {
   locks_ = std::move(decoded.locks);
   idCounter_ = decoded.idCounter;
   reindex();
+  noteFleetChange();
 }
 
 }  // namespace nukihil::sim

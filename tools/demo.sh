@@ -2,7 +2,8 @@
 # The whole stack for developers, in the foreground: nukisim with the demo fleet
 # (tools/demo-fleet.json) on the wall clock, nuki-adapter pointed at it (Nuki webhooks on), and
 # `nukihil record` as the platform's webhook receiver, printing every signed platform webhook
-# as it arrives. Prints every URL, token and device id, then waits; Ctrl-C stops all three.
+# as it arrives. Prints every URL (the dashboard's too, nukisim --ui: docs/dashboard.md), token
+# and device id, then waits; Ctrl-C stops all three.
 # Installs missing Debian packages and builds (release) first.
 #   NUKISIM_PORT (8080), ADAPTER_PORT (8090), RECORDER_PORT (9000) pick the ports;
 #   NUKISIM_CLOCK=virtual runs nukisim on virtual time (advance it yourself, see below);
@@ -34,7 +35,7 @@ trap stop INT TERM EXIT
 
 build/release/tools/nukihil record --port "$recorder_port" &
 pids+=($!)
-build/release/tools/nukisim --port "$sim_port" --fleet tools/demo-fleet.json --admin-token "$admin" \
+build/release/tools/nukisim --ui --port "$sim_port" --fleet tools/demo-fleet.json --admin-token "$admin" \
   --seed 1 --clock "$clock" "$@" >"$run/nukisim.json" 2>"$run/nukisim.log" &
 pids+=($!)
 sleep 0.5
@@ -62,6 +63,7 @@ cat <<TXT
 The whole stack is up (logs in $run/):
   nukisim        http://127.0.0.1:$sim_port          Nuki Web API token: $NUKI_TOKEN
                  http://127.0.0.1:$sim_port/sim/v1   control plane, admin token: $admin  (clock: $clock)
+  dashboard      http://127.0.0.1:$sim_port/sim/ui   the fleet in the browser: sign in with the admin token $admin
   nuki-adapter   http://127.0.0.1:$adapter_port/v1   API key: $NUKIHIL_API_KEY
   recorder       http://127.0.0.1:$recorder_port/platform   webhook secret: $NUKIHIL_WEBHOOK_SECRET
 

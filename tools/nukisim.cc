@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   std::string start;
   std::string fleetFile;
   bool verbose = false;
+  bool ui = false;
   uint32_t motorSeconds = 3, deliverySeconds = 5, unlatchDuration = 3, lngTimeout = 20;
   std::string syncAt = "03:00", zoneName = "UTC";
   size_t journalLimit = 100000;
@@ -73,6 +74,9 @@ int main(int argc, char** argv) {
   app.add_option("--fleet", fleetFile, "fleet file (JSON: accounts, locks, codes or generate)")
       ->check(CLI::ExistingFile);
   app.add_flag("-v,--verbose", verbose, "log one line per request on stderr");
+  app.add_flag("--ui", ui,
+               "serve the dashboard at /sim/ui: the fleet in the browser, sign in with the admin "
+               "token (its URL is printed at start)");
   app.add_option("--motor-seconds", motorSeconds, "default motor time per action")
       ->capture_default_str();
   app.add_option("--delivery-seconds", deliverySeconds,
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
   options.adminToken = adminToken;
   options.journalLimit = journalLimit;
   options.logRequests = verbose;
+  options.ui = ui;
   options.webhooks.timeout = std::chrono::milliseconds(webhookTimeoutMs);
   options.lockDefaults.motorSeconds = motorSeconds;
   options.lockDefaults.deliverySeconds = deliverySeconds;
@@ -170,6 +175,7 @@ int main(int argc, char** argv) {
   const std::string url = server.url();
   banner["url"] = url;
   banner["controlPlane"] = url + "/sim/v1";
+  if (ui) banner["dashboard"] = url + "/sim/ui";
   banner["adminToken"] = simulator.adminToken();
   banner["seed"] = simulator.seed();
   banner["clock"] = clockKind;
@@ -185,6 +191,10 @@ int main(int argc, char** argv) {
   banner["accounts"] = accounts;
   banner["smartlocks"] = simulator.world().locks().size();
   std::cout << banner.dump() << std::endl;
+  if (ui) {
+    std::cerr << "nukisim: the dashboard is at " << url
+              << "/sim/ui (sign in with the admin token above)\n";
+  }
   if (verbose) {
     std::cerr << "nukisim listening on " << url << " (seed " << simulator.seed() << ", "
               << clockKind << " clock); stop with Ctrl-C\n";
