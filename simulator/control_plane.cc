@@ -456,8 +456,9 @@ std::string lowerCase(std::string s) {
   return s;
 }
 
-// A search matches the name (any case, anywhere in it), or the smartlockId, nukiId (hex),
-// account id or bridge id (from their start).
+// A search matches the lock's or its account's name (ASCII letters in any case, anywhere in
+// it), or the start of the smartlockId, account id, bridge id or (four characters or more) the
+// nukiId in hex.
 bool matches(const World& w, const Lock& l, const std::string& q) {
   const std::string& name = l.name;
   auto it = std::search(name.begin(), name.end(), q.begin(), q.end(), [](char a, char b) {
@@ -465,10 +466,17 @@ bool matches(const World& w, const Lock& l, const std::string& q) {
   });
   if (it != name.end()) return true;
   auto startsWith = [&q](const std::string& s) { return s.rfind(q, 0) == 0; };
+  const std::string& account = w.account(l.account).name;
+  if (std::search(account.begin(), account.end(), q.begin(), q.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      }) != account.end())
+    return true;
   if (startsWith(std::to_string(l.smartlockId))) return true;
   if (startsWith(std::to_string(w.account(l.account).accountId))) return true;
   if (l.model == Model::k30 && startsWith(std::to_string(w.bridges()[l.bridge].bridgeId)))
     return true;
+  // The nukiId in hex only from four characters on: "1" would match most of the fleet.
+  if (q.size() < 4) return false;
   char hex[9];
   std::snprintf(hex, sizeof hex, "%x", l.nukiId);
   return startsWith(hex);
@@ -807,8 +815,9 @@ Response getJournal(Simulator& sim, const Request& req) {
     if (!v || *v == 0) return controlError(400, "BAD_REQUEST", "limit must be a positive integer");
     limit = size_t(std::min<uint64_t>(*v, 100000));
   }
-  // `smartlockId`: only what concerns that lock (its webhooks, the API calls on its path);
-  // `last=N`: the newest N of what matches, still in order.
+  // `smartlockId`: only what concerns that lock (its webhooks, the API calls on its path as
+  // written; batch calls of the account are not its); `last=N`: the newest N of what matches,
+  // still in order (instead of the first `limit`).
   std::optional<uint64_t> lockFilter;
   if (auto s = req.queryParam("smartlockId")) {
     lockFilter = parseId(*s);
@@ -820,10 +829,10 @@ Response getJournal(Simulator& sim, const Request& req) {
     if (!v || *v == 0) return controlError(400, "BAD_REQUEST", "last must be a positive integer");
     last = size_t(std::min<uint64_t>(*v, 100000));
   }
+  const std::string prefix = lockFilter ? "/smartlock/" + std::to_string(*lockFilter) : "";
   auto concerns = [&](const JournalEntry& e) {
     if (!lockFilter) return true;
     if (e.kind == JournalEntry::kWebhook) return e.smartlockId == *lockFilter;
-    const std::string prefix = "/smartlock/" + std::to_string(*lockFilter);
     return e.path.rfind(prefix, 0) == 0 &&
            (e.path.size() == prefix.size() || e.path[prefix.size()] == '/' ||
             e.path[prefix.size()] == '?');
@@ -869,9 +878,10 @@ Response getChanges(Simulator& sim, const Request& req) {
   j["fleet"] = c.fleet;
   json ids = json::array();
   for (uint32_t i : c.locks)
-    if (!w.lock(i).removed) ids.push_back(w.lock(i).smartlockId);
+    if (i < w.locks().size() && !w.lock(i).removed) ids.push_back(w.lock(i).smartlockId);
   j["smartlockIds"] = std::move(ids);
   j["journalNext"] = sim.journal().nextSeq();
+  j["journalRevision"] = sim.journal().revision();
   return controlJson(200, j);
 }
 

@@ -3,6 +3,7 @@
 namespace nukihil::sim {
 
 JournalEntry& Journal::append(JournalEntry e) {
+  ++revision_;
   e.seq = nextSeq_++;
   entries_.push_back(std::move(e));
   while (entries_.size() > limit_)
@@ -12,6 +13,7 @@ JournalEntry& Journal::append(JournalEntry e) {
 
 JournalEntry* Journal::find(uint64_t seq) {
   if (entries_.empty() || seq < entries_.front().seq || seq > entries_.back().seq) return nullptr;
+  ++revision_;
   return &entries_[seq - entries_.front().seq];
 }
 
@@ -67,11 +69,13 @@ snapshot::Checked<Journal::Decoded> Journal::decode(const snapshot::In& root, si
 void Journal::adopt(Decoded decoded) {
   entries_ = std::move(decoded.entries);
   nextSeq_ = decoded.nextSeq;
+  ++revision_;
 }
 
 void Journal::clear() {
   entries_.clear();
   nextSeq_ = 1;
+  ++revision_;
 }
 
 }  // namespace nukihil::sim

@@ -32,8 +32,11 @@ class Journal {
  public:
   explicit Journal(size_t limit = 100000) : limit_(limit) {}
   JournalEntry& append(JournalEntry e);
-  // The entry with that sequence number, if still held.
+  // The entry with that sequence number, if still held, for updating (a delivery's outcome).
   JournalEntry* find(uint64_t seq);
+  // Bumps with every append, every entry handed out for updating and every replacement: a
+  // client that saw the same revision has seen the journal as it is (GET /sim/v1/changes).
+  uint64_t revision() const { return revision_; }
   const std::deque<JournalEntry>& entries() const { return entries_; }
   uint64_t nextSeq() const { return nextSeq_; }
   void clear();
@@ -55,6 +58,7 @@ class Journal {
   size_t limit_;
   std::deque<JournalEntry> entries_;
   uint64_t nextSeq_ = 1;
+  uint64_t revision_ = 0;
 };
 
 }  // namespace nukihil::sim

@@ -23,8 +23,9 @@ void addControlRoutes(Simulator& sim, http::Router& router);
 // The dashboard (simulator/ui.cc): /sim/ui, its files, sign-in and sign-out.
 void addUiRoutes(Simulator& sim, http::Router& router);
 bool isUiPath(std::string_view target);
-// The session id in a Cookie header field, "" if none.
-std::string_view uiSessionOf(std::string_view cookieHeader);
+// The values of the dashboard's session cookies in a Cookie header field (one per nukisim the
+// browser signed in to on this host), in order.
+std::vector<std::string_view> uiSessionsOf(std::string_view cookieHeader);
 
 // Nuki-shaped responses (SPEC §2).
 http::Response nukiError(const Error& e);

@@ -110,18 +110,17 @@ std::string Simulator::startUiSession() {
 }
 
 void Simulator::endUiSession(std::string_view cookieHeader) {
-  const std::string_view id = uiSessionOf(cookieHeader);
-  std::erase_if(impl_->uiSessions,
-                [id](const std::string& s) { return crypto::constantTimeEqual(s, id); });
+  for (std::string_view id : uiSessionsOf(cookieHeader))
+    std::erase_if(impl_->uiSessions,
+                  [id](const std::string& s) { return crypto::constantTimeEqual(s, id); });
 }
 
 bool Simulator::uiSignedIn(std::string_view cookieHeader) const {
   if (!options_.ui) return false;
-  const std::string_view id = uiSessionOf(cookieHeader);
-  if (id.empty()) return false;
   bool found = false;
-  for (const auto& s : impl_->uiSessions)
-    found |= crypto::constantTimeEqual(s, id);
+  for (std::string_view id : uiSessionsOf(cookieHeader))
+    for (const auto& s : impl_->uiSessions)
+      found |= crypto::constantTimeEqual(s, id);
   return found;
 }
 

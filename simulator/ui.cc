@@ -14,7 +14,7 @@ namespace {
 using http::Request;
 using http::Response;
 
-constexpr std::string_view kCookieName = "nukisim_session";
+constexpr std::string_view kCookiePrefix = "nukisim_session";
 constexpr size_t kSessionsKept = 64;
 
 // Only this server: no script, style, image or connection from anywhere else, no framing.
@@ -48,6 +48,19 @@ std::optional<Response> notFromThePage(const Request& req) {
   return controlError(403, "FORBIDDEN", "the dashboard's calls carry the header X-Nukisim-UI: 1");
 }
 
+// Cookies do not keep ports apart: each nukisim on a host names its cookie after the port it
+// was reached on, so that signing in to one does not sign a browser out of another.
+std::string cookieName(const Request& req) {
+  std::string name(kCookiePrefix);
+  const std::string_view host = req.header("Host").value_or("");
+  const size_t colon = host.rfind(':');
+  if (colon == std::string_view::npos) return name;
+  std::string port;
+  for (char c : host.substr(colon + 1))
+    if (c >= '0' && c <= '9') port += c;
+  return port.empty() ? name : name + "_" + port;
+}
+
 Response signIn(Simulator& sim, const Request& req) {
   if (auto bad = notFromThePage(req)) return *bad;
   const auto body = nlohmann::json::parse(req.body, nullptr, false);
@@ -55,20 +68,21 @@ Response signIn(Simulator& sim, const Request& req) {
     return controlError(400, "BAD_REQUEST", "give {\"token\":\"<the admin token>\"}");
   if (!crypto::constantTimeEqual(body["token"].get<std::string>(), sim.adminToken()))
     return controlError(401, "UNAUTHORIZED", "that is not this nukisim's admin token");
-  return noContent(std::string(kCookieName) + "=" + sim.startUiSession() +
+  return noContent(cookieName(req) + "=" + sim.startUiSession() +
                    "; Path=/sim; HttpOnly; SameSite=Strict");
 }
 
 Response signOut(Simulator& sim, const Request& req) {
   if (auto bad = notFromThePage(req)) return *bad;
   sim.endUiSession(req.header("Cookie").value_or(""));
-  return noContent(std::string(kCookieName) + "=; Path=/sim; HttpOnly; SameSite=Strict; Max-Age=0");
+  return noContent(cookieName(req) + "=; Path=/sim; HttpOnly; SameSite=Strict; Max-Age=0");
 }
 
 }  // namespace
 
-std::string_view uiSessionOf(std::string_view cookieHeader) {
-  // Cookie: a=1; nukisim_session=…; b=2
+std::vector<std::string_view> uiSessionsOf(std::string_view cookieHeader) {
+  // Cookie: a=1; nukisim_session_8080=…; nukisim_session_8081=…; b=2
+  std::vector<std::string_view> found;
   size_t at = 0;
   while (at < cookieHeader.size()) {
     size_t end = cookieHeader.find(';', at);
@@ -76,12 +90,13 @@ std::string_view uiSessionOf(std::string_view cookieHeader) {
     std::string_view pair = cookieHeader.substr(at, end - at);
     while (!pair.empty() && pair.front() == ' ')
       pair.remove_prefix(1);
-    if (pair.size() > kCookieName.size() && pair.substr(0, kCookieName.size()) == kCookieName &&
-        pair[kCookieName.size()] == '=')
-      return pair.substr(kCookieName.size() + 1);
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, kCookiePrefix.size()) == kCookiePrefix &&
+        eq + 1 < pair.size())
+      found.push_back(pair.substr(eq + 1));
     at = end + 1;
   }
-  return {};
+  return found;
 }
 
 bool isUiPath(std::string_view target) {

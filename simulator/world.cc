@@ -156,7 +156,7 @@ void World::wipe(uint32_t idCounter) {
   bridges_.clear();
   idCounter_ = idCounter;
   reindex();
-  noteFleetChange();
+  forgetChangesFrom(0);
 }
 
 World::Checkpoint World::checkpoint() const {
@@ -175,7 +175,7 @@ void World::rollbackTo(const Checkpoint& c) {
   idCounter_ = c.idCounter;
   defaults = c.defaults;
   reindex();
-  noteFleetChange();
+  forgetChangesFrom(uint32_t(c.locks));
 }
 
 void World::touch(Lock& l) {
@@ -194,6 +194,19 @@ void World::noteChange(uint32_t lock) {
     changesDropped_ = changes_.front().first;
     changes_.pop_front();
   }
+}
+
+void World::forgetChangesFrom(uint32_t firstGone) {
+  // The changes held name locks by index: those of locks that are gone must not be read again
+  // (a new lock may take the index). A client that has not seen them is told to start over.
+  const bool dropped = std::any_of(changes_.begin(), changes_.end(), [&](const auto& c) {
+    return c.second != kWholeFleet && c.second >= firstGone;
+  });
+  if (dropped) {
+    changesDropped_ = changeSeq_;
+    changes_.clear();
+  }
+  noteFleetChange();
 }
 
 World::Changes World::changesSince(uint64_t since) const {

@@ -245,6 +245,9 @@ class World {
   std::deque<std::pair<uint64_t, uint32_t>> changes_;  // (seq, lock or kWholeFleet), oldest first
   uint64_t changeSeq_ = 0;
   uint64_t changesDropped_ = 0;  // the seq of the newest change no longer held
+  // Drops every change held if one names a lock at `firstGone` or after (the fleet was
+  // replaced or rolled back), then notes a fleet change.
+  void forgetChangesFrom(uint32_t firstGone);
 };
 
 }  // namespace nukihil::sim

@@ -299,7 +299,9 @@ Lock lockFromJson(const In& j, size_t maxLogs) {
     for (size_t i = 0, n = tries.array(kKeypadTriesKept); i < n; ++i) {
       const In t = tries[i];
       if (t.array() != 4) t.fail("must be a keypad try [atMs, code, granted, reason]");
-      l.keypadTries.push_back(KeypadTry{t[0].instant(kEarliestMs, kLatestScheduledMs),
+      if (t[2].boolean() != t[3].string(32).empty())
+        t.fail("a granted try has no reason, a refused one has one");
+      l.keypadTries.push_back(KeypadTry{t[0].instant(kEarliestMs, kLatestMs),
                                         uint32_t(t[1].integer(0, 999999999)), t[2].boolean(),
                                         t[3].string(32)});
     }
@@ -418,7 +420,7 @@ void World::adopt(Decoded decoded) {
   locks_ = std::move(decoded.locks);
   idCounter_ = decoded.idCounter;
   reindex();
-  noteFleetChange();
+  forgetChangesFrom(0);
 }
 
 }  // namespace nukihil::sim

@@ -25,5 +25,8 @@ Reports:
   HTML        $out/report.html    open it in a browser: xdg-open $out/report.html
                                   (self-contained: it can be mailed or archived as is)
   JSON        $out/report.json
+
+To see the simulated fleet in a browser and handle its locks: tools/demo.sh (it prints the
+dashboard's URL and the admin token to sign in with; docs/dashboard.md).
 TXT
 exit $rc

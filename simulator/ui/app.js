@@ -8,7 +8,10 @@ const PAGE_SIZE = 50;
 
 const S = {
   since: 0,          // the last change seen (GET /sim/v1/changes)
-  journalNext: 0,    // the journal's next sequence number when last read
+  journal: -1,       // the journal's revision when last read
+  lockSeq: 0,        // the latest lock load sent (an older answer is dropped)
+  timer: null,       // the next poll
+  minute: '',        // the clock's minute when last read
   q: '',
   offset: 0,
   total: 0,
@@ -51,6 +54,12 @@ function setStatus(text, isError) {
 // ---- The control plane
 
 class Unauthorized extends Error {}
+class HttpError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function api(method, path, body, signal) {
   const init = {method, headers: {'X-Nukisim-UI': '1'}, credentials: 'same-origin', signal};
@@ -69,7 +78,7 @@ async function api(method, path, body, signal) {
   }
   if (!r.ok) {
     const m = data && data.error ? data.error.message : 'HTTP ' + r.status;
-    throw new Error(m);
+    throw new HttpError(m, r.status);
   }
   return {data, headers: r.headers};
 }
@@ -150,7 +159,7 @@ function renderClock() {
   $('clock').textContent = (c.virtual ? 'virtual time ' : 'real time ') +
       c.now.replace('T', ' ').replace(/\.\d+/, '').replace('Z', ' UTC');
   $('clock').dataset.now = c.now;
-  $('advance').hidden = false;
+  $('advance').hidden = !S.polling && $('app').hidden;
   for (const id of ['advance-by', 'advance-go', 'advance-sync']) $(id).disabled = !c.virtual;
   $('advance').title = c.virtual ? '' : 'nukisim runs on the wall clock (--clock real): time cannot be advanced';
 }
@@ -234,6 +243,7 @@ function select(id) {
 async function loadLock() {
   if (S.selected === null) return;
   const id = S.selected;
+  const seq = ++S.lockSeq;
   let device, journal;
   try {
     [device, journal] = await Promise.all([
@@ -241,7 +251,7 @@ async function loadLock() {
       api('GET', '/sim/v1/journal?smartlockId=' + id + '&last=40'),
     ]);
   } catch (e) {
-    if (!(e instanceof Unauthorized) && S.selected === id) {
+    if (e instanceof HttpError && e.status === 404 && S.selected === id) {
       // The lock went away (a reset, a new fleet): say so instead of showing stale truth.
       S.selected = null;
       S.device = null;
@@ -252,7 +262,7 @@ async function loadLock() {
     }
     throw e;
   }
-  if (S.selected !== id) return;
+  if (S.selected !== id || seq !== S.lockSeq) return;  // another lock, or a newer load
   S.device = device.data;
   renderLock(device.data, journal.data.entries);
 }
@@ -298,9 +308,10 @@ function renderLock(d, journal) {
       (e.state === 0 ? '' : e.state === 224 ? ' · wrong code' : e.state === 1 ? ' · motor blocked' : ' · state ' + e.state) +
       (e.reported ? '' : ' · not yet reported'))) : [h('li', {class: 'empty'}, 'none yet')]));
   $('journal').replaceChildren(...(journal.length ? journal.slice().reverse().map((e) => h('li',
-      {class: e.kind === 'webhook' ? (e.status >= 200 && e.status < 300 ? 'ok' : 'refused') : ''},
-      when(e.at, zone) + ' · ' + (e.kind === 'webhook'
-          ? 'webhook ' + e.feature + ' → ' + (e.status || e.error || 'in flight') + ' (attempt ' + e.attempt + ')'
+      {class: e.type === 'webhook' ? (e.status >= 200 && e.status < 300 ? 'ok' : 'refused') : ''},
+      when(e.at, zone) + ' · ' + (e.type === 'webhook'
+          ? 'webhook ' + e.feature + ' to ' + e.url + ' → ' + (e.status || e.error || 'in flight') +
+            ' (attempt ' + e.attempt + ')'
           : e.method + ' ' + e.path + ' → ' + e.status + (e.fault ? ' (fault)' : ''))))
       : [h('li', {class: 'empty'}, 'nothing yet')]));
   S.renders++;
@@ -337,6 +348,10 @@ function renderCodes(d) {
     } else if (web && !dev) {
       cls = 'differs';
       why = (p ? 'deleted through Nuki Web' : 'removed on the lock') + ', goes from Nuki Web at ' + sync;
+    } else if (!dev && !web && p) {
+      cls = 'differs';
+      why = p.kind.replace('auth', '').toLowerCase() + ' delivered, then removed on the lock: ' +
+          'settles at ' + sync;
     } else if (dev && web && !sameCode(dev, web)) {
       cls = 'differs';
       why = 'changed ' + whenMs(dev.updatedMs, zone) + '; Nuki Web shows the old one until ' + sync;
@@ -371,20 +386,28 @@ async function refresh(force) {
   const changed = new Set(c.smartlockIds.map(String));
   const all = !c.complete || c.fleet;
   const visible = S.cards.some((l) => changed.has(String(l.smartlockId)));
-  const journalMoved = c.journalNext !== S.journalNext;
-  S.since = c.seq;
-  S.journalNext = c.journalNext;
+  const journalMoved = c.journalRevision !== S.journal;
+  // The local times shown are to the minute: a new minute reads them again, even if no lock
+  // changed (an advance with no event in it, or the wall clock).
+  const minute = c.now.slice(0, 16);
+  const newMinute = minute !== S.minute;
+  S.minute = minute;
   const work = [];
-  if (force || all || visible) work.push(loadFleet());
-  if (S.selected !== null && (force || all || journalMoved || changed.has(String(S.selected))))
+  if (force || all || visible || newMinute) work.push(loadFleet());
+  if (S.selected !== null &&
+      (force || all || journalMoved || newMinute || changed.has(String(S.selected))))
     work.push(loadLock());
   await Promise.all(work);
+  // Only once what changed has been read: a failed read is tried again at the next poll.
+  S.since = c.seq;
+  S.journal = c.journalRevision;
 }
 
 async function poll() {
   if (!S.polling) return;
   try {
     await refresh(false);
+    if (!S.polling) return;  // signed out meanwhile
     if ($('status').dataset.down) {
       delete $('status').dataset.down;
       setStatus('');
@@ -394,7 +417,12 @@ async function poll() {
     $('status').dataset.down = '1';
     setStatus('nukisim is not answering (' + e.message + '); trying again', true);
   }
-  setTimeout(poll, POLL_MS);
+  schedulePoll();
+}
+
+function schedulePoll() {
+  clearTimeout(S.timer);
+  S.timer = setTimeout(poll, POLL_MS);
 }
 
 function handleError(e) {
@@ -406,6 +434,7 @@ function handleError(e) {
 
 function showLogin() {
   S.polling = false;
+  clearTimeout(S.timer);
   $('app').hidden = true;
   $('logout').hidden = true;
   $('advance').hidden = true;
@@ -420,10 +449,8 @@ async function start() {
   const m = /^#lock=(\d+)$/.exec(location.hash);
   if (m) S.selected = Number(m[1]);
   await refresh(true);
-  if (!S.polling) {
-    S.polling = true;
-    setTimeout(poll, POLL_MS);
-  }
+  S.polling = true;
+  schedulePoll();
 }
 
 async function signIn(event) {

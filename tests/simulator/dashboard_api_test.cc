@@ -84,6 +84,75 @@ TEST(DashboardApi, AClientTooFarBehindOrFromAnotherRunIsToldToReadEverything) {
   EXPECT_FALSE(changes(h, latest + 1000)["complete"]) << "a sequence number this run never gave";
 }
 
+TEST(DashboardApi, AfterAResetARestoreOrARefusedFleetTheFeedNamesNoLockThatIsGone) {
+  SimHarness h(withUi());
+  auto account = h.createAccount();
+  const uint64_t keep = h.createLock(account.accountId);
+  auto snap = h.admin().get("/sim/v1/snapshot");  // one lock
+  ASSERT_EQ(snap.status, 200);
+  std::vector<uint64_t> more;
+  for (int i = 0; i < 5; ++i)
+    more.push_back(h.createLock(account.accountId));
+  const uint64_t before = changes(h, 0)["seq"];
+  ASSERT_EQ(
+      h.admin()
+          .post("/sim/v1/smartlocks/" + std::to_string(more.back()) + "/battery", {{"charge", 40}})
+          .status,
+      200);
+  const uint64_t seen = changes(h, before)["seq"];
+
+  // Back to the snapshot: the changed lock is gone, and its index is not read again.
+  ASSERT_EQ(h.admin().request("PUT", "/sim/v1/snapshot", snap.body).status, 200);
+  for (uint64_t since : {uint64_t(0), before}) {
+    const json c = changes(h, since);
+    EXPECT_FALSE(c["complete"]) << "since " << since << ": changes of a lock that is gone";
+    EXPECT_TRUE(ids(c).empty()) << c.dump();
+  }
+  // A client that had seen everything before the restore: only that the fleet changed.
+  const json upToDate = changes(h, seen);
+  EXPECT_TRUE(upToDate["complete"]);
+  EXPECT_TRUE(upToDate["fleet"]);
+  EXPECT_TRUE(ids(upToDate).empty()) << upToDate.dump();
+  const uint64_t afterRestore = changes(h, 0)["seq"];
+  EXPECT_TRUE(changes(h, afterRestore)["complete"]);
+
+  // A fleet load refused halfway (its second account repeats a token) builds nothing.
+  const json bad = {
+      {"accounts",
+       {{{"name", "A"}, {"apiToken", "tok-aaaaaaaaaaaaaaaa"}, {"smartlocks", {{{"name", "x"}}}}},
+        {{"name", "B"}, {"apiToken", "tok-aaaaaaaaaaaaaaaa"}}}}};
+  EXPECT_EQ(h.admin().post("/sim/v1/fleet", bad).status, 400);
+  const json c = changes(h, afterRestore);
+  for (uint64_t id : ids(c))
+    EXPECT_EQ(id, keep) << c.dump();
+
+  ASSERT_EQ(h.admin().post("/sim/v1/reset").status, 200);
+  EXPECT_TRUE(ids(changes(h, 0)).empty());
+  EXPECT_FALSE(changes(h, 0)["complete"]);
+}
+
+TEST(DashboardApi, AWebhookDeliveryThatEndsMovesTheJournalRevision) {
+  SimHarness h(withUi());
+  auto account = h.createAccount();
+  const uint64_t id = h.createLock(account.accountId);
+  TestClient nuki(h.port(), account.token);
+  auto hook = nuki.put("/api/decentralWebhook",
+                       {{"webhookUrl", h.receiverUrl()}, {"webhookFeatures", {"DEVICE_STATUS"}}});
+  ASSERT_EQ(hook.status, 200) << hook.body;
+  const json start = changes(h, 0);
+  ASSERT_EQ(h.admin()
+                .post("/sim/v1/smartlocks/" + std::to_string(id) + "/battery", {{"charge", 30}})
+                .status,
+            200);
+  h.advance(1);  // the delivery goes out and its answer is journaled in its entry
+  const json after = changes(h, start["seq"]);
+  EXPECT_GT(after["journalRevision"].get<uint64_t>(), start["journalRevision"].get<uint64_t>());
+  auto journal = h.admin().get("/sim/v1/journal?smartlockId=" + std::to_string(id) + "&last=1");
+  ASSERT_EQ(journal.json()["entries"].size(), 1u);
+  EXPECT_EQ(journal.json()["entries"][0]["type"], "webhook");
+  EXPECT_EQ(journal.json()["entries"][0]["status"], 200) << journal.body;
+}
+
 TEST(DashboardApi, TheFleetIsPagedAndSearchedWithTheTotalInAHeader) {
   SimHarness h(withUi());
   auto account = h.createAccount();
@@ -210,7 +279,7 @@ TEST(DashboardApi, SigningInGivesAnHttpOnlyCookieThatWorksOnlyWithThePagesHeader
   EXPECT_EQ(browser.get("/sim/ui/app.js").status, 200);
   EXPECT_EQ(browser.get("/sim/ui/app.css").status, 200);
 
-  const std::vector<std::pair<std::string, std::string>> fromPage = {{"X-Nukisim-UI", "1"}};
+  std::vector<std::pair<std::string, std::string>> fromPage = {{"X-Nukisim-UI", "1"}};
   auto wrong = browser.request("POST", "/sim/ui/login", json{{"token", "guess"}}.dump(), fromPage);
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.headers.count("set-cookie"), 0u);
@@ -225,6 +294,21 @@ TEST(DashboardApi, SigningInGivesAnHttpOnlyCookieThatWorksOnlyWithThePagesHeader
   EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
   EXPECT_EQ(cookie.find(h.adminToken()), std::string::npos) << "the cookie is not the token";
   const std::string session = cookie.substr(0, cookie.find(';'));
+  EXPECT_EQ(session.rfind("nukisim_session=", 0), 0u) << "no port in the Host: the plain name";
+
+  // A cookie of another nukisim on this host (another port) beside it does not get in the way.
+  fromPage.emplace_back("Host", "127.0.0.1:" + std::to_string(h.port()));
+  auto again =
+      browser.request("POST", "/sim/ui/login", json{{"token", h.adminToken()}}.dump(), fromPage);
+  ASSERT_EQ(again.status, 204);
+  const std::string named =
+      again.headers["set-cookie"].substr(0, again.headers["set-cookie"].find(';'));
+  EXPECT_EQ(named.rfind("nukisim_session_" + std::to_string(h.port()) + "=", 0), 0u) << named;
+  EXPECT_EQ(browser
+                .request("GET", "/sim/v1/health", "",
+                         {{"Cookie", "nukisim_session_1=stale; " + named}, {"X-Nukisim-UI", "1"}})
+                .status,
+            200);
 
   auto withCookie = [&](bool header) {
     auto hs = std::vector<std::pair<std::string, std::string>>{{"Cookie", "a=b; " + session}};

@@ -72,6 +72,7 @@ std::string text(Chromium& page, const std::string& selector) {
 
 // Every request the page made went to the server it came from, and nothing went wrong in it.
 void expectSelfContained(Chromium& page, const Nukisim& sim) {
+  page.eval("1");  // the events that came after the last call
   ASSERT_FALSE(page.requests().empty());
   for (const auto& url : page.requests())
     EXPECT_TRUE(url.rfind(sim.url + "/", 0) == 0 || url.rfind("data:", 0) == 0 ||
@@ -125,8 +126,14 @@ TEST(DashboardBrowser, OffLineAKeypadTryAndTheDailySyncAsThePageShowsThem) {
   EXPECT_FALSE(sim.admin->get("/sim/v1/smartlocks/" + std::to_string(front)).json()["online"]);
 
   // Someone else (an integration, here this test) creates a code through Nuki Web: the page
-  // shows it queued without being reloaded.
+  // shows it queued without being reloaded. The integration listens for Nuki webhooks, at an
+  // address where nothing answers: the journal shows each try and how it ended.
   TestClient nuki(sim.port, apiToken);
+  ASSERT_EQ(
+      nuki.put("/api/decentralWebhook", {{"webhookUrl", "http://127.0.0.1:9/nuki"},
+                                         {"webhookFeatures", {"DEVICE_STATUS", "DEVICE_AUTHS"}}})
+          .status,
+      200);
   auto created =
       nuki.put("/smartlock/" + std::to_string(front) + "/auth",
                {{"name", "Guest"}, {"type", 13}, {"code", 345678}, {"remoteAllowed", false}});
@@ -185,6 +192,17 @@ TEST(DashboardBrowser, OffLineAKeypadTryAndTheDailySyncAsThePageShowsThem) {
       << text(page, "#codes");
   EXPECT_NE(text(page, "#codes").find("345678"), std::string::npos);
 
+  // The webhooks the lock caused, with where they went and how each try ended.
+  ASSERT_TRUE(
+      page.waitFor("[...document.querySelectorAll('#journal li')].some(li => "
+                   "li.textContent.includes('webhook DEVICE_STATUS to http://127.0.0.1:9/nuki') "
+                   "&& !li.textContent.includes('in flight'))"))
+      << text(page, "#journal");
+  EXPECT_EQ(text(page, "#journal").find("undefined"), std::string::npos) << text(page, "#journal");
+  EXPECT_NE(text(page, "#journal").find("PUT /smartlock/" + std::to_string(front) + "/auth → 204"),
+            std::string::npos)
+      << text(page, "#journal");
+
   expectSelfContained(page, sim);
 }
 
@@ -242,19 +260,29 @@ TEST(DashboardBrowser, AWrongTokenIsRefusedOnThePageAndNeverPutInTheUrl) {
   ASSERT_TRUE(page.waitFor("document.getElementById('login-error').textContent.length > 0"));
   EXPECT_NE(text(page, "#login-error").find("not this nukisim's admin token"), std::string::npos);
   EXPECT_TRUE(page.eval("document.getElementById('app').hidden").get<bool>());
+  EXPECT_TRUE(page.call("Network.getCookies")["cookies"].empty()) << "no session for a wrong token";
+  signIn(page, sim);
+  const json cookies = page.call("Network.getCookies")["cookies"];
+  ASSERT_EQ(cookies.size(), 1u) << cookies.dump();
+  EXPECT_TRUE(cookies[0]["httpOnly"].get<bool>());
+  EXPECT_EQ(cookies[0]["sameSite"], "Strict");
   EXPECT_EQ(page.eval("document.cookie").get<std::string>(), "")
       << "HttpOnly: not visible to script";
-  signIn(page, sim);
-  EXPECT_EQ(page.eval("document.cookie").get<std::string>(), "");
+  const std::string session =
+      cookies[0]["name"].get<std::string>() + "=" + cookies[0]["value"].get<std::string>();
   for (const auto& url : page.requests())
     EXPECT_EQ(url.find(kToken), std::string::npos) << url;
-  // Signing out: back to the form, and the page's session no longer opens the control plane.
+  auto withSession = [&] {
+    TestClient other(sim.port);
+    return other.request("GET", "/sim/v1/health", "", {{"Cookie", session}, {"X-Nukisim-UI", "1"}})
+        .status;
+  };
+  EXPECT_EQ(withSession(), 200);
+  // Signing out: back to the form, and nukisim has ended the session (not only the browser
+  // dropped its cookie).
   page.eval("document.getElementById('logout').click(); true");
   ASSERT_TRUE(page.waitFor("!document.getElementById('login').hidden"));
-  EXPECT_EQ(
-      page.eval("fetch('/sim/v1/health', {headers: {'X-Nukisim-UI': '1'}}).then(r => r.status)")
-          .get<int>(),
-      401);
+  EXPECT_EQ(withSession(), 401);
 }
 
 }  // namespace
