@@ -78,6 +78,23 @@ Response signOut(Simulator& sim, const Request& req) {
   return noContent(cookieName(req) + "=; Path=/sim; HttpOnly; SameSite=Strict; Max-Age=0");
 }
 
+Response page(const Request&) {
+  return asset(ui::indexHtml(), "text/html; charset=utf-8");
+}
+Response script(const Request&) {
+  return asset(ui::appJs(), "text/javascript; charset=utf-8");
+}
+Response style(const Request&) {
+  return asset(ui::appCss(), "text/css; charset=utf-8");
+}
+
+// Whether this browser is signed in, asked before anything else so that a signed-out page
+// makes no call that fails.
+Response session(Simulator& sim, const Request& req) {
+  return controlJson(
+      200, nlohmann::json{{"signedIn", sim.uiSignedIn(req.header("Cookie").value_or(""))}});
+}
+
 }  // namespace
 
 std::vector<std::string_view> uiSessionsOf(std::string_view cookieHeader) {
@@ -105,19 +122,11 @@ bool isUiPath(std::string_view target) {
 }
 
 void addUiRoutes(Simulator& sim, http::Router& r) {
-  auto page = [](const Request&) { return asset(ui::indexHtml(), "text/html; charset=utf-8"); };
   r.add("GET", "/sim/ui", page);
   r.add("GET", "/sim/ui/", page);
-  r.add("GET", "/sim/ui/app.js",
-        [](const Request&) { return asset(ui::appJs(), "text/javascript; charset=utf-8"); });
-  r.add("GET", "/sim/ui/app.css",
-        [](const Request&) { return asset(ui::appCss(), "text/css; charset=utf-8"); });
-  // Whether this browser is signed in, asked before anything else so that a signed-out page
-  // makes no call that fails.
-  r.add("GET", "/sim/ui/session", [&sim](const Request& req) {
-    return controlJson(
-        200, nlohmann::json{{"signedIn", sim.uiSignedIn(req.header("Cookie").value_or(""))}});
-  });
+  r.add("GET", "/sim/ui/app.js", script);
+  r.add("GET", "/sim/ui/app.css", style);
+  r.add("GET", "/sim/ui/session", [&sim](const Request& req) { return session(sim, req); });
   r.add("POST", "/sim/ui/login", [&sim](const Request& req) { return signIn(sim, req); });
   r.add("POST", "/sim/ui/logout", [&sim](const Request& req) { return signOut(sim, req); });
 }
