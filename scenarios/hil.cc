@@ -562,7 +562,9 @@ std::string planText(const ScenarioPlan& plan) {
     if (!sp.accountChange.empty()) o << "      account: " << sp.accountChange << "\n";
   }
   if (plan.waitSeconds) o << "  real waiting: " << plan.waitSeconds << " s\n";
-  o << "  at the end: the codes it made are deleted; what cannot be is listed in the report\n";
+  o << "  at the end: the codes it made are deleted and each lock is locked or unlocked again "
+       "as it was at the start (unlocking only with --allow-unlock, else it is left locked); "
+       "what cannot be is listed in the report\n";
   return o.str();
 }
 

@@ -197,6 +197,11 @@ class LiveRun {
   json readCheck(const Step& st);
   bool runStep(const Step& st);
   void cleanUp();
+  // Sets each lock back to locked or unlocked as the harness found it (nuki-web target).
+  void restoreLockStates();
+  // The lock's state as Nuki Web reports it once its motor is at rest (or the time is up);
+  // null if it cannot be read.
+  json settledState(const std::string& path);
   void calibrate();
 
   std::shared_ptr<const Scenario> original_;
@@ -223,7 +228,8 @@ class LiveRun {
   std::string dir_, apiKey_, secret_, publicUrl_;
   uint16_t adapterPort_ = 0;
   std::map<std::string, std::string> lockOfDevice_;
-  std::map<std::string, std::set<int64_t>> madeCodes_;   // lock → codes the scenario put on it
+  std::map<std::string, std::set<int64_t>> madeCodes_;  // lock → codes the scenario put on it
+  std::map<std::string, int> startState_;  // lock → its motor state when the harness came (1, 3)
   std::map<std::string, std::set<int64_t>> maybeCodes_;  // … or tried to (refused at once)
   Bindings bindings_;
   std::map<std::string, std::vector<ObservedWebhook>> observed_;
@@ -273,6 +279,8 @@ bool LiveRun::checkLocks(Scenario& s) {
     }
     const json& b = member(r, "body");
     const json& state = member(b, "state");
+    if (member(state, "state") == 1 || member(state, "state") == 3)
+      startState_.emplace(l.name, member(state, "state").get<int>());
     if (member(b, "serverState") != 0) {
       skip("'" + l.name + "' is offline in Nuki Web; the scenario starts with it online");
       return false;
@@ -1018,6 +1026,64 @@ void LiveRun::cleanUp() {
     if (!unseen.empty())
       out() << "  (not listed after a sync, so not on " << lock << ": " << unseen
             << " — deleted by the scenario or dropped by the lock)\n";
+  }
+  restoreLockStates();
+}
+
+json LiveRun::settledState(const std::string& path) {
+  auto read = [&] {
+    const json r = call(*nuki_, "GET", path);
+    return r.value("status", 0) == 200 ? member(r, "body") : json();
+  };
+  json b = read();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+  auto moving = [](const json& body) {
+    const json& v = member(member(body, "state"), "state");
+    return v == 2 || v == 4 || v == 5 || v == 6 || v == 7;
+  };
+  while (!b.is_null() && moving(b) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    b = read();
+  }
+  return b;
+}
+
+void LiveRun::restoreLockStates() {
+  auto name = [](int state) { return state == 1 ? "locked" : "unlocked"; };
+  for (const auto& [lock, was] : startState_) {
+    const std::string path = nukiLock(lock);
+    json b = settledState(path);
+    if (b.is_null()) {
+      result_.notCleanedUp.push_back("'" + lock + "' could not be read at the end; it was " +
+                                     name(was) + " at the start");
+      continue;
+    }
+    const json now = member(member(b, "state"), "state");
+    if (now == was) continue;
+    if (member(b, "serverState") != 0) {
+      result_.notCleanedUp.push_back("'" + lock + "' is offline at the end, in lock state " +
+                                     now.dump() + "; it was " + name(was) + " at the start");
+      continue;
+    }
+    if (was == 3 && !o_.plan.allowUnlock) {
+      // Locked is the safe state: said, not counted as something left behind.
+      out() << "  " << lock << " is left " << (now == 1 ? "locked" : "in lock state " + now.dump())
+            << "; it was unlocked at the start (the harness unlocks only with --allow-unlock)\n";
+      continue;
+    }
+    out() << "  restoring " << lock << ": " << (was == 1 ? "locking" : "unlocking")
+          << " it again, as it was at the start\n";
+    call(*nuki_, "POST", path + "/action", {{"action", was == 1 ? 2 : 1}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
+    json state = member(member(settledState(path), "state"), "state");
+    while (state != was && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      state = member(member(settledState(path), "state"), "state");
+    }
+    if (state != was)
+      result_.notCleanedUp.push_back("'" + lock + "' did not come back to " + name(was) +
+                                     " (lock state " + state.dump() + " after " +
+                                     std::to_string(o_.checkSeconds) + " s)");
   }
 }
 

@@ -454,6 +454,51 @@ TEST_F(Hil, TheServiceDepartingFromSpecIsReportedApartFromTheAdapter) {
   EXPECT_TRUE(codesListed("Front door").empty());
 }
 
+// The lock is left as the harness found it: locked again if it was locked (after an unlock
+// with --allow-unlock), unlocked again only with --allow-unlock, else left locked and said so.
+TEST_F(Hil, EachLockIsLeftLockedOrUnlockedAsItWasFound) {
+  const std::string f = write("suite/locks.json", R"({"name": "locks the door",
+    "locks": [{"name": "Front door"}],
+    "steps": [{"do": "setLocked", "lock": "Front door", "parameters": {"lock": true}, "as": "l"},
+              {"do": "advance", "seconds": 3},
+              {"do": "expectAction", "ref": "l", "status": "RESOLVED"}]})");
+  const std::string path = "/sim/v1/smartlocks/" + std::to_string(ids_["Front door"]) + "/device";
+  auto motor = [&] { return json::parse(control_->request("GET", path).body)["state"]; };
+  ASSERT_EQ(motor(), 3);
+
+  // Unlocked at the start, locked at the end, no --allow-unlock: left locked, said, no failure.
+  Result r = nukihil(liveArgs({f}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("Front door is left locked; it was unlocked at the start"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(motor(), 1);
+
+  // Locked at the start: unlocked first, and locked again at the end.
+  r = nukihil(liveArgs({f}), {"--allow-unlock"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("Front door is locked; unlocking it first"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("restoring Front door"), std::string::npos)
+      << "it ends locked, as it was: nothing to restore\n"
+      << r.err;
+  EXPECT_EQ(motor(), 1);
+
+  // Unlocked at the start, with --allow-unlock: unlocked again at the end.
+  ASSERT_EQ(
+      control_
+          ->request("POST", path.substr(0, path.size() - 7) + "/manual", R"({"action":"unlock"})")
+          .status,
+      200);
+  ASSERT_EQ(motor(), 3);
+  r = nukihil(liveArgs({f}), {"--allow-unlock"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("restoring Front door: unlocking it again, as it was at the start"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(motor(), 3);
+  EXPECT_TRUE(report()["scenarios"][0].value("notCleanedUp", json::array()).empty());
+}
+
 TEST_F(Hil, AStepTheOperatorSkipsSkipsTheScenarioAndStillCleansUp) {
   writeOperator({{"steps[5]", "skip"}});
   const std::string f = write("suite/opens.json", codeOpens());
