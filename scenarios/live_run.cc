@@ -1027,7 +1027,6 @@ void LiveRun::cleanUp() {
       out() << "  (not listed after a sync, so not on " << lock << ": " << unseen
             << " — deleted by the scenario or dropped by the lock)\n";
   }
-  restoreLockStates();
 }
 
 json LiveRun::settledState(const std::string& path) {
@@ -1065,15 +1064,28 @@ void LiveRun::restoreLockStates() {
                                      now.dump() + "; it was " + name(was) + " at the start");
       continue;
     }
-    if (was == 3 && !o_.plan.allowUnlock) {
+    if (was == 3 && now == 1 && !o_.plan.allowUnlock) {
       // Locked is the safe state: said, not counted as something left behind.
-      out() << "  " << lock << " is left " << (now == 1 ? "locked" : "in lock state " + now.dump())
-            << "; it was unlocked at the start (the harness unlocks only with --allow-unlock)\n";
+      out() << "  " << lock
+            << " is left locked; it was unlocked at the start (the harness unlocks only with "
+               "--allow-unlock)\n";
+      continue;
+    }
+    if (was == 3 && !o_.plan.allowUnlock) {
+      result_.notCleanedUp.push_back("'" + lock + "' ends in lock state " + now.dump() +
+                                     "; it was unlocked at the start (the harness unlocks only "
+                                     "with --allow-unlock)");
       continue;
     }
     out() << "  restoring " << lock << ": " << (was == 1 ? "locking" : "unlocking")
           << " it again, as it was at the start\n";
-    call(*nuki_, "POST", path + "/action", {{"action", was == 1 ? 2 : 1}});
+    const json sent = call(*nuki_, "POST", path + "/action", {{"action", was == 1 ? 2 : 1}});
+    if (sent.value("status", 0) / 100 != 2) {
+      result_.notCleanedUp.push_back("'" + lock + "' could not be set back to " + name(was) +
+                                     ": Nuki Web answered " + sent.dump() + " to POST " + path +
+                                     "/action");
+      continue;
+    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.checkSeconds);
     json state = member(member(settledState(path), "state"), "state");
     while (state != was && std::chrono::steady_clock::now() < deadline) {
@@ -1213,7 +1225,16 @@ ScenarioResult LiveRun::go() {
     error(std::string("Nuki Web: ") + e.what());
     return result_;
   }
-  if (!remote() && !checkLocks(*adapted)) return result_;
+  if (!remote() && !checkLocks(*adapted)) {
+    // A lock the checks unlocked (--allow-unlock) before another check skipped the scenario is
+    // locked again.
+    try {
+      restoreLockStates();
+    } catch (const std::exception& e) {
+      result_.notCleanedUp.push_back(std::string("setting the locks back stopped: ") + e.what());
+    }
+    return result_;
+  }
   // The model starts now: its instants are real ones (one timeline in the report), and codes'
   // schedules and the daily sync are judged at the real local time.
   adapted->start = timeFromMillis(wallMs());
@@ -1266,6 +1287,13 @@ ScenarioResult LiveRun::go() {
     cleanUp();
   } catch (const std::exception& e) {
     result_.notCleanedUp.push_back(std::string("the clean-up stopped: ") + e.what());
+  }
+  if (!remote()) {
+    try {
+      restoreLockStates();
+    } catch (const std::exception& e) {
+      result_.notCleanedUp.push_back(std::string("setting the locks back stopped: ") + e.what());
+    }
   }
   for (const auto& l : scenario_->locks) {
     DeviceRecord d;

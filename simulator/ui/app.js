@@ -348,7 +348,7 @@ function renderCodes(d) {
     } else if (web && !dev) {
       cls = 'differs';
       why = (p ? 'deleted through Nuki Web' : 'removed on the lock') + ', goes from Nuki Web at ' + sync;
-    } else if (!dev && !web && p) {
+    } else if (!dev && !web && p && p.kind === 'authCreate') {
       cls = 'differs';
       why = p.kind.replace('auth', '').toLowerCase() + ' delivered, then removed on the lock: ' +
           'settles at ' + sync;

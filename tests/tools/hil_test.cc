@@ -497,6 +497,32 @@ TEST_F(Hil, EachLockIsLeftLockedOrUnlockedAsItWasFound) {
       << r.err;
   EXPECT_EQ(motor(), 3);
   EXPECT_TRUE(report()["scenarios"][0].value("notCleanedUp", json::array()).empty());
+
+  // Locked at the start, a scenario that leaves it unlocked: unlocked first, locked again.
+  const std::string waits = write("suite/waits.json", R"({"name": "only waits",
+    "locks": [{"name": "Front door"}], "steps": [{"do": "advance", "seconds": 1}]})");
+  const std::string lockDoor = path.substr(0, path.size() - 7) + "/manual";
+  ASSERT_EQ(control_->request("POST", lockDoor, R"({"action":"lock"})").status, 200);
+  ASSERT_EQ(motor(), 1);
+  r = nukihil(liveArgs({waits}), {"--allow-unlock"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("restoring Front door: locking it again, as it was at the start"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(motor(), 1);
+
+  // Unlocked by the checks, then skipped by a later one (a code of the owner's on the lock):
+  // locked again all the same.
+  const std::string base = path.substr(0, path.size() - 7);
+  ASSERT_EQ(
+      control_->request("POST", base + "/device-codes", R"({"name":"Owner","code":456789})").status,
+      201);
+  ASSERT_EQ(control_->request("POST", base + "/sync", "{}").status, 200);
+  r = nukihil(liveArgs({waits}), {"--allow-unlock"});
+  EXPECT_NE(r.err.find("[1/1] SKIP"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unlocking it first"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("restoring Front door: locking it again"), std::string::npos) << r.err;
+  EXPECT_EQ(motor(), 1);
 }
 
 TEST_F(Hil, AStepTheOperatorSkipsSkipsTheScenarioAndStillCleansUp) {
