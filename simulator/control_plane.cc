@@ -201,8 +201,8 @@ json scheduleJson(const Schedule& s) {
   return j;
 }
 
-const char* commandName(const Command& c) {
-  switch (c.kind) {
+const char* commandName(Command::Kind kind) {
+  switch (kind) {
     case Command::kMotor:
       return "motor";
     case Command::kAuthCreate:
@@ -213,6 +213,17 @@ const char* commandName(const Command& c) {
       return "authDelete";
   }
   return "?";
+}
+
+// A keypad code as the device view shows it, on the lock or in Nuki Web's view.
+json codeJson(const Auth& a) {
+  json c = scheduleJson(a.schedule);
+  c["id"] = a.id.hex();
+  c["code"] = a.code;
+  c["name"] = a.name;
+  c["enabled"] = a.enabled;
+  c["updatedMs"] = a.updateMs;
+  return c;
 }
 
 std::optional<Response> lockParam(World& w, const Request& req, uint32_t& index) {
@@ -543,7 +554,7 @@ Response getDevice(Simulator& sim, const Request& req) {
   json queue = json::array();
   for (const auto& c : l.queue) {
     json q;
-    q["kind"] = commandName(c);
+    q["kind"] = commandName(c.kind);
     if (c.kind == Command::kMotor)
       q["action"] = c.action;
     else {
@@ -557,14 +568,9 @@ Response getDevice(Simulator& sim, const Request& req) {
   json codes = json::array();
   for (const auto& a : l.deviceAuths) {
     if (a->type != kAuthKeypadCode) continue;
-    json c = scheduleJson(a->schedule);
-    c["id"] = a->id.hex();
-    c["code"] = a->code;
-    c["name"] = a->name;
-    c["enabled"] = a->enabled;
+    json c = codeJson(*a);
     c["lockCount"] = a->lockCount;
     c["createdMs"] = a->creationMs;
-    c["updatedMs"] = a->updateMs;
     codes.push_back(std::move(c));
   }
   j["codes"] = std::move(codes);
@@ -574,21 +580,13 @@ Response getDevice(Simulator& sim, const Request& req) {
   json web = json::array();
   for (const auto& a : l.webView) {
     if (a->type != kAuthKeypadCode) continue;
-    json c = scheduleJson(a->schedule);
-    c["id"] = a->id.hex();
-    c["code"] = a->code;
-    c["name"] = a->name;
-    c["enabled"] = a->enabled;
-    c["updatedMs"] = a->updateMs;
-    web.push_back(std::move(c));
+    web.push_back(codeJson(*a));
   }
   j["webCodes"] = std::move(web);
   json pending = json::array();
   for (const auto& p : l.pending) {
     json c;
-    c["kind"] = p.kind == Command::kAuthCreate   ? "authCreate"
-                : p.kind == Command::kAuthUpdate ? "authUpdate"
-                                                 : "authDelete";
+    c["kind"] = commandName(p.kind);
     c["authId"] = p.target.hex();
     c["operationId"] = p.operation.hex();
     c["delivered"] = p.delivered;

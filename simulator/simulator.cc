@@ -56,6 +56,16 @@ namespace {
 bool isControlPath(std::string_view target) {
   return target.rfind("/sim/", 0) == 0;
 }
+
+// The control plane's and the dashboard's answer when no route takes the request: 404 for an
+// unknown path (`what` says whose), 405 with Allow for a known path and another method.
+std::optional<http::Response> unrouted(const http::Router::Match& m, std::string_view what) {
+  if (!m.pathKnown) return controlError(404, "NOT_FOUND", "no such " + std::string(what) + " path");
+  if (m.handler) return std::nullopt;
+  auto r = controlError(405, "METHOD_NOT_ALLOWED", "allowed: " + m.allow);
+  r.headers.emplace_back("Allow", m.allow);
+  return r;
+}
 }  // namespace
 
 Simulator::Simulator(Clock& clock, http::Transport* client, SimulatorOptions options)
@@ -173,25 +183,14 @@ void Simulator::dispatch(http::Request& req, http::Respond respond) {
       return respond(
           controlError(404, "NOT_FOUND", "the dashboard is off: start nukisim with --ui"));
     auto m = impl_->ui.match(req);
-    if (!m.pathKnown) return respond(controlError(404, "NOT_FOUND", "no such dashboard path"));
-    if (!m.handler) {
-      auto r = controlError(405, "METHOD_NOT_ALLOWED", "allowed: " + m.allow);
-      r.headers.emplace_back("Allow", m.allow);
-      return respond(std::move(r));
-    }
+    if (auto refused = unrouted(m, "dashboard")) return respond(std::move(*refused));
     return (*m.handler)(req, std::move(respond));
   }
   if (isControlPath(req.target)) {
     auto m = impl_->control.match(req);
-    if (!m.pathKnown) return respond(controlError(404, "NOT_FOUND", "no such control-plane path"));
-    if (!m.handler) {
-      auto r = controlError(405, "METHOD_NOT_ALLOWED", "allowed: " + m.allow);
-      r.headers.emplace_back("Allow", m.allow);
-      return respond(std::move(r));
-    }
+    if (auto refused = unrouted(m, "control-plane")) return respond(std::move(*refused));
     // In constant time (isAdmin): how long a refusal takes must not tell how much of a guess
-    // was right.
-    // The dashboard's cookie stands for the token only on the page's own calls.
+    // was right. The dashboard's cookie stands for the token only on the page's own calls.
     const bool page = req.header("X-Nukisim-UI") && uiSignedIn(req.header("Cookie").value_or(""));
     if (!isAdmin(req.authorization) && !page)
       return respond(controlError(401, "UNAUTHORIZED", "the control plane needs the admin token"));
